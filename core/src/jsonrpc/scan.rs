@@ -1,0 +1,586 @@
+//! A validating, non-allocating JSON scanner over a `&str` that was already checked to be UTF-8.
+//!
+//! It checks RFC 8259 grammar, string escapes (including surrogate pairs), nesting depth and
+//! string length, and returns the exact span of each value it crosses. It never builds a tree:
+//! callers that need members walk the span again with [`super::value`], which can skip
+//! validation because the span is known to be good.
+
+use crate::error::{Error, ErrorKind};
+use crate::limits::{Limits, MAX_DEPTH_CEILING};
+
+use super::value::{JsonStr, Kind, RawValue};
+
+/// Cursor over the input.
+pub(crate) struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pub(crate) pos: usize,
+    max_depth: usize,
+    max_string: usize,
+}
+
+/// One bit per open container (1 = object), so validation needs no heap.
+struct BitStack {
+    words: [u64; MAX_DEPTH_CEILING / 64],
+    len: usize,
+}
+
+impl BitStack {
+    fn new() -> Self {
+        Self {
+            words: [0; MAX_DEPTH_CEILING / 64],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, is_object: bool) -> bool {
+        let Some(word) = self.words.get_mut(self.len / 64) else {
+            return false;
+        };
+        let bit = 1u64 << (self.len % 64);
+        if is_object {
+            *word |= bit;
+        } else {
+            *word &= !bit;
+        }
+        self.len += 1;
+        true
+    }
+
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    /// Whether the innermost open container is an object.
+    fn top_is_object(&self) -> bool {
+        let Some(i) = self.len.checked_sub(1) else {
+            return false;
+        };
+        self.words
+            .get(i / 64)
+            .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+}
+
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Bytes that end the fast part of a string scan: the closing quote, an escape, or a control
+/// character (which JSON forbids raw inside strings).
+#[inline]
+fn is_string_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// Whether any byte of an 8-byte word is `"`, `\` or below 0x20 (SWAR, no unsafe).
+#[inline]
+fn word_has_special(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let quote = has_zero(w ^ (LO * u64::from(b'"')));
+    let backslash = has_zero(w ^ (LO * u64::from(b'\\')));
+    // A byte below 0x20 has, after subtracting 0x20, its top bit set where it was clear before.
+    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
+    (quote | backslash | control) != 0
+}
+
+fn hex_val(b: u8) -> Option<u16> {
+    match b {
+        b'0'..=b'9' => Some(u16::from(b - b'0')),
+        b'a'..=b'f' => Some(u16::from(b - b'a' + 10)),
+        b'A'..=b'F' => Some(u16::from(b - b'A' + 10)),
+        _ => None,
+    }
+}
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(text: &'a str, limits: &Limits) -> Self {
+        Self {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            max_depth: limits.depth(),
+            max_string: limits.max_string_bytes,
+        }
+    }
+
+    fn err(&self, kind: ErrorKind, detail: &str) -> Error {
+        Error::new(kind, detail).at_offset(self.pos)
+    }
+
+    fn syntax(&self, what: &str) -> Error {
+        match self.peek() {
+            None => self.err(
+                ErrorKind::Syntax,
+                &alloc::format!("unexpected end of input, {what}"),
+            ),
+            Some(b) => self.err(
+                ErrorKind::Syntax,
+                &alloc::format!("unexpected {}, {what}", describe_byte(b)),
+            ),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    #[inline]
+    pub(crate) fn skip_ws(&mut self) {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !is_ws(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    /// Consumes `b` after optional whitespace, or fails with a message naming what was expected.
+    pub(crate) fn expect(&mut self, b: u8, what: &str) -> Result<(), Error> {
+        self.skip_ws();
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.syntax(what))
+        }
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str, Error> {
+        // Every span boundary sits on an ASCII delimiter, hence on a char boundary.
+        self.text
+            .get(start..end)
+            .ok_or_else(|| Error::new(ErrorKind::Syntax, "span is not on a character boundary"))
+    }
+
+    /// Scans a string starting at its opening quote; returns its raw contents.
+    pub(crate) fn scan_string(&mut self) -> Result<JsonStr<'a>, Error> {
+        let open = self.pos;
+        if self.peek() != Some(b'"') {
+            return Err(self.syntax("expected a string"));
+        }
+        self.pos += 1;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            // Fast path: 8 plain bytes at a time.
+            while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+                let mut arr = [0u8; 8];
+                arr.copy_from_slice(chunk);
+                if word_has_special(u64::from_le_bytes(arr)) {
+                    break;
+                }
+                self.pos += 8;
+            }
+            let Some(b) = self.peek() else {
+                return Err(Error::new(ErrorKind::Syntax, "unterminated string").at_offset(open));
+            };
+            if !is_string_special(b) {
+                self.pos += 1;
+                continue;
+            }
+            match b {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    self.scan_escape()?;
+                }
+                _ => {
+                    return Err(self.err(
+                        ErrorKind::Syntax,
+                        "raw control character in string (escape it as \\u00XX)",
+                    ));
+                }
+            }
+        }
+        let end = self.pos;
+        self.pos += 1;
+        if end - start > self.max_string {
+            return Err(Error::new(
+                ErrorKind::StringTooLong,
+                alloc::format!(
+                    "string of {} bytes exceeds max_string_bytes {}",
+                    end - start,
+                    self.max_string
+                ),
+            )
+            .at_offset(open));
+        }
+        Ok(JsonStr::new(self.slice(start, end)?, escaped))
+    }
+
+    fn read_hex4(&mut self) -> Result<u16, Error> {
+        let mut v: u16 = 0;
+        for _ in 0..4 {
+            let d = self.peek().and_then(hex_val).ok_or_else(|| {
+                self.err(ErrorKind::Syntax, "bad \\u escape: expected 4 hex digits")
+            })?;
+            v = (v << 4) | d;
+            self.pos += 1;
+        }
+        Ok(v)
+    }
+
+    /// At a backslash: checks one escape sequence, pairing surrogates.
+    fn scan_escape(&mut self) -> Result<(), Error> {
+        let at = self.pos;
+        self.pos += 1;
+        match self.peek() {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b'u') => {
+                self.pos += 1;
+                let cu = self.read_hex4()?;
+                match cu {
+                    0xD800..=0xDBFF => {
+                        let low_ok =
+                            self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u".as_slice());
+                        if !low_ok {
+                            return Err(Error::new(
+                                ErrorKind::LoneSurrogate,
+                                "high surrogate escape without a following low surrogate",
+                            )
+                            .at_offset(at));
+                        }
+                        self.pos += 2;
+                        let low = self.read_hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(Error::new(
+                                ErrorKind::LoneSurrogate,
+                                "high surrogate escape followed by a non-low-surrogate escape",
+                            )
+                            .at_offset(at));
+                        }
+                        Ok(())
+                    }
+                    0xDC00..=0xDFFF => Err(Error::new(
+                        ErrorKind::LoneSurrogate,
+                        "low surrogate escape without a preceding high surrogate",
+                    )
+                    .at_offset(at)),
+                    _ => Ok(()),
+                }
+            }
+            _ => Err(self.err(ErrorKind::Syntax, "invalid escape sequence in string")),
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn scan_number(&mut self) -> Result<(), Error> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.syntax("expected a digit")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.syntax("expected a digit after the decimal point"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.syntax("expected a digit in the exponent"));
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_literal(&mut self, lit: &'static [u8]) -> Result<(), Error> {
+        if self.bytes.get(self.pos..self.pos + lit.len()) == Some(lit) {
+            self.pos += lit.len();
+            Ok(())
+        } else {
+            Err(self.syntax("expected a JSON value"))
+        }
+    }
+
+    /// Scans one scalar at the cursor (no leading whitespace).
+    fn scan_scalar(&mut self) -> Result<Kind, Error> {
+        match self.peek() {
+            Some(b'"') => self.scan_string().map(|_| Kind::String),
+            Some(b't') => self.scan_literal(b"true").map(|()| Kind::Bool),
+            Some(b'f') => self.scan_literal(b"false").map(|()| Kind::Bool),
+            Some(b'n') => self.scan_literal(b"null").map(|()| Kind::Null),
+            Some(b'-' | b'0'..=b'9') => self.scan_number().map(|()| Kind::Number),
+            _ => Err(self.syntax("expected a JSON value")),
+        }
+    }
+
+    /// Validates one complete value (skipping leading whitespace) whose container, if any,
+    /// sits at nesting depth `depth + 1`; returns its exact span.
+    pub(crate) fn scan_value(&mut self, depth: usize) -> Result<RawValue<'a>, Error> {
+        self.skip_ws();
+        let start = self.pos;
+        let kind = match self.peek() {
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            _ => {
+                let kind = self.scan_scalar()?;
+                return Ok(RawValue::new(self.slice(start, self.pos)?, kind));
+            }
+        };
+        self.scan_container(depth)?;
+        Ok(RawValue::new(self.slice(start, self.pos)?, kind))
+    }
+
+    fn open(&mut self, stack: &mut BitStack, depth: usize, is_object: bool) -> Result<(), Error> {
+        if depth + stack.len + 1 > self.max_depth || !stack.push(is_object) {
+            return Err(self.err(
+                ErrorKind::TooDeep,
+                &alloc::format!("nesting deeper than max_depth {}", self.max_depth),
+            ));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Iterative container walk: recursion would let a deep input exhaust the stack.
+    fn scan_container(&mut self, depth: usize) -> Result<(), Error> {
+        let mut stack = BitStack::new();
+        let first = self.peek() == Some(b'{');
+        self.open(&mut stack, depth, first)?;
+        // `true` when the next token starts a member (after `{`/`[`/`,`), `false` after a value.
+        let mut just_opened = true;
+        loop {
+            self.skip_ws();
+            if just_opened {
+                let in_object = stack.top_is_object();
+                let closer = if in_object { b'}' } else { b']' };
+                if self.peek() == Some(closer) {
+                    self.pos += 1;
+                    stack.pop();
+                    if stack.len == 0 {
+                        return Ok(());
+                    }
+                    just_opened = false;
+                    continue;
+                }
+                if in_object {
+                    self.member_key()?;
+                }
+                if self.value_or_open(&mut stack, depth)? {
+                    continue;
+                }
+                just_opened = false;
+            } else {
+                let in_object = stack.top_is_object();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        if in_object {
+                            self.skip_ws();
+                            self.member_key()?;
+                        }
+                        if self.value_or_open(&mut stack, depth)? {
+                            just_opened = true;
+                            continue;
+                        }
+                    }
+                    Some(b'}') if in_object => {
+                        self.pos += 1;
+                        stack.pop();
+                        if stack.len == 0 {
+                            return Ok(());
+                        }
+                    }
+                    Some(b']') if !in_object => {
+                        self.pos += 1;
+                        stack.pop();
+                        if stack.len == 0 {
+                            return Ok(());
+                        }
+                    }
+                    _ => {
+                        return Err(self.syntax(if in_object {
+                            "expected `,` or `}` after an object member"
+                        } else {
+                            "expected `,` or `]` after an array element"
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A member key and its colon.
+    fn member_key(&mut self) -> Result<(), Error> {
+        if self.peek() != Some(b'"') {
+            return Err(self.syntax("expected a string key"));
+        }
+        self.scan_string()?;
+        self.expect(b':', "expected `:` after an object key")
+    }
+
+    /// Scans a scalar value, or opens a container; returns whether a container was opened (its
+    /// first member comes next).
+    fn value_or_open(&mut self, stack: &mut BitStack, depth: usize) -> Result<bool, Error> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b'{') => self.open(stack, depth, true).map(|()| true),
+            Some(b'[') => self.open(stack, depth, false).map(|()| true),
+            _ => self.scan_scalar().map(|_| false),
+        }
+    }
+}
+
+fn describe_byte(b: u8) -> alloc::string::String {
+    if b.is_ascii_graphic() {
+        alloc::format!("`{}`", char::from(b))
+    } else {
+        alloc::format!("byte 0x{b:02x}")
+    }
+}
+
+/// Validates that `text` is exactly one JSON value (with optional surrounding whitespace).
+pub(crate) fn validate_document<'a>(text: &'a str, limits: &Limits) -> Result<RawValue<'a>, Error> {
+    let mut sc = Scanner::new(text, limits);
+    let v = sc.scan_value(0)?;
+    sc.skip_ws();
+    if !sc.at_end() {
+        return Err(sc.err(ErrorKind::TrailingData, "data after the JSON value"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> Kind {
+        validate_document(s, &Limits::default())
+            .map(|v| v.kind())
+            .unwrap()
+    }
+    fn bad(s: &str) -> ErrorKind {
+        validate_document(s, &Limits::default()).unwrap_err().kind()
+    }
+
+    #[test]
+    fn accepts_rfc8259_values() {
+        assert_eq!(
+            ok(" {\"a\": [1, -0.5e+3, true, false, null, \"x\\u00e9\\n\"]} "),
+            Kind::Object
+        );
+        assert_eq!(ok("[]"), Kind::Array);
+        assert_eq!(ok("{}"), Kind::Object);
+        assert_eq!(ok("\"\\ud83d\\ude00\""), Kind::String);
+        assert_eq!(ok("0"), Kind::Number);
+        assert_eq!(ok("[[[]],{}]"), Kind::Array);
+    }
+
+    #[test]
+    fn rejects_bad_grammar() {
+        for s in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "[01]",
+            "1.",
+            "-",
+            "1e",
+            "tru",
+            "{\"a\" 1}",
+            "{1:2}",
+            "[1 2]",
+            "\"abc",
+            "\"a\tb\"",
+            "\"\\x\"",
+            "\"\\u12g4\"",
+            "{]",
+            "[}",
+            "nul",
+            "+1",
+        ] {
+            assert!(matches!(bad(s), ErrorKind::Syntax), "{s:?}");
+        }
+        assert_eq!(bad("{} {}"), ErrorKind::TrailingData);
+        assert_eq!(bad("1 x"), ErrorKind::TrailingData);
+        assert_eq!(bad("01"), ErrorKind::TrailingData);
+    }
+
+    #[test]
+    fn rejects_lone_surrogates() {
+        assert_eq!(bad("\"\\ud800\""), ErrorKind::LoneSurrogate);
+        assert_eq!(bad("\"\\udc00\""), ErrorKind::LoneSurrogate);
+        assert_eq!(bad("\"\\ud800\\u0041\""), ErrorKind::LoneSurrogate);
+        assert_eq!(bad("\"\\ud800x\""), ErrorKind::LoneSurrogate);
+    }
+
+    #[test]
+    fn depth_is_capped_without_recursion() {
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert_eq!(bad(&deep), ErrorKind::TooDeep);
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        assert!(validate_document("[[[1]]]", &limits).is_ok());
+        assert_eq!(
+            validate_document("[[[[1]]]]", &limits).unwrap_err().kind(),
+            ErrorKind::TooDeep
+        );
+        assert_eq!(
+            validate_document("{\"a\":{\"b\":{\"c\":{}}}}", &limits)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::TooDeep
+        );
+    }
+
+    #[test]
+    fn string_length_is_capped() {
+        let limits = Limits {
+            max_string_bytes: 4,
+            ..Limits::default()
+        };
+        assert!(validate_document("\"abcd\"", &limits).is_ok());
+        assert_eq!(
+            validate_document("\"abcde\"", &limits).unwrap_err().kind(),
+            ErrorKind::StringTooLong
+        );
+    }
+
+    #[test]
+    fn swar_detects_specials_in_every_lane() {
+        for lane in 0..8 {
+            for special in [b'"', b'\\', 0x00, 0x1f] {
+                let mut w = [b'a'; 8];
+                w[lane] = special;
+                assert!(word_has_special(u64::from_le_bytes(w)));
+            }
+            let mut w = [b'a'; 8];
+            w[lane] = 0x20;
+            assert!(!word_has_special(u64::from_le_bytes(w)));
+            w[lane] = 0xff;
+            assert!(!word_has_special(u64::from_le_bytes(w)));
+        }
+    }
+}

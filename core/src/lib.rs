@@ -1,0 +1,25 @@
+#![no_std]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod error;
+pub mod jsonrpc;
+pub mod limits;
+pub mod mcp;
+pub mod oauth;
+
+pub use error::{Error, ErrorKind};
+pub use jsonrpc::{Body, Message, MessageKind, RawValue};
+pub use limits::Limits;
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
