@@ -1,0 +1,236 @@
+//! The one seam between the transport and the policy: every client body and every server message
+//! passes through a [`Guard`] before it moves on.
+//!
+//! The transport never decides anything about MCP content; it only asks the guard. That keeps
+//! the gateway testable without the engine and lets the policy-backed guard replace
+//! [`PassThroughGuard`] without touching the transport.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use mcp_policy::jsonrpc::Body;
+
+use super::config::ApiConfig;
+
+/// What the transport knows about the HTTP exchange a message belongs to.
+// Fields the pass-through guard ignores are there for the policy guard (conditions read them).
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub(crate) struct RequestMeta {
+    /// HTTP method of the client request.
+    pub(crate) http_method: http::Method,
+    /// Request path (without the query).
+    pub(crate) path: String,
+    /// Client request headers, as received.
+    pub(crate) headers: http::HeaderMap,
+    /// Peer address of the client connection.
+    pub(crate) remote: SocketAddr,
+    /// Name of the API (from the configuration).
+    pub(crate) api: Arc<str>,
+    /// Gateway session id, when the exchange belongs to a session.
+    pub(crate) session_id: Option<String>,
+    /// Negotiated protocol version (from `MCP-Protocol-Version` or the session), when known.
+    pub(crate) protocol_version: Option<String>,
+}
+
+/// The guard's answer for a client POST body.
+#[derive(Debug, Clone)]
+pub(crate) enum ClientVerdict {
+    /// Send these bytes to the backend (usually the body unchanged).
+    Forward(Bytes),
+    /// Answer the client directly; nothing reaches the backend.
+    Reply {
+        /// HTTP status (200 with a JSON-RPC error, 202, 4xx...).
+        status: u16,
+        /// `Content-Type` of `body`; `None` for an empty body.
+        content_type: Option<&'static str>,
+        /// The body: a JSON-RPC error response, an SSE stream, or nothing.
+        body: Bytes,
+        /// Short word for logs and metrics: `deny`, `invalid`...
+        decision: &'static str,
+    },
+}
+
+/// The guard's answer for one server→client message.
+// Only the policy guard filters or drops; the transport already handles every variant.
+#[allow(dead_code)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ServerVerdict {
+    /// Deliver the message unchanged.
+    Pass,
+    /// Deliver these bytes instead (e.g. a filtered list result).
+    Replace(Bytes),
+    /// Do not deliver the message at all.
+    Drop,
+}
+
+/// Decides about the messages that cross the gateway. Implementations must be cheap to call
+/// concurrently: one instance serves every connection of an API.
+pub(crate) trait Guard: Send + Sync + 'static {
+    /// A client→server POST body. Decides before anything reaches the backend.
+    fn client_message(&self, body: &[u8], meta: &RequestMeta) -> ClientVerdict;
+
+    /// One server→client message: a whole JSON response body, or the `data` of one SSE event,
+    /// with the client request body it answers when known (for list filtering).
+    fn server_message(
+        &self,
+        data: &[u8],
+        meta: &RequestMeta,
+        answering: Option<&[u8]>,
+    ) -> ServerVerdict;
+
+    /// Word used in logs for messages this guard let through (`allow`, `pass-through`).
+    fn allow_label(&self) -> &'static str {
+        "allow"
+    }
+}
+
+/// A JSON-RPC error response body with `id` (raw JSON text) or `null`.
+pub(crate) fn jsonrpc_error(id: Option<&str>, code: i32, message: &str) -> Bytes {
+    let message = serde_json::Value::String(message.to_owned());
+    Bytes::from(format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"error\":{{\"code\":{code},\"message\":{message}}}}}",
+        id.unwrap_or("null")
+    ))
+}
+
+/// No policy: everything that parses as JSON-RPC goes through unchanged; what does not parse is
+/// refused, because a message the gateway cannot read must never reach the backend (DESIGN §2.2
+/// invariant 2), policy or not.
+#[derive(Debug)]
+pub(crate) struct PassThroughGuard {
+    limits: mcp_policy::Limits,
+}
+
+impl PassThroughGuard {
+    /// A guard parsing with `limits`.
+    pub(crate) fn new(limits: mcp_policy::Limits) -> Self {
+        Self { limits }
+    }
+}
+
+impl Guard for PassThroughGuard {
+    fn client_message(&self, body: &[u8], _meta: &RequestMeta) -> ClientVerdict {
+        match Body::parse(body, &self.limits) {
+            Ok(_) => ClientVerdict::Forward(Bytes::copy_from_slice(body)),
+            Err(e) => ClientVerdict::Reply {
+                status: e.http_status(),
+                content_type: Some("application/json"),
+                body: Bytes::from(e.to_jsonrpc_response(None)),
+                decision: "invalid",
+            },
+        }
+    }
+
+    fn server_message(&self, _: &[u8], _: &RequestMeta, _: Option<&[u8]>) -> ServerVerdict {
+        ServerVerdict::Pass
+    }
+
+    fn allow_label(&self) -> &'static str {
+        "pass-through"
+    }
+}
+
+/// Engine limits for an API: the gateway's body limit, the engine's defaults for the rest.
+pub(crate) fn engine_limits(api: &ApiConfig) -> mcp_policy::Limits {
+    mcp_policy::Limits {
+        max_body_bytes: api.limits.max_body_bytes.max(api.limits.max_response_bytes),
+        ..mcp_policy::Limits::default()
+    }
+}
+
+/// Builds the guard of an API. An unreadable policy file is an error, so a reload with a broken
+/// file keeps the previous configuration.
+pub(crate) fn build_guard(api: &ApiConfig) -> Result<Arc<dyn Guard>, String> {
+    let limits = engine_limits(api);
+    match &api.policy {
+        None => {
+            super::log::warn(&format!(
+                "api {:?}: no policy: pass-through (every tool, resource and prompt is reachable)",
+                api.name
+            ));
+        }
+        Some(path) => {
+            let text = std::fs::read(path)
+                .map_err(|e| format!("api {:?}: policy {}: {e}", api.name, path.display()))?;
+            serde_json::from_slice::<serde_json::Value>(&text).map_err(|e| {
+                format!(
+                    "api {:?}: policy {} is not JSON: {e}",
+                    api.name,
+                    path.display()
+                )
+            })?;
+            super::log::warn(&format!(
+                "api {:?}: policy {} read, but the policy engine is not wired into the gateway \
+                 yet: pass-through",
+                api.name,
+                path.display()
+            ));
+        }
+    }
+    Ok(Arc::new(PassThroughGuard::new(limits)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn meta() -> RequestMeta {
+        RequestMeta {
+            http_method: http::Method::POST,
+            path: "/mcp".into(),
+            headers: http::HeaderMap::new(),
+            remote: "127.0.0.1:1".parse().unwrap(),
+            api: Arc::from("a"),
+            session_id: None,
+            protocol_version: None,
+        }
+    }
+
+    #[test]
+    fn pass_through_forwards_valid_messages() {
+        let g = PassThroughGuard::new(mcp_policy::Limits::default());
+        let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}"#;
+        match g.client_message(body, &meta()) {
+            ClientVerdict::Forward(b) => assert_eq!(&b[..], body),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(g.server_message(b"{}", &meta(), None), ServerVerdict::Pass);
+    }
+
+    #[test]
+    fn pass_through_refuses_what_it_cannot_read() {
+        let g = PassThroughGuard::new(mcp_policy::Limits::default());
+        for body in [
+            &b"{not json"[..],
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"x"} trailing"#,
+            b"\xff\xfe",
+        ] {
+            match g.client_message(body, &meta()) {
+                ClientVerdict::Reply {
+                    status,
+                    body: reply,
+                    decision,
+                    ..
+                } => {
+                    assert!((400..500).contains(&status), "{status}");
+                    assert_eq!(decision, "invalid");
+                    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+                    let code = v["error"]["code"].as_i64().unwrap();
+                    assert!(code == -32700 || code == -32600, "{code}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_json() {
+        let b = jsonrpc_error(Some("7"), -32603, "backend \"x\" down");
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["error"]["message"], "backend \"x\" down");
+    }
+}

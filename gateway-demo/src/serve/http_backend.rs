@@ -1,0 +1,456 @@
+//! Forwarding to a Streamable HTTP backend, with SSE responses parsed and guarded event by event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use mcp_policy::jsonrpc::{Message, MessageKind};
+use tokio::sync::mpsc;
+
+use super::guard::{RequestMeta, ServerVerdict, jsonrpc_error};
+use super::log::{self, Exchange};
+use super::proxy::{MessageInfo, SESSION_HEADER, channel_body, id_key, rpc_error};
+use super::session::{Session, Upstream};
+use super::sse::{SseEvent, SseParser};
+use super::{Api, Resp, Shared, full};
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+];
+
+/// Copies end-to-end headers, leaving out hop-by-hop ones (also those named in `Connection`)
+/// and `skip`.
+pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: &[&str]) {
+    let listed: Vec<String> = src
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    for (k, v) in src {
+        let name = k.as_str();
+        if HOP_BY_HOP.contains(&name) || listed.iter().any(|l| l == name) || skip.contains(&name) {
+            continue;
+        }
+        dst.append(k.clone(), v.clone());
+    }
+}
+
+fn upstream_uri(backend: &Uri, client: &Uri) -> Uri {
+    match client.query() {
+        None => backend.clone(),
+        Some(q) => {
+            let base = backend.to_string();
+            let sep = if backend.query().is_some() { '&' } else { '?' };
+            format!("{base}{sep}{q}")
+                .parse()
+                .unwrap_or_else(|_| backend.clone())
+        }
+    }
+}
+
+/// Sends one client request to the backend and streams its answer back through the guard.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn forward(
+    shared: Arc<Shared>,
+    api: Arc<Api>,
+    backend: Uri,
+    parts: http::request::Parts,
+    body: Option<Bytes>,
+    session: Option<Arc<Session>>,
+    meta: RequestMeta,
+    info: &MessageInfo,
+    mut ex: Exchange,
+) -> Resp {
+    let mut req = http::Request::new(Full::new(body.clone().unwrap_or_default()));
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = upstream_uri(&backend, &parts.uri);
+    let mut skip = vec![
+        HOST.as_str(),
+        CONTENT_LENGTH.as_str(),
+        "mcp-session-id",
+        "accept-encoding",
+    ];
+    if !api.config.forward_authorization {
+        skip.push(AUTHORIZATION.as_str());
+    }
+    copy_headers(&parts.headers, req.headers_mut(), &skip);
+    // The SSE parser needs the plain text, so the backend must not compress.
+    req.headers_mut()
+        .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    if let Some(Upstream::Http(up)) = session.as_ref().map(|s| &s.upstream) {
+        match HeaderValue::from_str(up) {
+            Ok(v) => {
+                req.headers_mut().insert(SESSION_HEADER, v);
+            }
+            Err(_) => {
+                return rpc_error(
+                    &mut ex,
+                    StatusCode::NOT_FOUND,
+                    None,
+                    -32001,
+                    "Session not found",
+                );
+            }
+        }
+    }
+    let label = api.backend_label();
+    let timeouts = &api.config.timeouts;
+    let id = info.first_raw_id();
+    let resp = match tokio::time::timeout(timeouts.read(), api.client.request(req)).await {
+        Err(_) => {
+            return rpc_error(
+                &mut ex,
+                StatusCode::GATEWAY_TIMEOUT,
+                id,
+                -32000,
+                &format!(
+                    "Backend {label} did not answer within {} ms",
+                    timeouts.read_ms
+                ),
+            );
+        }
+        Ok(Err(e)) => {
+            let what = if e.is_connect() {
+                "is unreachable"
+            } else {
+                "failed"
+            };
+            return rpc_error(
+                &mut ex,
+                StatusCode::BAD_GATEWAY,
+                id,
+                -32603,
+                &format!("Backend {label} {what}: {}", error_chain(&e)),
+            );
+        }
+        Ok(Ok(r)) => r,
+    };
+    let (rparts, rbody) = resp.into_parts();
+    let status = rparts.status;
+    ex.status = status.as_u16();
+
+    let mut session_out = session.as_ref().map(|s| s.id.clone());
+    let upstream_session = rparts
+        .headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if let (None, Some(up), true) = (&session, upstream_session, status.is_success()) {
+        let s = Arc::new(Session::new(
+            api.name.clone(),
+            Upstream::Http(up.to_owned()),
+        ));
+        if let Some(v) = &meta.protocol_version {
+            s.set_protocol_version(v);
+        }
+        shared.sessions.insert(s.clone());
+        ex.session = Some(s.id.clone());
+        session_out = Some(s.id.clone());
+    }
+    if let (Some(s), StatusCode::NOT_FOUND) = (&session, status) {
+        // The backend forgot the session (restart, expiry): forget it too, so the client
+        // re-initialises.
+        shared.sessions.remove(&s.id);
+    }
+
+    let mut out = http::Response::new(full(Bytes::new()));
+    *out.status_mut() = status;
+    copy_headers(
+        &rparts.headers,
+        out.headers_mut(),
+        &["content-length", "mcp-session-id"],
+    );
+    if let (Some(id), true) = (&session_out, upstream_session.is_some())
+        && let Ok(v) = HeaderValue::from_str(id)
+    {
+        out.headers_mut().insert(SESSION_HEADER, v);
+    }
+    let content_type = rparts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let meta = Arc::new(meta);
+    if content_type.starts_with("text/event-stream") {
+        let idle = if parts.method == http::Method::POST {
+            timeouts.stream_idle()
+        } else {
+            None
+        };
+        let pump = SsePump {
+            api: api.clone(),
+            meta,
+            answering: body,
+            pending: info
+                .request_ids
+                .iter()
+                .cloned()
+                .zip(info.raw_ids.iter().cloned())
+                .collect(),
+            idle,
+            ex,
+        };
+        *out.body_mut() = pump.start(rbody);
+        return out;
+    }
+    // Everything else is small (JSON answers, errors, 202): read it whole, then guard JSON.
+    let limit = api.config.limits.max_response_bytes;
+    let read = tokio::time::timeout(timeouts.read(), Limited::new(rbody, limit).collect()).await;
+    let data = match read {
+        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Err(e)) => {
+            return rpc_error(
+                &mut ex,
+                StatusCode::BAD_GATEWAY,
+                id,
+                -32603,
+                &format!("Backend {label} sent an unreadable response: {e}"),
+            );
+        }
+        Err(_) => {
+            return rpc_error(
+                &mut ex,
+                StatusCode::GATEWAY_TIMEOUT,
+                id,
+                -32000,
+                &format!(
+                    "Backend {label} did not finish its response within {} ms",
+                    timeouts.read_ms
+                ),
+            );
+        }
+    };
+    let data = if content_type.starts_with("application/json") && !data.is_empty() {
+        note_answer(&data, &api, &mut ex);
+        match api.guard.server_message(&data, &meta, body.as_deref()) {
+            ServerVerdict::Pass => data,
+            ServerVerdict::Replace(b) => b,
+            ServerVerdict::Drop => jsonrpc_error(id, -32603, "Response withheld by the gateway"),
+        }
+    } else {
+        data
+    };
+    *out.body_mut() = full(data);
+    out
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        cur = inner.source();
+    }
+    s
+}
+
+/// Notes in the exchange the JSON-RPC error of an answer, and which pending requests it
+/// answers.
+fn note_answer(data: &[u8], api: &Api, ex: &mut Exchange) -> Option<String> {
+    let m = Message::parse(data, &api.limits).ok()?;
+    if !matches!(m.kind(), MessageKind::Response | MessageKind::ErrorResponse) {
+        return None;
+    }
+    if m.kind() == MessageKind::ErrorResponse {
+        ex.rpc_error = m
+            .error()
+            .and_then(|e| e.get("code"))
+            .and_then(|c| c.as_i64());
+    }
+    m.id().map(|id| id_key(&id))
+}
+
+/// Moves an upstream SSE body to the client, one guarded event at a time.
+struct SsePump {
+    api: Arc<Api>,
+    meta: Arc<RequestMeta>,
+    answering: Option<Bytes>,
+    /// (id key, raw id) of the requests not answered yet.
+    pending: Vec<(String, String)>,
+    idle: Option<Duration>,
+    ex: Exchange,
+}
+
+impl SsePump {
+    fn start(mut self, mut body: Incoming) -> super::GwBody {
+        let (tx, rx) = mpsc::channel::<Bytes>(16);
+        tokio::spawn(async move {
+            let mut parser = SseParser::new(self.api.config.limits.max_response_bytes);
+            let label = self.api.backend_label();
+            let failure = loop {
+                let frame = tokio::select! {
+                    // The client went away: stop reading, which drops (frees) the upstream
+                    // request.
+                    () = tx.closed() => return,
+                    f = next_frame(&mut body, self.idle) => f,
+                };
+                let chunk = match frame {
+                    Ok(None) => {
+                        if parser.has_partial() {
+                            break Some(format!("Backend {label} ended the stream mid-event"));
+                        }
+                        break None;
+                    }
+                    Ok(Some(Ok(c))) => c,
+                    Ok(Some(Err(e))) => {
+                        break Some(format!(
+                            "Backend {label} broke the stream: {}",
+                            error_chain(&e)
+                        ));
+                    }
+                    Err(ms) => {
+                        break Some(format!("Backend {label} sent nothing for {ms} ms"));
+                    }
+                };
+                let events = match parser.push(&chunk) {
+                    Ok(ev) => ev,
+                    Err(e) => break Some(format!("Backend {label}: {e}")),
+                };
+                for ev in events {
+                    let Some(out) = self.guard_event(ev) else {
+                        continue;
+                    };
+                    if tx.send(out).await.is_err() {
+                        return;
+                    }
+                }
+            };
+            if let Some(msg) = failure {
+                log::warn(&format!("api {:?}: {msg}", self.api.name));
+                self.ex.decision = "error";
+                self.ex.detail = Some(msg.clone());
+                // Answer every request still waiting, so no client call hangs on a dead stream.
+                if !self.pending.is_empty() {
+                    self.ex.rpc_error = Some(-32603);
+                }
+                for (_, raw) in &self.pending {
+                    let data = jsonrpc_error(Some(raw), -32603, &msg);
+                    let ev = SseEvent::message(None, data.to_vec()).to_bytes();
+                    if tx.send(Bytes::from(ev)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        channel_body(rx)
+    }
+
+    fn guard_event(&mut self, mut ev: SseEvent) -> Option<Bytes> {
+        if !ev.is_message() {
+            return Some(Bytes::from(ev.to_bytes()));
+        }
+        let data = ev.data.take().unwrap_or_default();
+        if let Some(key) = note_answer(&data, &self.api, &mut self.ex) {
+            self.pending.retain(|(k, _)| *k != key);
+        }
+        match self
+            .api
+            .guard
+            .server_message(&data, &self.meta, self.answering.as_deref())
+        {
+            ServerVerdict::Pass => ev.data = Some(data),
+            ServerVerdict::Replace(b) => ev.data = Some(b.to_vec()),
+            ServerVerdict::Drop => {
+                // Keep the id so the client's Last-Event-ID position still advances.
+                ev.id.as_ref()?;
+                ev.event = None;
+            }
+        }
+        Some(Bytes::from(ev.to_bytes()))
+    }
+}
+
+/// The next data chunk: `Ok(None)` at the end, `Err(ms)` after `idle` without one.
+async fn next_frame(
+    body: &mut Incoming,
+    idle: Option<Duration>,
+) -> Result<Option<Result<Bytes, hyper::Error>>, u128> {
+    loop {
+        let frame = match idle {
+            Some(d) => match tokio::time::timeout(d, body.frame()).await {
+                Ok(f) => f,
+                Err(_) => return Err(d.as_millis()),
+            },
+            None => body.frame().await,
+        };
+        match frame {
+            None => return Ok(None),
+            Some(Err(e)) => return Ok(Some(Err(e))),
+            Some(Ok(f)) => {
+                if let Ok(data) = f.into_data() {
+                    return Ok(Some(Ok(data)));
+                }
+            }
+        }
+    }
+}
+
+/// Ends an upstream session in the background (idle expiry, shutdown).
+pub(crate) fn delete_upstream(api: Arc<Api>, upstream_id: String) {
+    let super::config::Backend::Http(uri) = api.backend.clone() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let Ok(v) = HeaderValue::from_str(&upstream_id) else {
+            return;
+        };
+        let mut req = http::Request::new(Full::new(Bytes::new()));
+        *req.method_mut() = http::Method::DELETE;
+        *req.uri_mut() = uri;
+        req.headers_mut().insert(SESSION_HEADER, v);
+        let _ = tokio::time::timeout(Duration::from_secs(2), api.client.request(req)).await;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_listed_headers_are_dropped() {
+        let mut src = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, x-secret"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret", "1"),
+            ("transfer-encoding", "chunked"),
+            ("authorization", "Bearer t"),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("accept", "application/json, text/event-stream"),
+        ] {
+            src.append(k, v.parse().unwrap());
+        }
+        let mut dst = HeaderMap::new();
+        copy_headers(&src, &mut dst, &["authorization"]);
+        let mut names: Vec<&str> = dst.keys().map(|k| k.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["accept", "mcp-protocol-version"]);
+    }
+
+    #[test]
+    fn query_is_carried() {
+        let b: Uri = "http://127.0.0.1:3001/mcp".parse().unwrap();
+        let c: Uri = "/mcp?x=1".parse().unwrap();
+        assert_eq!(
+            upstream_uri(&b, &c).to_string(),
+            "http://127.0.0.1:3001/mcp?x=1"
+        );
+        assert_eq!(upstream_uri(&b, &"/mcp".parse().unwrap()), b);
+    }
+}

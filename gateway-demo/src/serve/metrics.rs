@@ -1,0 +1,159 @@
+//! Prometheus text exposition of the gateway's counters.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16, String), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+}
+
+/// Counters by API, method, status and decision, and a latency histogram by API and method.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+/// Keeps label cardinality bounded: a client can send any method name, but only the MCP
+/// catalogue's names (and the HTTP verbs used for GET/DELETE) become label values.
+fn method_label(method: &str) -> &str {
+    match mcp_policy::mcp::Method::from_name(method) {
+        Some(m) => m.as_str(),
+        None if matches!(method, "GET" | "POST" | "DELETE") => method,
+        None => "other",
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Counts one finished exchange.
+    pub(crate) fn record(
+        &self,
+        api: &str,
+        method: &str,
+        status: u16,
+        decision: &str,
+        latency: Duration,
+    ) {
+        let method = method_label(method).to_owned();
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        *inner
+            .requests
+            .entry((api.to_owned(), method.clone(), status, decision.to_owned()))
+            .or_default() += 1;
+        let h = inner.latency.entry((api.to_owned(), method)).or_default();
+        let secs = latency.as_secs_f64();
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                h.buckets[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// The exposition text; `sessions` is the number of live sessions per API.
+    pub(crate) fn render(&self, sessions: &BTreeMap<String, usize>) -> String {
+        let mut out = String::new();
+        let Ok(inner) = self.inner.lock() else {
+            return out;
+        };
+        out.push_str(
+            "# HELP mcp_gateway_requests_total Client exchanges by API, JSON-RPC method, HTTP \
+             status and decision.\n# TYPE mcp_gateway_requests_total counter\n",
+        );
+        for ((api, method, status, decision), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "mcp_gateway_requests_total{{api=\"{}\",method=\"{}\",status=\"{status}\",\
+                 decision=\"{}\"}} {n}",
+                escape(api),
+                escape(method),
+                escape(decision)
+            );
+        }
+        out.push_str(
+            "# HELP mcp_gateway_request_duration_seconds Time from request to the end of the \
+             response (streams included).\n# TYPE mcp_gateway_request_duration_seconds histogram\n",
+        );
+        for ((api, method), h) in &inner.latency {
+            let labels = format!("api=\"{}\",method=\"{}\"", escape(api), escape(method));
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                    h.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "mcp_gateway_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "mcp_gateway_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+        out.push_str(
+            "# HELP mcp_gateway_sessions Live MCP sessions.\n# TYPE mcp_gateway_sessions gauge\n",
+        );
+        for (api, n) in sessions {
+            let _ = writeln!(out, "mcp_gateway_sessions{{api=\"{}\"}} {n}", escape(api));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histogram() {
+        let m = Metrics::default();
+        m.record("a", "tools/call", 200, "allow", Duration::from_millis(3));
+        m.record("a", "tools/call", 200, "allow", Duration::from_millis(30));
+        m.record("a", "made/up", 403, "deny", Duration::from_millis(1));
+        let text = m.render(&BTreeMap::from([("a".to_owned(), 2)]));
+        assert!(text.contains(
+            "mcp_gateway_requests_total{api=\"a\",method=\"tools/call\",status=\"200\",decision=\"allow\"} 2"
+        ));
+        assert!(text.contains("method=\"other\",status=\"403\""));
+        assert!(text.contains(
+            "mcp_gateway_request_duration_seconds_bucket{api=\"a\",method=\"tools/call\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains(
+            "mcp_gateway_request_duration_seconds_count{api=\"a\",method=\"tools/call\"} 2"
+        ));
+        assert!(text.contains("mcp_gateway_sessions{api=\"a\"} 2"));
+    }
+}

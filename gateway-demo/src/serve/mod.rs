@@ -1,0 +1,426 @@
+//! `mcp-policy serve`: a Streamable HTTP MCP gateway.
+//!
+//! One listener serves several APIs (entrypoint path → backend). Every client body goes through
+//! the API's [`guard::Guard`] before the backend sees it, and every server message before the
+//! client sees it. Configuration and policies are reloaded on SIGHUP or when their files change;
+//! a configuration that fails to load is refused and the running one kept.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+pub(crate) mod config;
+pub(crate) mod guard;
+mod http_backend;
+pub(crate) mod log;
+mod metrics;
+mod origin;
+mod proxy;
+mod session;
+pub(crate) mod sse;
+mod stdio;
+
+use config::{Backend, GatewayConfig};
+use guard::Guard;
+use metrics::Metrics;
+use origin::HostPolicy;
+use session::{SessionTable, Upstream};
+
+/// Arguments of `mcp-policy serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Gateway configuration (TOML).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Listen on this address instead of the configuration's `listen` (port 0 picks a free one;
+    /// the chosen address is logged).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+/// Response body type of every gateway response.
+pub(crate) type GwBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+/// A gateway response.
+pub(crate) type Resp = http::Response<GwBody>;
+/// Client used towards HTTP backends.
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// One API, ready to serve.
+pub(crate) struct Api {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: config::ApiConfig,
+    pub(crate) backend: Backend,
+    pub(crate) guard: Arc<dyn Guard>,
+    pub(crate) client: HttpClient,
+    pub(crate) hosts: HostPolicy,
+    pub(crate) limits: mcp_policy::Limits,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("name", &self.name)
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Api {
+    /// How the backend is named in errors and logs.
+    pub(crate) fn backend_label(&self) -> String {
+        match &self.backend {
+            Backend::Http(uri) => uri.to_string(),
+            Backend::Stdio { command, .. } => format!("`{}`", command.join(" ")),
+        }
+    }
+}
+
+/// A loaded configuration.
+#[derive(Debug)]
+pub(crate) struct Runtime {
+    pub(crate) config: GatewayConfig,
+    pub(crate) apis: Vec<Arc<Api>>,
+    /// Files whose change triggers a reload, with their modification time when loaded.
+    stamps: Vec<(PathBuf, Option<SystemTime>)>,
+}
+
+fn stamp(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl Runtime {
+    fn build(config: GatewayConfig, config_path: &Path) -> Result<Self, String> {
+        let loopback = config.listen.ip().is_loopback();
+        let mut apis = Vec::new();
+        let mut stamps = vec![(config_path.to_owned(), stamp(config_path))];
+        for api in &config.apis {
+            let guard = guard::build_guard(api)?;
+            if let Some(p) = &api.policy {
+                stamps.push((p.clone(), stamp(p)));
+            }
+            let mut connector = HttpConnector::new();
+            connector.set_connect_timeout(Some(api.timeouts.connect()));
+            connector.set_nodelay(true);
+            let client = Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector);
+            apis.push(Arc::new(Api {
+                name: Arc::from(api.name.as_str()),
+                backend: api.backend()?,
+                guard,
+                client,
+                hosts: HostPolicy::new(
+                    api.allowed_origins.as_deref(),
+                    api.allowed_hosts.as_deref(),
+                    loopback,
+                ),
+                limits: guard::engine_limits(api),
+                config: api.clone(),
+            }));
+        }
+        Ok(Self {
+            config,
+            apis,
+            stamps,
+        })
+    }
+
+    pub(crate) fn api_for_path(&self, path: &str) -> Option<&Arc<Api>> {
+        let name = &self.config.api_for_path(path)?.name;
+        self.apis.iter().find(|a| &*a.name == name)
+    }
+
+    pub(crate) fn api(&self, name: &str) -> Option<&Arc<Api>> {
+        self.apis.iter().find(|a| &*a.name == name)
+    }
+}
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    runtime: RwLock<Arc<Runtime>>,
+    pub(crate) sessions: SessionTable,
+    pub(crate) metrics: Arc<Metrics>,
+    config_path: PathBuf,
+}
+
+impl Shared {
+    /// The current configuration (a snapshot: a reload does not affect requests in flight).
+    pub(crate) fn runtime(&self) -> Arc<Runtime> {
+        match self.runtime.read() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Ends a session's upstream side (process killed, or DELETE sent to an HTTP backend).
+    pub(crate) fn end_session(&self, s: &session::Session, why: &str) {
+        match &s.upstream {
+            Upstream::Stdio(p) => p.end(why),
+            Upstream::Http(upstream_id) => {
+                if let Some(api) = self.runtime().api(&s.api).cloned() {
+                    http_backend::delete_upstream(api, upstream_id.clone());
+                }
+            }
+        }
+    }
+
+    fn reload(&self, why: &str) {
+        let old = self.runtime();
+        let loaded = GatewayConfig::load(&self.config_path)
+            .and_then(|cfg| Runtime::build(cfg, &self.config_path));
+        match loaded {
+            Ok(mut new) => {
+                if new.config.listen != old.config.listen {
+                    log::warn(&format!(
+                        "reload ({why}): the listen address changed to {}; that needs a restart, \
+                         still listening on {}",
+                        new.config.listen, old.config.listen
+                    ));
+                    new.config.listen = old.config.listen;
+                }
+                let apis: Vec<&str> = new.apis.iter().map(|a| &*a.name).collect();
+                log::info(&format!("reloaded configuration ({why}): apis {apis:?}"));
+                match self.runtime.write() {
+                    Ok(mut r) => *r = Arc::new(new),
+                    Err(p) => *p.into_inner() = Arc::new(new),
+                }
+            }
+            Err(e) => {
+                // Keep the stamps of the refused files, or a broken file would be re-read (and
+                // re-reported) every poll until it changes again.
+                let stamps = old
+                    .stamps
+                    .iter()
+                    .map(|(p, _)| (p.clone(), stamp(p)))
+                    .collect();
+                let kept = Runtime {
+                    config: old.config.clone(),
+                    apis: old.apis.clone(),
+                    stamps,
+                };
+                match self.runtime.write() {
+                    Ok(mut r) => *r = Arc::new(kept),
+                    Err(p) => *p.into_inner() = Arc::new(kept),
+                }
+                log::error(&format!(
+                    "reload ({why}) refused, keeping the previous configuration: {e}"
+                ));
+            }
+        }
+    }
+
+    fn files_changed(&self) -> bool {
+        self.runtime().stamps.iter().any(|(p, t)| stamp(p) != *t)
+    }
+
+    /// Live sessions per API (for `/metrics`).
+    pub(crate) fn session_counts(&self) -> BTreeMap<String, usize> {
+        self.sessions.counts()
+    }
+}
+
+/// Entry point of `mcp-policy serve`.
+pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(serve(args))
+}
+
+async fn serve(args: &ServeArgs) -> ExitCode {
+    let mut config = match GatewayConfig::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error(&e);
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    let runtime = match Runtime::build(config, &args.config) {
+        Ok(r) => r,
+        Err(e) => {
+            log::error(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(runtime.config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            log::error(&format!("cannot listen on {}: {e}", runtime.config.listen));
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(runtime.config.listen);
+    if !addr.ip().is_loopback() {
+        log::warn(&format!(
+            "listening on non-loopback address {addr}: anyone who reaches it can use the keyless \
+             APIs"
+        ));
+    }
+    for api in &runtime.apis {
+        log::info(&format!(
+            "api {:?}: http://{addr}{} -> {} (plan {:?})",
+            api.name,
+            api.config.path,
+            api.backend_label(),
+            api.config.plan
+        ));
+    }
+    let mut runtime = runtime;
+    runtime.config.listen = addr;
+    let shared = Arc::new(Shared {
+        runtime: RwLock::new(Arc::new(runtime)),
+        sessions: SessionTable::default(),
+        metrics: Arc::new(Metrics::default()),
+        config_path: args.config.clone(),
+    });
+    log::info(&format!("listening on http://{addr}"));
+
+    tokio::spawn(reap_idle_sessions(shared.clone()));
+    tokio::spawn(watch_for_reload(shared.clone()));
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        log::warn(&format!("accept failed: {e}"));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let service = service_fn(move |req| proxy::handle(shared.clone(), req, remote));
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    // Client-side connection errors (resets, timeouts) are routine.
+                    let _ = conn.await;
+                });
+            }
+            signal = &mut shutdown => {
+                log::info(&format!("{signal}: shutting down"));
+                break;
+            }
+        }
+    }
+    drop(listener);
+    // Ending the sessions first closes their streams, so the connections can finish.
+    for s in shared.sessions.drain() {
+        shared.end_session(&s, "gateway shutting down");
+    }
+    tokio::select! {
+        () = graceful.shutdown() => log::info("all connections closed"),
+        () = tokio::time::sleep(Duration::from_secs(5)) => {
+            log::warn("connections still open after 5 s; closing them");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(e) => {
+                log::warn(&format!("cannot listen for SIGTERM: {e}"));
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "ctrl-c"
+    }
+}
+
+async fn watch_for_reload(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    #[cfg(unix)]
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::warn(&format!("cannot listen for SIGHUP: {e}"));
+            None
+        }
+    };
+    loop {
+        #[cfg(unix)]
+        {
+            let hup_recv = async {
+                match hup.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = hup_recv => { shared.reload("SIGHUP"); continue; }
+                _ = tick.tick() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tick.tick().await;
+        if shared.files_changed() {
+            shared.reload("file changed");
+        }
+    }
+}
+
+async fn reap_idle_sessions(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let rt = shared.runtime();
+        let expired = shared.sessions.take_expired(Instant::now(), |api| {
+            rt.api(api).map(|a| a.config.timeouts.session_idle())
+        });
+        for s in expired {
+            log::info(&format!("session {} on api {:?} ended: idle", s.id, s.api));
+            shared.end_session(&s, "session idle timeout");
+        }
+    }
+}
+
+/// A complete (non-streamed) body.
+pub(crate) fn full(b: impl Into<Bytes>) -> GwBody {
+    Full::new(b.into()).boxed()
+}

@@ -1,0 +1,169 @@
+//! Origin and Host allow-lists: the DNS-rebinding protection the MCP transport spec asks every
+//! server for, which many servers (server-everything among them) lack.
+
+use http::HeaderMap;
+use http::header::{HOST, ORIGIN};
+
+/// The allow-lists of one API.
+#[derive(Debug, Clone)]
+pub(crate) struct HostPolicy {
+    origins: Option<Vec<String>>,
+    hosts: Option<Vec<String>>,
+    loopback_listener: bool,
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost")
+}
+
+/// Splits `host[:port]` (IPv6 in brackets) into the host part, lowercased.
+fn host_part(authority: &str) -> String {
+    let a = authority.trim().to_ascii_lowercase();
+    if a.starts_with('[') {
+        return match a.find(']') {
+            Some(end) => a[..=end].to_owned(),
+            None => a,
+        };
+    }
+    match a.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_owned(),
+        _ => a,
+    }
+}
+
+impl HostPolicy {
+    /// Lists as configured (`None`: the loopback defaults).
+    pub(crate) fn new(
+        origins: Option<&[String]>,
+        hosts: Option<&[String]>,
+        loopback_listener: bool,
+    ) -> Self {
+        let norm = |l: &[String]| -> Vec<String> {
+            l.iter()
+                .map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase())
+                .collect()
+        };
+        Self {
+            origins: origins.map(norm),
+            hosts: hosts.map(norm),
+            loopback_listener,
+        }
+    }
+
+    /// `Err(reason)` when the request must be refused with 403.
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+        let host = headers
+            .get(HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let host_ok = match (&self.hosts, &host) {
+            (Some(list), Some(h)) => list
+                .iter()
+                .any(|e| e == "*" || e == h || (!e.contains(':') && *e == host_part(h))),
+            (Some(list), None) => list.iter().any(|e| e == "*"),
+            (None, Some(h)) => !self.loopback_listener || is_loopback_name(&host_part(h)),
+            (None, None) => !self.loopback_listener,
+        };
+        if !host_ok {
+            return Err(format!(
+                "Host {:?} is not allowed",
+                host.unwrap_or_default()
+            ));
+        }
+        // Non-browser clients send no Origin; browsers always do on cross-origin POSTs, which is
+        // what a rebinding attack needs.
+        let Some(origin) = headers.get(ORIGIN) else {
+            return Ok(());
+        };
+        let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
+        let ok = match &self.origins {
+            Some(list) => list.iter().any(|e| e == "*" || *e == origin),
+            None => match origin.split_once("://") {
+                Some(("http" | "https", rest)) => is_loopback_name(&host_part(rest)),
+                _ => false,
+            },
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("Origin {origin:?} is not allowed"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, v.parse().unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn loopback_defaults() {
+        let p = HostPolicy::new(None, None, true);
+        assert!(p.check(&h(&[("host", "127.0.0.1:8080")])).is_ok());
+        assert!(p.check(&h(&[("host", "localhost:8080")])).is_ok());
+        assert!(p.check(&h(&[("host", "[::1]:8080")])).is_ok());
+        assert!(p.check(&h(&[("host", "LOCALHOST")])).is_ok());
+        assert!(p.check(&h(&[("host", "evil.example:8080")])).is_err());
+        assert!(p.check(&h(&[])).is_err());
+        let ok_origin = [
+            ("host", "localhost:8080"),
+            ("origin", "http://localhost:6274"),
+        ];
+        assert!(p.check(&h(&ok_origin)).is_ok());
+        assert!(
+            p.check(&h(&[("host", "localhost"), ("origin", "http://127.0.0.1")]))
+                .is_ok()
+        );
+        for bad in [
+            "http://evil.example",
+            "null",
+            "http://localhost.evil.example",
+            "file://",
+        ] {
+            assert!(
+                p.check(&h(&[("host", "localhost"), ("origin", bad)]))
+                    .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_listener_defaults_accept_any_host_but_not_foreign_origins() {
+        let p = HostPolicy::new(None, None, false);
+        assert!(p.check(&h(&[("host", "gw.example.com")])).is_ok());
+        let r = p.check(&h(&[
+            ("host", "gw.example.com"),
+            ("origin", "http://evil.example"),
+        ]));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn configured_lists() {
+        let origins = ["https://app.example.com/".to_owned()];
+        let hosts = ["gw.example.com".to_owned(), "127.0.0.1:8080".to_owned()];
+        let p = HostPolicy::new(Some(&origins), Some(&hosts), true);
+        assert!(p.check(&h(&[("host", "gw.example.com:443")])).is_ok());
+        assert!(p.check(&h(&[("host", "127.0.0.1:8080")])).is_ok());
+        assert!(p.check(&h(&[("host", "127.0.0.1:9090")])).is_err());
+        assert!(p.check(&h(&[("host", "localhost:8080")])).is_err());
+        let o = |origin| h(&[("host", "gw.example.com"), ("origin", origin)]);
+        assert!(p.check(&o("https://APP.example.com")).is_ok());
+        assert!(p.check(&o("http://app.example.com")).is_err());
+        assert!(p.check(&o("http://localhost")).is_err());
+        let star = ["*".to_owned()];
+        let any = HostPolicy::new(Some(&star), Some(&star), true);
+        assert!(
+            any.check(&h(&[("host", "x"), ("origin", "http://evil.example")]))
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! The gateway's MCP sessions: the ids it minted and what each maps to upstream.
+//!
+//! The gateway always mints its own session ids. That lets it answer 404 for any id it does not
+//! know (unknown, ended, or from before a restart: the client then re-initialises, as the spec
+//! says), gives stdio backends a session id at all, and keeps upstream ids away from clients.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::stdio::StdioSession;
+
+/// What a session is bound to upstream.
+#[derive(Debug)]
+pub(crate) enum Upstream {
+    /// The session id the HTTP backend handed out.
+    Http(String),
+    /// The process started for this session.
+    Stdio(Arc<StdioSession>),
+}
+
+/// One MCP session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// Gateway-minted id, sent to the client as `Mcp-Session-Id`.
+    pub(crate) id: String,
+    /// Name of the API the session was opened on.
+    pub(crate) api: Arc<str>,
+    /// Upstream binding.
+    pub(crate) upstream: Upstream,
+    protocol_version: Mutex<Option<String>>,
+    last_seen: Mutex<Instant>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these small locks leaves consistent data behind, so keep
+    // serving rather than poisoning every later request.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Session {
+    /// A new session with a freshly minted id.
+    pub(crate) fn new(api: Arc<str>, upstream: Upstream) -> Self {
+        Self::with_id(mint_id(), api, upstream)
+    }
+
+    /// A session with a chosen id (a stdio process needs to know its id before it exists).
+    pub(crate) fn with_id(id: String, api: Arc<str>, upstream: Upstream) -> Self {
+        Self {
+            id,
+            api,
+            upstream,
+            protocol_version: Mutex::new(None),
+            last_seen: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The negotiated protocol version, when known.
+    pub(crate) fn protocol_version(&self) -> Option<String> {
+        lock(&self.protocol_version).clone()
+    }
+
+    /// Records the protocol version seen on a request or in the initialize result.
+    pub(crate) fn set_protocol_version(&self, v: &str) {
+        let mut pv = lock(&self.protocol_version);
+        if pv.as_deref() != Some(v) {
+            *pv = Some(v.to_owned());
+        }
+    }
+
+    /// Marks activity now.
+    pub(crate) fn touch(&self) {
+        *lock(&self.last_seen) = Instant::now();
+    }
+
+    fn idle_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(*lock(&self.last_seen))
+    }
+
+    /// Whether the session still has streams open towards the client (a GET stream counts as
+    /// activity even when no request comes in).
+    fn busy(&self) -> bool {
+        match &self.upstream {
+            Upstream::Http(_) => false,
+            Upstream::Stdio(s) => s.has_open_streams(),
+        }
+    }
+}
+
+/// A fresh session id: 128 random bits, visible ASCII as the spec requires.
+pub(crate) fn mint_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// All live sessions.
+#[derive(Debug, Default)]
+pub(crate) struct SessionTable {
+    map: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl SessionTable {
+    /// Adds a session.
+    pub(crate) fn insert(&self, s: Arc<Session>) {
+        lock(&self.map).insert(s.id.clone(), s);
+    }
+
+    /// Looks a session up and marks it active.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
+        let s = lock(&self.map).get(id).cloned();
+        if let Some(s) = &s {
+            s.touch();
+        }
+        s
+    }
+
+    /// Removes a session; the caller ends its upstream side.
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        lock(&self.map).remove(id)
+    }
+
+    /// Removes and returns the sessions idle for longer than `idle(api)` allows.
+    pub(crate) fn take_expired(
+        &self,
+        now: Instant,
+        idle: impl Fn(&str) -> Option<Duration>,
+    ) -> Vec<Arc<Session>> {
+        let mut map = lock(&self.map);
+        let expired: Vec<String> = map
+            .values()
+            .filter(|s| {
+                let limit = idle(&s.api);
+                // A session whose API disappeared in a reload is ended at once.
+                limit.is_none_or(|l| s.idle_for(now) > l && !s.busy())
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        expired.iter().filter_map(|id| map.remove(id)).collect()
+    }
+
+    /// Removes and returns every session (shutdown).
+    pub(crate) fn drain(&self) -> Vec<Arc<Session>> {
+        lock(&self.map).drain().map(|(_, s)| s).collect()
+    }
+
+    /// Live sessions per API.
+    pub(crate) fn counts(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for s in lock(&self.map).values() {
+            *out.entry(s.api.to_string()).or_default() += 1;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(api: &str) -> Arc<Session> {
+        Arc::new(Session::new(Arc::from(api), Upstream::Http("up".into())))
+    }
+
+    #[test]
+    fn ids_are_unique_visible_ascii() {
+        let a = mint_id();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        assert_ne!(a, mint_id());
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let t = SessionTable::default();
+        let s = http("a");
+        t.insert(s.clone());
+        assert!(Arc::ptr_eq(&t.get(&s.id).unwrap(), &s));
+        assert!(t.get("nope").is_none());
+        assert_eq!(t.counts(), BTreeMap::from([("a".to_owned(), 1)]));
+        assert!(t.remove(&s.id).is_some());
+        assert!(t.get(&s.id).is_none(), "an ended session is unknown");
+        assert!(t.remove(&s.id).is_none());
+    }
+
+    #[test]
+    fn protocol_version() {
+        let s = http("a");
+        assert_eq!(s.protocol_version(), None);
+        s.set_protocol_version("2025-11-25");
+        assert_eq!(s.protocol_version().as_deref(), Some("2025-11-25"));
+    }
+
+    #[test]
+    fn expiry() {
+        let t = SessionTable::default();
+        let (a, b, gone) = (http("a"), http("b"), http("removed-api"));
+        for s in [&a, &b, &gone] {
+            t.insert(s.clone());
+        }
+        let later = Instant::now() + Duration::from_secs(10);
+        let idle = |api: &str| match api {
+            "a" => Some(Duration::from_secs(5)),
+            "b" => Some(Duration::from_secs(60)),
+            _ => None,
+        };
+        let mut expired: Vec<String> = t
+            .take_expired(later, idle)
+            .iter()
+            .map(|s| s.api.to_string())
+            .collect();
+        expired.sort();
+        assert_eq!(expired, ["a", "removed-api"]);
+        assert!(t.get(&b.id).is_some());
+        assert_eq!(t.drain().len(), 1);
+        assert!(t.counts().is_empty());
+    }
+}
