@@ -61,7 +61,8 @@ pub(crate) enum ServerVerdict {
     Pass,
     /// Deliver these bytes instead (e.g. a filtered list result).
     Replace(Bytes),
-    /// Do not deliver the message at all.
+    /// Do not deliver the message at all. A dropped answer to a client request is replaced by
+    /// a JSON-RPC error, so the client's call does not hang.
     Drop,
 }
 

@@ -204,6 +204,7 @@ pub(crate) async fn forward(
                 .collect(),
             idle,
             ex,
+            shutdown: shared.shutdown_signal(),
         };
         *out.body_mut() = pump.start(rbody);
         return out;
@@ -285,6 +286,7 @@ struct SsePump {
     pending: Vec<(String, String)>,
     idle: Option<Duration>,
     ex: Exchange,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl SsePump {
@@ -298,6 +300,9 @@ impl SsePump {
                     // The client went away: stop reading, which drops (frees) the upstream
                     // request.
                     () = tx.closed() => return,
+                    _ = self.shutdown.wait_for(|down| *down) => {
+                        break Some("The gateway is shutting down".to_owned());
+                    }
                     f = next_frame(&mut body, self.idle) => f,
                 };
                 let chunk = match frame {
@@ -356,8 +361,13 @@ impl SsePump {
             return Some(Bytes::from(ev.to_bytes()));
         }
         let data = ev.data.take().unwrap_or_default();
+        let mut answered = None;
         if let Some(key) = note_answer(&data, &self.api, &mut self.ex) {
-            self.pending.retain(|(k, _)| *k != key);
+            answered = self
+                .pending
+                .iter()
+                .position(|(k, _)| *k == key)
+                .map(|i| self.pending.remove(i));
         }
         match self
             .api
@@ -366,6 +376,12 @@ impl SsePump {
         {
             ServerVerdict::Pass => ev.data = Some(data),
             ServerVerdict::Replace(b) => ev.data = Some(b.to_vec()),
+            ServerVerdict::Drop if answered.is_some() => {
+                // The client waits for this answer: withholding it must not hang the call.
+                let raw = answered.map(|(_, raw)| raw);
+                let err = jsonrpc_error(raw.as_deref(), -32603, "Response withheld by the gateway");
+                ev.data = Some(err.to_vec());
+            }
             ServerVerdict::Drop => {
                 // Keep the id so the client's Last-Event-ID position still advances.
                 ev.id.as_ref()?;

@@ -155,6 +155,8 @@ pub(crate) struct Shared {
     pub(crate) sessions: SessionTable,
     pub(crate) metrics: Arc<Metrics>,
     config_path: PathBuf,
+    /// Turns true once on SIGTERM/ctrl-c, so open streams end instead of holding shutdown.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -227,6 +229,11 @@ impl Shared {
         self.runtime().stamps.iter().any(|(p, t)| stamp(p) != *t)
     }
 
+    /// A receiver that turns true when the gateway starts shutting down.
+    pub(crate) fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Live sessions per API (for `/metrics`).
     pub(crate) fn session_counts(&self) -> BTreeMap<String, usize> {
         self.sessions.counts()
@@ -296,6 +303,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
         sessions: SessionTable::default(),
         metrics: Arc::new(Metrics::default()),
         config_path: args.config.clone(),
+        shutdown: tokio::sync::watch::Sender::new(false),
     });
     log::info(&format!("listening on http://{addr}"));
 
@@ -336,6 +344,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
         }
     }
     drop(listener);
+    shared.shutdown.send_replace(true);
     // Ending the sessions first closes their streams, so the connections can finish.
     for s in shared.sessions.drain() {
         shared.end_session(&s, "gateway shutting down");

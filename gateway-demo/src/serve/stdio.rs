@@ -306,7 +306,15 @@ impl StdioSession {
                 match &verdict {
                     ServerVerdict::Pass => s.push(sid, Some(line)),
                     ServerVerdict::Replace(b) => s.push(sid, Some(b)),
-                    ServerVerdict::Drop => {}
+                    // The client waits for this answer: withholding it must not hang the call.
+                    ServerVerdict::Drop => s.push(
+                        sid,
+                        Some(&jsonrpc_error(
+                            Some(&key),
+                            -32603,
+                            "Response withheld by the gateway",
+                        )),
+                    ),
                 }
             }
             st.complete_one(sid);
