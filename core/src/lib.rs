@@ -9,12 +9,16 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod context;
 pub mod error;
 pub mod jsonrpc;
 pub mod limits;
 pub mod mcp;
 pub mod oauth;
+pub mod policy;
+pub mod sse;
 
+pub use context::Context;
 pub use error::{Error, ErrorKind};
 pub use jsonrpc::{Body, Message, MessageKind, RawValue};
 pub use limits::Limits;

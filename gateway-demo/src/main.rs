@@ -20,6 +20,10 @@ struct Cli {
 enum Command {
     /// Judge one JSON-RPC message against a policy and print the decision as JSON.
     Check(tools::check::CheckArgs),
+    /// Filter a server response (JSON or SSE) through a policy and print what the client gets.
+    Filter(tools::filter::FilterArgs),
+    /// Report likely mistakes in a policy, optionally against a real tools/list result.
+    Lint(tools::lint::LintArgs),
     /// Run the MCP gateway (Streamable HTTP) described by a configuration file.
     Serve(serve::ServeArgs),
 }
@@ -28,6 +32,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => tools::check::run(&args),
+        Command::Filter(args) => tools::filter::run(&args),
+        Command::Lint(args) => tools::lint::run(&args),
         Command::Serve(args) => serve::run(&args),
     }
 }

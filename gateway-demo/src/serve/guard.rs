@@ -155,19 +155,15 @@ pub(crate) fn build_guard(api: &ApiConfig) -> Result<Arc<dyn Guard>, String> {
         Some(path) => {
             let text = std::fs::read(path)
                 .map_err(|e| format!("api {:?}: policy {}: {e}", api.name, path.display()))?;
-            serde_json::from_slice::<serde_json::Value>(&text).map_err(|e| {
-                format!(
-                    "api {:?}: policy {} is not JSON: {e}",
-                    api.name,
-                    path.display()
-                )
-            })?;
-            super::log::warn(&format!(
-                "api {:?}: policy {} read, but the policy engine is not wired into the gateway \
-                 yet: pass-through",
+            let engine = mcp_policy::policy::Engine::from_json(&text, &limits)
+                .map_err(|e| format!("api {:?}: policy {}: {e}", api.name, path.display()))?;
+            super::log::info(&format!(
+                "api {:?}: policy {} enforced ({} rules)",
                 api.name,
-                path.display()
+                path.display(),
+                engine.rule_count()
             ));
+            return Ok(Arc::new(super::policy_guard::PolicyGuard::new(engine)));
         }
     }
     Ok(Arc::new(PassThroughGuard::new(limits)))

@@ -28,6 +28,7 @@ mod http_backend;
 pub(crate) mod log;
 mod metrics;
 mod origin;
+mod policy_guard;
 mod proxy;
 mod session;
 pub(crate) mod sse;

@@ -1,3 +1,52 @@
 //! Command-line tools: each turns files into engine calls and prints JSON.
 
+use std::io::Read;
+use std::process::ExitCode;
+
 pub(crate) mod check;
+pub(crate) mod filter;
+pub(crate) mod lint;
+
+/// Reads a file, or standard input for `-`.
+pub(crate) fn read_input(path: &str, what: &str) -> Result<Vec<u8>, String> {
+    if path == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read the {what} from standard input: {e}"))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read the {what} file `{path}`: {e}"))
+}
+
+/// Refuses two inputs on standard input: only one of them could get it.
+pub(crate) fn one_stdin(paths: &[Option<&str>]) -> Result<(), String> {
+    if paths.iter().filter(|p| **p == Some("-")).count() > 1 {
+        return Err(String::from("only one input can be `-` (standard input)"));
+    }
+    Ok(())
+}
+
+/// Prints a JSON value on stdout.
+pub(crate) fn print_json(v: &serde_json::Value) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("cannot render the output: {e}")),
+    }
+}
+
+/// Reports unusable inputs: message on stderr, exit status 2.
+pub(crate) fn fail(message: &str) -> ExitCode {
+    eprintln!("mcp-policy: {message}");
+    ExitCode::from(2)
+}
+
+/// Reads the policy file and compiles it, with a message naming the file on failure.
+pub(crate) fn load_engine(path: &str) -> Result<mcp_policy::policy::Engine, String> {
+    let bytes = read_input(path, "policy")?;
+    mcp_policy::policy::Engine::from_json(&bytes, &mcp_policy::Limits::default())
+        .map_err(|e| format!("policy `{path}`: {e}"))
+}

@@ -1,0 +1,517 @@
+//! Decisions for requests and notifications: union of applicable grants, explicit denies win,
+//! implicit deny, fail closed (DESIGN §2.1, invariant 3).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::Serialize;
+
+use super::compile::{Engine, server_feature_index};
+use super::model::{AclMethod, DenialMode};
+use crate::context::Context;
+use crate::jsonrpc::{Id, Message, MessageKind, write_json_string};
+use crate::mcp;
+use crate::policy::shim::{Env, McpVars};
+
+/// JSON-RPC code of a `forbid`/`http` denial: in the implementation-defined range, distinct
+/// from every code the MCP spec assigns.
+pub const FORBIDDEN_CODE: i32 = -32010;
+
+/// Outcome of one condition during a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CondOutcome {
+    /// Evaluated to true: the rule applied.
+    True,
+    /// Evaluated to false (or null): the rule did not apply.
+    False,
+    /// Failed to evaluate: a grant is not applied, a deny applies (fail closed).
+    Error,
+}
+
+/// One condition result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CondEntry {
+    /// Index of the rule in `authorizations`.
+    pub rule: u32,
+    /// What its condition gave.
+    pub outcome: CondOutcome,
+}
+
+const COND_LOG: usize = 8;
+
+/// The conditions evaluated for one decision, kept inline so that the allow path does not
+/// allocate. Past eight entries only a count is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CondLog {
+    entries: [CondEntry; COND_LOG],
+    len: u8,
+    /// Conditions evaluated beyond the eight recorded.
+    pub dropped: u32,
+    /// Why the first failing condition failed.
+    pub first_error: Option<String>,
+}
+
+impl Default for CondLog {
+    fn default() -> Self {
+        Self {
+            entries: [CondEntry {
+                rule: 0,
+                outcome: CondOutcome::False,
+            }; COND_LOG],
+            len: 0,
+            dropped: 0,
+            first_error: None,
+        }
+    }
+}
+
+impl CondLog {
+    fn push(&mut self, e: CondEntry) {
+        match self.entries.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = e;
+                self.len += 1;
+            }
+            None => self.dropped += 1,
+        }
+    }
+
+    fn lookup(&self, rule: u32) -> Option<CondOutcome> {
+        self.entries()
+            .iter()
+            .find(|e| e.rule == rule)
+            .map(|e| e.outcome)
+    }
+
+    /// The recorded entries.
+    pub fn entries(&self) -> &[CondEntry] {
+        self.entries.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+impl Serialize for CondLog {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("CondLog", 3)?;
+        st.serialize_field("results", self.entries())?;
+        st.serialize_field("notRecorded", &self.dropped)?;
+        st.serialize_field("firstError", &self.first_error)?;
+        st.end()
+    }
+}
+
+/// Why a message was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllowReason {
+    /// The policy does not govern this method (initialize, ping, notifications, responses...).
+    NotGoverned,
+    /// A rule granted it.
+    Granted,
+    /// A list call: forwarded, its result will be filtered.
+    ListFiltered,
+}
+
+/// Why a message was denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DenialKind {
+    /// No applicable rule grants it (implicit deny).
+    NotGranted,
+    /// A deny rule whose condition held matched it.
+    DeniedByRule,
+    /// A deny rule's condition failed to evaluate (fail closed).
+    ConditionError,
+    /// The message is malformed for its method (e.g. a call without a name).
+    InvalidMessage,
+}
+
+/// The audit record of a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Audit<'m> {
+    /// The JSON-RPC method.
+    pub method: &'m str,
+    /// The ACL method that governed it, if any.
+    #[serde(rename = "aclMethod")]
+    pub acl_method: Option<AclMethod>,
+    /// The subject judged (tool or prompt name, resource URI).
+    pub subject: Option<&'m str>,
+    /// The rule that decided, when one did.
+    pub rule: Option<u32>,
+    /// Conditions evaluated on the way.
+    pub conditions: CondLog,
+}
+
+/// A denial, with everything a host needs to answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Denial<'m> {
+    /// Why.
+    pub kind: DenialKind,
+    /// Human-readable reason (for logs and `forbid`'s `data`).
+    pub reason: String,
+    /// How the policy wants it answered.
+    pub mode: DenialMode,
+    /// OAuth scopes that would cure it (step-up): non-empty means answer HTTP 403 with an
+    /// `insufficient_scope` challenge naming them.
+    #[serde(rename = "requiredScopes")]
+    pub required_scopes: Vec<String>,
+    /// The audit record.
+    pub audit: Audit<'m>,
+    #[serde(skip)]
+    id: Option<Id<'m>>,
+    #[serde(skip)]
+    subject_kind: SubjectKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SubjectKind {
+    Tool,
+    Prompt,
+    Resource,
+    Other,
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RpcError {
+    /// The code.
+    pub code: i32,
+    /// The message.
+    pub message: String,
+    /// Extra data (the reason and rule, for `forbid` and `http`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+impl Denial<'_> {
+    /// The JSON-RPC error to answer with, per the denial mode.
+    pub fn jsonrpc_error(&self) -> RpcError {
+        let subject = self.audit.subject.unwrap_or("");
+        match self.mode {
+            DenialMode::Hide => {
+                let message = match self.subject_kind {
+                    SubjectKind::Tool => alloc::format!("Unknown tool: {subject}"),
+                    SubjectKind::Prompt => alloc::format!("Unknown prompt: {subject}"),
+                    SubjectKind::Resource => alloc::format!("Resource {subject} not found"),
+                    SubjectKind::Other => alloc::format!("Method not found: {}", self.audit.method),
+                };
+                let code = if self.subject_kind == SubjectKind::Other {
+                    -32601
+                } else {
+                    -32602
+                };
+                RpcError {
+                    code,
+                    message,
+                    data: None,
+                }
+            }
+            DenialMode::Forbid | DenialMode::Http => {
+                let mut data = serde_json::Map::new();
+                data.insert("reason".into(), self.reason.clone().into());
+                data.insert("method".into(), self.audit.method.into());
+                if let Some(s) = self.audit.subject {
+                    data.insert("subject".into(), s.into());
+                }
+                if let Some(r) = self.audit.rule {
+                    data.insert("rule".into(), r.into());
+                }
+                if !self.required_scopes.is_empty() {
+                    data.insert("requiredScopes".into(), self.required_scopes.clone().into());
+                }
+                RpcError {
+                    code: FORBIDDEN_CODE,
+                    message: String::from("Forbidden by policy"),
+                    data: Some(serde_json::Value::Object(data)),
+                }
+            }
+        }
+    }
+
+    /// The complete JSON-RPC error response (echoing the request id).
+    pub fn jsonrpc_response(&self) -> String {
+        let e = self.jsonrpc_error();
+        let mut out = String::with_capacity(160);
+        out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+        out.push_str(&self.id.map(|i| i.json()).unwrap_or("null".into()));
+        out.push_str(",\"error\":{\"code\":");
+        out.push_str(&alloc::format!("{}", e.code));
+        out.push_str(",\"message\":");
+        write_json_string(&mut out, &e.message);
+        if let Some(d) = &e.data {
+            out.push_str(",\"data\":");
+            out.push_str(&serde_json::to_string(d).unwrap_or_else(|_| String::from("null")));
+        }
+        out.push_str("}}");
+        out
+    }
+
+    /// The HTTP status to answer with: 403 for `http` mode and for scope-curable denials
+    /// (with an `insufficient_scope` challenge), else 200 (the error travels in JSON-RPC).
+    pub fn http_status(&self) -> u16 {
+        if self.mode == DenialMode::Http || !self.required_scopes.is_empty() {
+            403
+        } else {
+            200
+        }
+    }
+}
+
+/// The verdict on one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision<'m> {
+    /// Forward it.
+    Allow(AllowReason, Audit<'m>),
+    /// Do not forward it; answer with the denial.
+    Deny(Denial<'m>),
+}
+
+impl Decision<'_> {
+    /// Whether the message may be forwarded.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allow(..))
+    }
+
+    /// The audit record.
+    pub fn audit(&self) -> &Audit<'_> {
+        match self {
+            Self::Allow(_, a) => a,
+            Self::Deny(d) => &d.audit,
+        }
+    }
+}
+
+/// The result of judging a subject for one ACL method.
+pub(crate) enum Verdict {
+    Allowed(u32),
+    Denied(u32, DenialKind),
+    NotGranted,
+}
+
+impl Engine {
+    /// Judges one message: a client→server request or notification, or a server→client
+    /// request. Responses are allowed here (their results go through the filters).
+    ///
+    /// Never panics and never fails open: a message whose subject cannot be read is denied,
+    /// as is anything a failing deny-condition touches.
+    pub fn check<'m>(&self, msg: &'m Message<'_>, ctx: &Context<'_>) -> Decision<'m> {
+        let method = msg.method().unwrap_or("");
+        let mut audit = Audit {
+            method,
+            acl_method: None,
+            subject: None,
+            rule: None,
+            conditions: CondLog::default(),
+        };
+        if !matches!(msg.kind(), MessageKind::Request | MessageKind::Notification) {
+            return Decision::Allow(AllowReason::NotGoverned, audit);
+        }
+        let Some(info) = mcp::lookup(method) else {
+            return Decision::Allow(AllowReason::NotGoverned, audit);
+        };
+        let Some(acl) = AclMethod::for_mcp(info.method) else {
+            return Decision::Allow(AllowReason::NotGoverned, audit);
+        };
+        audit.acl_method = Some(acl);
+        if let Some(i) = server_feature_index(acl.feature()) {
+            if !self.governed.get(i).copied().unwrap_or(false) {
+                return Decision::Allow(AllowReason::NotGoverned, audit);
+            }
+        }
+        if acl.is_list() {
+            return Decision::Allow(AllowReason::ListFiltered, audit);
+        }
+        let (subject, kind) = match (info.subject, msg.name(), msg.uri()) {
+            (mcp::SubjectField::Name, Some(n), _) => {
+                let k = if acl == AclMethod::PromptsGet {
+                    SubjectKind::Prompt
+                } else {
+                    SubjectKind::Tool
+                };
+                (n, k)
+            }
+            (mcp::SubjectField::Uri, _, Some(u)) => (u, SubjectKind::Resource),
+            (mcp::SubjectField::None, _, _) => ("", SubjectKind::Other),
+            _ => {
+                return Decision::Deny(self.denial(
+                    msg,
+                    audit,
+                    DenialKind::InvalidMessage,
+                    alloc::format!("`{method}` without its subject"),
+                    SubjectKind::Other,
+                ));
+            }
+        };
+        if kind != SubjectKind::Other {
+            audit.subject = Some(subject);
+        }
+        let env = Env {
+            context: ctx,
+            mcp: Some(mcp_vars(msg)),
+        };
+        match self.judge(acl, subject, &env, &mut audit.conditions) {
+            Verdict::Allowed(rule) => {
+                audit.rule = Some(rule);
+                Decision::Allow(AllowReason::Granted, audit)
+            }
+            Verdict::Denied(rule, dk) => {
+                audit.rule = Some(rule);
+                let why = match dk {
+                    DenialKind::ConditionError => alloc::format!(
+                        "deny rule {rule} could not evaluate its condition ({}), so it applies",
+                        audit.conditions.first_error.as_deref().unwrap_or("error")
+                    ),
+                    _ => alloc::format!("denied by rule {rule}{}", self.rule_label(rule)),
+                };
+                Decision::Deny(self.denial(msg, audit, dk, why, kind))
+            }
+            Verdict::NotGranted => {
+                let scopes = self.curing_scopes(acl, subject);
+                let why = alloc::format!("no rule grants {} on `{subject}`", acl.as_str());
+                let mut d = self.denial(msg, audit, DenialKind::NotGranted, why, kind);
+                d.required_scopes = scopes;
+                Decision::Deny(d)
+            }
+        }
+    }
+
+    fn rule_label(&self, rule: u32) -> String {
+        match self
+            .rules
+            .get(rule as usize)
+            .and_then(|r| r.name.as_deref())
+        {
+            Some(n) => alloc::format!(" (`{n}`)"),
+            None => String::new(),
+        }
+    }
+
+    fn denial<'m>(
+        &self,
+        msg: &Message<'m>,
+        audit: Audit<'m>,
+        kind: DenialKind,
+        reason: String,
+        subject_kind: SubjectKind,
+    ) -> Denial<'m> {
+        Denial {
+            kind,
+            reason,
+            mode: self.denial,
+            required_scopes: Vec::new(),
+            audit,
+            id: msg.id(),
+            subject_kind,
+        }
+    }
+
+    /// Scopes of the first grant that would have allowed this subject had its condition held.
+    fn curing_scopes(&self, acl: AclMethod, subject: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(slot) = self.slot(acl) {
+            slot.allow
+                .find(subject, |r| match self.rules.get(r as usize) {
+                    Some(rule) if !rule.scopes.is_empty() && !rule.never => {
+                        out.clone_from(&rule.scopes);
+                        true
+                    }
+                    _ => false,
+                });
+        }
+        out
+    }
+
+    /// Evaluates rule `r`'s condition (memoised in `log`). `None` when it has none.
+    fn condition(&self, r: u32, env: &Env<'_>, log: &mut CondLog) -> Option<CondOutcome> {
+        let rule = self.rules.get(r as usize)?;
+        if rule.never {
+            return Some(CondOutcome::False);
+        }
+        let t = rule.condition.as_ref()?;
+        if let Some(o) = log.lookup(r) {
+            return Some(o);
+        }
+        let outcome = match t.eval_bool(env) {
+            Ok(true) => CondOutcome::True,
+            Ok(false) => CondOutcome::False,
+            Err(e) => {
+                if log.first_error.is_none() {
+                    log.first_error = Some(alloc::format!("rule {r}: {e}"));
+                }
+                CondOutcome::Error
+            }
+        };
+        log.push(CondEntry { rule: r, outcome });
+        Some(outcome)
+    }
+
+    /// Deny rules first (any applicable one wins, errors count as applicable), then grants
+    /// (the first applicable one allows).
+    pub(crate) fn judge(
+        &self,
+        acl: AclMethod,
+        subject: &str,
+        env: &Env<'_>,
+        log: &mut CondLog,
+    ) -> Verdict {
+        let Some(slot) = self.slot(acl) else {
+            return Verdict::NotGranted;
+        };
+        let mut denied = None;
+        if !slot.deny.is_empty() {
+            slot.deny
+                .find(subject, |r| match self.condition(r, env, log) {
+                    None | Some(CondOutcome::True) => {
+                        denied = Some((r, DenialKind::DeniedByRule));
+                        true
+                    }
+                    Some(CondOutcome::Error) => {
+                        denied = Some((r, DenialKind::ConditionError));
+                        true
+                    }
+                    Some(CondOutcome::False) => false,
+                });
+        }
+        if let Some((r, k)) = denied {
+            return Verdict::Denied(r, k);
+        }
+        let mut allowed = None;
+        slot.allow.find(subject, |r| {
+            let applies = matches!(self.condition(r, env, log), None | Some(CondOutcome::True));
+            if applies {
+                allowed = Some(r);
+            }
+            applies
+        });
+        match allowed {
+            Some(r) => Verdict::Allowed(r),
+            None => Verdict::NotGranted,
+        }
+    }
+
+    /// Whether `subject` is granted `acl` under `ctx`, outside of any message (for hosts that
+    /// pre-compute visibility, and for lint).
+    pub fn allows(&self, acl: AclMethod, subject: &str, ctx: &Context<'_>) -> bool {
+        let env = Env {
+            context: ctx,
+            mcp: None,
+        };
+        matches!(
+            self.judge(acl, subject, &env, &mut CondLog::default()),
+            Verdict::Allowed(_)
+        )
+    }
+}
+
+/// The `#mcp` variable of a message.
+pub(crate) fn mcp_vars<'a>(msg: &'a Message<'_>) -> McpVars<'a> {
+    McpVars {
+        method: msg.method().unwrap_or(""),
+        name: msg.name(),
+        uri: msg.uri(),
+        params: msg.params(),
+        arguments: msg.arguments(),
+        body: msg.text(),
+    }
+}

@@ -1,0 +1,136 @@
+//! The guard backed by the policy engine: every decision is the engine's; this file only
+//! converts HTTP facts into a [`Context`] and engine answers into transport verdicts.
+
+use bytes::Bytes;
+use mcp_policy::jsonrpc::{Body, MessageKind};
+use mcp_policy::mcp::{self, Revision};
+use mcp_policy::policy::{Decision, Engine, Rewrite};
+use mcp_policy::{Context, Limits, Message};
+
+use super::guard::{ClientVerdict, Guard, RequestMeta, ServerVerdict};
+
+/// A guard enforcing one compiled policy.
+#[derive(Debug)]
+pub(crate) struct PolicyGuard {
+    engine: Engine,
+}
+
+impl PolicyGuard {
+    /// Wraps a compiled engine.
+    pub(crate) fn new(engine: Engine) -> Self {
+        Self { engine }
+    }
+
+    fn limits(&self) -> &Limits {
+        self.engine.limits()
+    }
+}
+
+/// The context of an exchange: HTTP facts the conditions may read. Header values that are
+/// not visible ASCII are skipped rather than guessed at.
+fn context(meta: &RequestMeta) -> Context<'_> {
+    let mut b = Context::builder()
+        .method(meta.http_method.as_str())
+        .path(meta.path.as_str())
+        .remote_address(meta.remote.ip().to_string())
+        .attribute("api", &*meta.api);
+    for (name, value) in &meta.headers {
+        if name == http::header::AUTHORIZATION || name == http::header::COOKIE {
+            // Credentials are validated by the plan, never exposed to conditions.
+            continue;
+        }
+        if let Ok(v) = value.to_str() {
+            b = b.header(name.as_str(), v);
+        }
+    }
+    b.build()
+}
+
+fn reply(status: u16, body: String, decision: &'static str) -> ClientVerdict {
+    ClientVerdict::Reply {
+        status,
+        content_type: Some("application/json"),
+        body: Bytes::from(body),
+        decision,
+    }
+}
+
+impl Guard for PolicyGuard {
+    fn client_message(&self, body: &[u8], meta: &RequestMeta) -> ClientVerdict {
+        let parsed = match Body::parse(body, self.limits()) {
+            Ok(b) => b,
+            Err(e) => return reply(e.http_status(), e.to_jsonrpc_response(None), "invalid"),
+        };
+        let rev = match meta.protocol_version.as_deref() {
+            Some(v) => match Revision::parse_header(v) {
+                Ok(r) => r,
+                Err(e) => return reply(400, e.to_jsonrpc_response(None), "invalid"),
+            },
+            None => Revision::DEFAULT_WITHOUT_HEADER,
+        };
+        if let Err(e) = mcp::check_batch_allowed(parsed.is_batch(), rev) {
+            return reply(e.http_status(), e.to_jsonrpc_response(None), "invalid");
+        }
+        let header = |n: &str| meta.headers.get(n).and_then(|v| v.to_str().ok());
+        let (h_method, h_name) = (header("mcp-method"), header("mcp-name"));
+        let ctx = context(meta);
+        // The answer owed for each message when something is denied: its denial, or None.
+        let mut denials: Vec<Option<(u16, String)>> = Vec::with_capacity(parsed.messages().len());
+        for msg in parsed.messages() {
+            if let Err(e) = mcp::check_mirrored_headers(msg, h_method, h_name, rev) {
+                let id = msg.id().map(|i| i.json().into_owned());
+                return reply(e.http_status(), e.to_jsonrpc_response(id.as_deref()), "invalid");
+            }
+            denials.push(match self.engine.check(msg, &ctx) {
+                Decision::Deny(d) => Some((d.http_status(), d.jsonrpc_response())),
+                Decision::Allow(..) => None,
+            });
+        }
+        if denials.iter().all(Option::is_none) {
+            return ClientVerdict::Forward(Bytes::copy_from_slice(body));
+        }
+        if !parsed.is_batch() {
+            let (status, body) = denials.into_iter().flatten().next().unwrap_or((403, String::new()));
+            return reply(status, body, "deny");
+        }
+        // One denied message refuses the whole batch: a partial forward would leave the
+        // client waiting for answers that never come.
+        let mut all = Vec::new();
+        for (msg, denial) in parsed.messages().iter().zip(denials) {
+            match denial {
+                Some((_, b)) => all.push(b),
+                None if msg.kind() == MessageKind::Request => {
+                    let id = msg.id().map(|i| i.json().into_owned());
+                    let e = super::guard::jsonrpc_error(
+                        id.as_deref(),
+                        -32600,
+                        "batch refused: another message in it was denied by policy",
+                    );
+                    all.push(String::from_utf8_lossy(&e).into_owned());
+                }
+                None => {}
+            }
+        }
+        reply(200, format!("[{}]", all.join(",")), "deny")
+    }
+
+    fn server_message(&self, data: &[u8], meta: &RequestMeta, answering: Option<&[u8]>) -> ServerVerdict {
+        let msg = match Message::parse(data, self.limits()) {
+            Ok(m) => m,
+            Err(e) => return ServerVerdict::Replace(Bytes::from(e.to_jsonrpc_response(None))),
+        };
+        let ctx = context(meta);
+        if msg.kind() == MessageKind::Request {
+            return match self.engine.check(&msg, &ctx) {
+                Decision::Allow(..) => ServerVerdict::Pass,
+                Decision::Deny(_) => ServerVerdict::Drop,
+            };
+        }
+        let request = answering.and_then(|a| Message::parse(a, self.limits()).ok());
+        match self.engine.filter_message(&msg, request.as_ref(), &ctx).rewrite {
+            Rewrite::Unchanged => ServerVerdict::Pass,
+            Rewrite::Replaced(text) => ServerVerdict::Replace(Bytes::from(text)),
+            Rewrite::Dropped => ServerVerdict::Drop,
+        }
+    }
+}

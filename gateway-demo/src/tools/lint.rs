@@ -1,0 +1,232 @@
+//! `mcp-policy lint`: warnings about a policy, optionally against a real `tools/list` result.
+
+use std::process::ExitCode;
+
+use mcp_policy::policy::{
+    AclMethod, Authorization, Effect, Engine, Feature, FeatureType, PatternType, Policy,
+};
+use mcp_policy::{Context, Limits};
+use serde_json::{Value, json};
+
+use super::{fail, print_json, read_input};
+
+/// Arguments of `mcp-policy lint`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LintArgs {
+    /// Policy file; `-` for stdin.
+    #[arg(long)]
+    pub(crate) policy: String,
+    /// A `tools/list` response (or its `result`) to check tool patterns against.
+    #[arg(long)]
+    pub(crate) tools: Option<String>,
+}
+
+/// Runs the subcommand: `{"errors": [...], "warnings": [...]}`; exit 0 whenever the files
+/// could be read (errors in the policy are reported, not fatal to lint).
+pub(crate) fn run(args: &LintArgs) -> ExitCode {
+    match lint(args) {
+        Ok(v) => print_json(&v),
+        Err(e) => fail(&e),
+    }
+}
+
+fn warn(out: &mut Vec<Value>, path: String, message: String) {
+    out.push(json!({ "path": path, "message": message }));
+}
+
+fn tool_names(bytes: &[u8], file: &str) -> Result<Vec<String>, String> {
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("tools list `{file}`: {e}"))?;
+    let tools = v
+        .pointer("/result/tools")
+        .or_else(|| v.get("tools"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("tools list `{file}` has no `result.tools` (or `tools`) array"))?;
+    Ok(tools
+        .iter()
+        .filter_map(|t| t.get("name")?.as_str().map(String::from))
+        .collect())
+}
+
+/// An engine granting only this one feature, to ask which names it matches.
+fn single(feature: &Feature) -> Option<Engine> {
+    let p = Policy {
+        authorizations: vec![Authorization {
+            condition: None,
+            effect: Effect::Allow,
+            authorized_features: vec![feature.clone()],
+            scopes: vec![],
+            name: None,
+        }],
+        ..Policy::default()
+    };
+    Engine::compile(&p, &Limits::default()).ok()
+}
+
+fn lint(args: &LintArgs) -> Result<Value, String> {
+    let bytes = read_input(&args.policy, "policy")?;
+    let tools = match &args.tools {
+        Some(f) => Some(tool_names(&read_input(f, "tools list")?, f)?),
+        None => None,
+    };
+    let policy = match Policy::from_json(&bytes) {
+        Ok(p) => p,
+        Err(e) => return Ok(json!({ "errors": e.issues, "warnings": [] })),
+    };
+    let mut errors = Vec::new();
+    if let Err(e) = Engine::compile(&policy, &Limits::default()) {
+        errors = e.issues.iter().map(|i| json!(i)).collect();
+    }
+    let mut w = Vec::new();
+    if policy.authorizations.is_empty() {
+        warn(
+            &mut w,
+            "$.authorizations".into(),
+            "no rules: every tool, resource and prompt is hidden and refused (implicit deny)"
+                .into(),
+        );
+    }
+    let ctx = Context::default();
+    for (ri, rule) in policy.authorizations.iter().enumerate() {
+        let rp = format!("$.authorizations[{ri}]");
+        if let Some(c) = rule.condition.as_deref() {
+            lint_condition(&mut w, &format!("{rp}.condition"), c);
+        }
+        if rule.effect == Effect::Deny {
+            warn(
+                &mut w,
+                format!("{rp}.effect"),
+                "DENY rules are an mcp-policy extension; Gravitee would reject this configuration"
+                    .into(),
+            );
+        }
+        for (fi, f) in rule.authorized_features.iter().enumerate() {
+            let fp = format!("{rp}.authorizedFeatures[{fi}]");
+            if matches!(f.pattern_type, PatternType::Regex | PatternType::Prefix) {
+                warn(
+                    &mut w,
+                    format!("{fp}.patternType"),
+                    format!(
+                        "{:?} is an mcp-policy extension (Gravitee knows ANY, LITERAL, EXPRESSION)",
+                        f.pattern_type
+                    ),
+                );
+            }
+            if let (PatternType::Literal, Some(v)) = (f.pattern_type, &f.pattern_value) {
+                if v.contains(['*', '?']) {
+                    warn(
+                        &mut w,
+                        format!("{fp}.patternValue"),
+                        format!(
+                            "LITERAL `{v}` contains * or ?, which match only themselves; did you mean EXPRESSION?"
+                        ),
+                    );
+                }
+                if v.trim() != v || v.is_empty() {
+                    warn(
+                        &mut w,
+                        format!("{fp}.patternValue"),
+                        format!(
+                            "LITERAL `{v}` has surrounding spaces or is empty; it can never match a real name"
+                        ),
+                    );
+                }
+            }
+            if rule.effect == Effect::Allow {
+                lint_consistency(&mut w, &fp, f);
+            }
+            if let (Some(names), FeatureType::Tools) = (&tools, f.feature_type) {
+                if f.pattern_type != PatternType::Any {
+                    if let Some(e) = single(f) {
+                        let acl = f.methods.first().copied().unwrap_or(AclMethod::ToolsList);
+                        if !names.iter().any(|n| e.allows(acl, n, &ctx)) {
+                            warn(
+                                &mut w,
+                                format!("{fp}.patternValue"),
+                                format!(
+                                    "`{}` matches no tool in the given list ({} tools)",
+                                    f.pattern_value.as_deref().unwrap_or(""),
+                                    names.len()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(json!({ "errors": errors, "warnings": w }))
+}
+
+/// A grant of a call without the list (or the reverse) leaves tools callable but invisible,
+/// or visible but refused: legal, but usually a mistake.
+fn lint_consistency(w: &mut Vec<Value>, fp: &str, f: &Feature) {
+    let pairs = [
+        (
+            AclMethod::ToolsCall,
+            AclMethod::ToolsList,
+            "callable but not listed",
+        ),
+        (
+            AclMethod::PromptsGet,
+            AclMethod::PromptsList,
+            "gettable but not listed",
+        ),
+        (
+            AclMethod::ResourcesRead,
+            AclMethod::ResourcesList,
+            "readable but not listed",
+        ),
+    ];
+    for (act, list, what) in pairs {
+        if f.methods.contains(&act) && !f.methods.contains(&list) {
+            warn(
+                w,
+                format!("{fp}.methods"),
+                format!(
+                    "{} without {}: {what} (unless another rule lists them)",
+                    act.as_str(),
+                    list.as_str()
+                ),
+            );
+        }
+    }
+}
+
+/// Gravitee EL gotchas (reference/gravitee.md §3.7) that make a condition silently false.
+fn lint_condition(w: &mut Vec<Value>, path: &str, c: &str) {
+    let t = c.trim();
+    if t.starts_with("{!")
+        || t.starts_with("{not ")
+        || t.starts_with("{'")
+        || t.starts_with("{\"")
+        || t.starts_with("{1")
+    {
+        warn(w, path.into(), "Gravitee treats `{` followed by anything but `#`, `T(` or `(` as literal text, so this condition is a constant string; write `{(!...)}` or start with `#`".into());
+    }
+    if t.contains(".headers[") && t.contains("] ==") && !t.contains("][0]") {
+        warn(w, path.into(), "a header is a list of values: `#request.headers['x'] == 'v'` is always false; use `#request.headers['x'][0]` or `.getFirst('x')`".into());
+    }
+    if t.contains("['oauth.payload']['") || t.contains("['oauth.payload'].") {
+        warn(w, path.into(), "`oauth.payload` is a JSON string, not a map; use `#jsonPath(#context.attributes['oauth.payload'], '$.scope')` or `user.roles`".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn condition_gotchas_are_reported() {
+        let mut w = Vec::new();
+        lint_condition(&mut w, "$", "{#request.headers['x-role'] == 'admin'}");
+        lint_condition(&mut w, "$", "{!#request.headers['x'].isEmpty()}");
+        lint_condition(
+            &mut w,
+            "$",
+            "{#context.attributes['oauth.payload']['scopes'].contains('a')}",
+        );
+        lint_condition(&mut w, "$", "{#request.headers['x-role'][0] == 'admin'}");
+        assert_eq!(w.len(), 3);
+    }
+}

@@ -1,0 +1,217 @@
+//! The README's "Policies" commands, run against the built binary with the same files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-policy"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn check(policy: &str, message: &str, context: Option<&str>) -> Value {
+    let mut args = vec!["check", "--policy", policy, "--message", message];
+    if let Some(c) = context {
+        args.extend(["--context", c]);
+    }
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn readme_shows_the_example_files_verbatim() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for f in [
+        "examples/policies/gravitee.json",
+        "examples/policies/extended.json",
+    ] {
+        let text = std::fs::read_to_string(root().join(f)).unwrap();
+        assert!(readme.contains(text.trim_end()), "README lost {f}");
+    }
+}
+
+#[test]
+fn gravitee_policy_as_in_the_readme() {
+    let p = "examples/policies/gravitee.json";
+    let user = check(
+        p,
+        "examples/messages/call-get-env.json",
+        Some("examples/messages/context-user.json"),
+    );
+    assert_eq!(user["decision"], "deny");
+    assert_eq!(user["error"]["code"], -32602);
+    assert_eq!(user["error"]["message"], "Unknown tool: get-env");
+    assert_eq!(user["response"]["id"], 1);
+    let admin = check(
+        p,
+        "examples/messages/call-get-env.json",
+        Some("examples/messages/context-admin.json"),
+    );
+    assert_eq!(admin["decision"], "allow", "{admin}");
+    assert_eq!(admin["audit"]["rule"], 1);
+    let sum = check(
+        p,
+        "examples/messages/call-get-sum.json",
+        Some("examples/messages/context-user.json"),
+    );
+    assert_eq!(sum["decision"], "allow");
+    assert_eq!(sum["audit"]["rule"], 0);
+}
+
+#[test]
+fn extended_policy_as_in_the_readme() {
+    let p = "examples/policies/extended.json";
+    let env = check(p, "examples/messages/call-get-env.json", None);
+    assert_eq!(env["kind"], "denied_by_rule");
+    assert_eq!(env["error"]["code"], -32010);
+    assert_eq!(
+        env["error"]["data"]["reason"],
+        "denied by rule 1 (`never dump the environment`)"
+    );
+    let read = check(p, "examples/messages/read-features.json", None);
+    assert_eq!(read["httpStatus"], 403);
+    assert_eq!(read["requiredScopes"], serde_json::json!(["docs:read"]));
+    let granted = check(
+        p,
+        "examples/messages/read-features.json",
+        Some("examples/messages/context-admin.json"),
+    );
+    assert_eq!(granted["decision"], "deny", "admin lacks docs:read");
+}
+
+#[test]
+fn filter_rewrites_sse_lists() {
+    let dir = std::env::temp_dir().join(format!("mcp-policy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let req = dir.join("req.json");
+    std::fs::write(&req, r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).unwrap();
+    let (code, out, err) = run(&[
+        "filter",
+        "--policy",
+        "examples/policies/extended.json",
+        "--request",
+        req.to_str().unwrap(),
+        "--response",
+        "core/tests/fixtures/traffic/tools-list.sse",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let data = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .find(|d| !d.is_empty())
+        .unwrap();
+    let v: Value = serde_json::from_str(data).unwrap();
+    let names: Vec<&str> = v["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 16);
+    assert!(!names.contains(&"get-env"));
+    // JSON in, JSON out.
+    let (code, out, _) = run(&[
+        "filter",
+        "--policy",
+        "examples/policies/gravitee.json",
+        "--request",
+        req.to_str().unwrap(),
+        "--response",
+        "core/tests/fixtures/traffic/tools-list.json",
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["result"]["tools"].as_array().unwrap().len(), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn lint_reports_against_a_real_tools_list() {
+    let dir = std::env::temp_dir().join(format!("mcp-policy-lint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("p.json");
+    std::fs::write(&p, r#"{"authorizations":[{"condition":"{#request.headers['x-role'] == 'admin'}","authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_CALL"],"patternType":"LITERAL","patternValue":"get_weather"}]}]}"#).unwrap();
+    let (code, out, err) = run(&[
+        "lint",
+        "--policy",
+        p.to_str().unwrap(),
+        "--tools",
+        "core/tests/fixtures/traffic/tools-list.json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let msgs: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("matches no tool")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("a header is a list")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("callable but not listed")),
+        "{msgs:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn unusable_inputs_exit_2_naming_the_file() {
+    let (code, _, err) = run(&[
+        "check",
+        "--policy",
+        "no/such/policy.json",
+        "--message",
+        "examples/messages/call-get-env.json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no/such/policy.json"), "{err}");
+    let (code, _, err) = run(&[
+        "check",
+        "--policy",
+        "examples/messages/call-get-env.json",
+        "--message",
+        "examples/messages/call-get-env.json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("policy `examples/messages/call-get-env.json`"),
+        "{err}"
+    );
+    // An unparseable message is a decision, not an unusable input.
+    let dir = std::env::temp_dir().join(format!("mcp-policy-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let m = dir.join("m.json");
+    std::fs::write(
+        &m,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}}"#,
+    )
+    .unwrap();
+    let v = check("examples/policies/gravitee.json", m.to_str().unwrap(), None);
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["error"]["code"], -32600);
+    std::fs::remove_dir_all(&dir).ok();
+}
