@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Differential conformance run: @modelcontextprotocol/conformance@0.1.16 server scenarios directly
-# against server-everything, then through the gateway (no policy = allow-all) with an HTTP
-# backend and with a stdio backend. Fails when the gateway changes any per-check result, except
+# against server-everything, then through the gateway with an HTTP backend (no policy, and the
+# allow-all Gravitee policy allow-all.json) and with a stdio backend (no policy). Fails when the gateway changes any per-check result, except
 # the expected improvement (dns-rebinding-protection green), or when a run does not match
 # baseline.yml.
 #   MCP_POLICY_BIN=target/debug/mcp-policy bash e2e/conformance/run.sh
@@ -40,6 +40,12 @@ path = "/mcp"
 backend = { url = "http://127.0.0.1:$port/mcp" }
 
 [[api]]
+name = "conformance-policy"
+path = "/mcp-policy"
+policy = "$here/allow-all.json"
+backend = { url = "http://127.0.0.1:$port/mcp" }
+
+[[api]]
 name = "conformance-stdio"
 path = "/mcp-stdio"
 backend = { command = ["node", "$everything", "stdio"] }
@@ -69,9 +75,11 @@ run() { # label url baseline
 }
 run direct "http://127.0.0.1:$port/mcp" "$here/baseline.yml"
 run gateway-http "$gw/mcp" "$work/baseline-gateway.yml"
+run gateway-policy "$gw/mcp-policy" "$work/baseline-gateway.yml"
 run gateway-stdio "$gw/mcp-stdio" "$work/baseline-gateway.yml"
 
 node "$here/compare.mjs" "$work/direct" "$work/gateway-http" gateway-http || status=1
+node "$here/compare.mjs" "$work/direct" "$work/gateway-policy" gateway-policy || status=1
 node "$here/compare.mjs" "$work/direct" "$work/gateway-stdio" gateway-stdio || status=1
 
 if [ "$status" -ne 0 ]; then echo "conformance: FAILED (logs in $work)"; else echo "conformance: OK"; rm -rf "$work"; fi

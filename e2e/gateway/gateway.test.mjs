@@ -21,9 +21,6 @@ import {
   startGateway,
 } from "./harness.mjs";
 
-// Flip to false once PolicyGuard is wired into `build_guard` (then the policy tests must pass).
-const POLICY_TODO = "policy engine not wired yet";
-
 let everything;
 let gw;
 
@@ -187,7 +184,7 @@ for (const [label, path] of [
 
 describe("policy (examples/policy.json)", () => {
   for (const path of ["/acl", "/acl-http"]) {
-    test(`${path}: every tool but get-env listed; get-env denied`, { todo: POLICY_TODO }, async () => {
+    test(`${path}: every tool but get-env listed; get-env denied`, async () => {
       const { client, transport } = await connect(path);
       const names = (await client.listTools()).tools.map((t) => t.name).sort();
       assert.ok(!names.includes("get-env"), `get-env hidden: ${names}`);

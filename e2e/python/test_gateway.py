@@ -31,9 +31,6 @@ BIN = (ROOT / os.environ.get("MCP_POLICY_BIN", "target/debug/mcp-policy")).resol
 POLICY = ROOT / "examples/policy.json"
 NODE = os.environ.get("NODE", "node")
 
-# Remove once PolicyGuard is wired into the gateway's build_guard.
-POLICY_TODO = pytest.mark.xfail(reason="policy engine not wired yet", strict=False)
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -190,7 +187,6 @@ async def test_core_flow(gateway: str, path: str) -> None:
 
 
 @pytest.mark.anyio
-@POLICY_TODO
 async def test_policy_hides_and_denies_get_env(gateway: str) -> None:
     with anyio.fail_after(30):
         async with streamable_http_client(gateway + "/acl") as (read, write):
