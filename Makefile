@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+BIN := target/debug/mcp-policy
+VENV := e2e/python/.venv
 
-.PHONY: test lint fmt-check clippy rust-test no-std demo
+.PHONY: test lint fmt-check clippy rust-test no-std gateway-bin e2e e2e-node e2e-python conformance demo
 
-## Run every test: lints, Rust (unit, integration, doc), the no_std canary.
-test: lint rust-test no-std
+## Run every test: lints, Rust (unit, integration, doc), the no_std canary, end-to-end.
+test: lint rust-test no-std e2e
 
 ## fmt check and clippy with warnings as errors.
 lint: fmt-check clippy
@@ -24,5 +26,31 @@ rust-test:
 no-std:
 	cd core/no_std_canary && CARGO_TARGET_DIR=../../target/no_std_canary $(CARGO) check --locked
 
+gateway-bin:
+	$(CARGO) build --locked -p mcp-policy-gateway
+
+# npm and pip installs are stamped so repeated runs skip them.
+e2e/node_modules/.stamp: e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
+	touch $@
+
+$(VENV)/.stamp: e2e/python/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r e2e/python/requirements.txt
+	touch $@
+
+## End-to-end: real clients (TypeScript SDK, Python mcp) and the conformance suite through the gateway.
+e2e: e2e-node e2e-python conformance
+
+e2e-node: gateway-bin e2e/node_modules/.stamp
+	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/
+
+e2e-python: gateway-bin e2e/node_modules/.stamp $(VENV)/.stamp
+	MCP_POLICY_BIN=$(BIN) $(VENV)/bin/python -m pytest -q e2e/python
+
+conformance: gateway-bin e2e/node_modules/.stamp
+	MCP_POLICY_BIN=$(BIN) bash e2e/conformance/run.sh
+
+## The gateway on 127.0.0.1:8080/mcp in front of server-everything with examples/policy.json.
 demo:
-	@echo "make demo arrives with the gateway (issue 6)"; exit 1
+	bash scripts/demo.sh

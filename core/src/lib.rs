@@ -11,6 +11,7 @@ extern crate std;
 
 pub mod context;
 pub mod error;
+pub mod expr;
 pub mod jsonrpc;
 pub mod limits;
 pub mod mcp;

@@ -101,7 +101,7 @@ fn every_captured_message_parses_and_classifies() {
                         other => panic!("unexpected list {other}"),
                     };
                     assert!(
-                        msg.result().unwrap().get(key).unwrap().len() > 0,
+                        !msg.result().unwrap().get(key).unwrap().is_empty(),
                         "{method}"
                     );
                 }

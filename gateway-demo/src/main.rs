@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Judge one JSON-RPC message against a policy and print the decision as JSON.
     Check(tools::check::CheckArgs),
+    /// Evaluate a Gravitee EL expression against a context and print its value as JSON.
+    Expr(tools::expr::ExprArgs),
     /// Filter a server response (JSON or SSE) through a policy and print what the client gets.
     Filter(tools::filter::FilterArgs),
     /// Report likely mistakes in a policy, optionally against a real tools/list result.
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => tools::check::run(&args),
+        Command::Expr(args) => tools::expr::run(&args),
         Command::Filter(args) => tools::filter::run(&args),
         Command::Lint(args) => tools::lint::run(&args),
         Command::Serve(args) => serve::run(&args),

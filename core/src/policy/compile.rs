@@ -13,8 +13,8 @@ use super::model::{
     AclMethod, ConfigErrors, ConfigIssue, DenialMode, Effect, FeatureType, LinkMode, PatternType,
     Policy,
 };
+use crate::expr::Template;
 use crate::limits::Limits;
-use crate::policy::shim::Template;
 
 /// One compiled rule.
 #[derive(Debug)]
@@ -50,10 +50,10 @@ impl Matcher {
         if self.any.iter().any(|r| f(*r)) {
             return true;
         }
-        if let Some(rules) = self.literals.get(subject) {
-            if rules.iter().any(|r| f(*r)) {
-                return true;
-            }
+        if let Some(rules) = self.literals.get(subject)
+            && rules.iter().any(|r| f(*r))
+        {
+            return true;
         }
         if self
             .prefixes
@@ -169,10 +169,10 @@ impl Engine {
             let effect_idx = usize::from(auth.effect == Effect::Deny);
             for (fi, f) in auth.authorized_features.iter().enumerate() {
                 let fpath = alloc::format!("{rpath}.authorizedFeatures[{fi}]");
-                if let Some(i) = server_feature_index(f.feature_type) {
-                    if let Some(g) = governed.get_mut(i) {
-                        *g = true;
-                    }
+                if let Some(g) =
+                    server_feature_index(f.feature_type).and_then(|i| governed.get_mut(i))
+                {
+                    *g = true;
                 }
                 let value = f.pattern_value.clone().unwrap_or_default();
                 for m in &f.methods {
@@ -299,13 +299,11 @@ fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<Regex, Vec<Confi
         .build_many(&patterns);
     built.map_err(|e| {
         // Name the culprit when the builder can; otherwise check each pattern alone.
-        if let Some(pid) = e.pattern() {
-            if let Some(p) = group.get(pid.as_usize()) {
-                return alloc::vec![ConfigIssue {
-                    path: p.path.clone(),
-                    message: alloc::format!("invalid pattern: {e}"),
-                }];
-            }
+        if let Some(p) = e.pattern().and_then(|pid| group.get(pid.as_usize())) {
+            return alloc::vec![ConfigIssue {
+                path: p.path.clone(),
+                message: alloc::format!("invalid pattern: {e}"),
+            }];
         }
         let mut out = Vec::new();
         for p in group {

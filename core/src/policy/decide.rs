@@ -9,9 +9,9 @@ use serde::Serialize;
 use super::compile::{Engine, server_feature_index};
 use super::model::{AclMethod, DenialMode};
 use crate::context::Context;
+use crate::expr::{Env, McpVars};
 use crate::jsonrpc::{Id, Message, MessageKind, write_json_string};
 use crate::mcp;
-use crate::policy::shim::{Env, McpVars};
 
 /// JSON-RPC code of a `forbid`/`http` denial: in the implementation-defined range, distinct
 /// from every code the MCP spec assigns.
@@ -314,10 +314,10 @@ impl Engine {
             return Decision::Allow(AllowReason::NotGoverned, audit);
         };
         audit.acl_method = Some(acl);
-        if let Some(i) = server_feature_index(acl.feature()) {
-            if !self.governed.get(i).copied().unwrap_or(false) {
-                return Decision::Allow(AllowReason::NotGoverned, audit);
-            }
+        if let Some(i) = server_feature_index(acl.feature())
+            && !self.governed.get(i).copied().unwrap_or(false)
+        {
+            return Decision::Allow(AllowReason::NotGoverned, audit);
         }
         if acl.is_list() {
             return Decision::Allow(AllowReason::ListFiltered, audit);

@@ -15,9 +15,9 @@ use super::decide::{CondLog, Verdict, mcp_vars};
 use super::model::{AclMethod, LinkMode};
 use crate::context::Context;
 use crate::error::{Error, ErrorKind};
+use crate::expr::Env;
 use crate::jsonrpc::{Kind, Message, MessageKind, RawValue};
 use crate::mcp::Method;
-use crate::policy::shim::Env;
 
 /// What happens to a server→client message.
 #[derive(Debug, Clone, PartialEq, Eq)]

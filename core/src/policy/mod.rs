@@ -24,7 +24,6 @@ mod compile;
 mod decide;
 mod filter;
 mod model;
-pub(crate) mod shim;
 
 use alloc::collections::VecDeque;
 use alloc::string::String;

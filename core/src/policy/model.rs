@@ -518,8 +518,15 @@ fn locate_configuration<'v>(root: &'v Value) -> Result<(&'v Value, String), Conf
             }),
         };
     }
-    // An empty object is a valid configuration: no rules, implicit deny.
-    Ok((root, String::from("$")))
+    // `{}` is a valid configuration (no rules: implicit deny); an object with members but
+    // none of ours is more likely the wrong file than a deliberate deny-all.
+    if obj.is_empty() || obj.contains_key("denial") || obj.contains_key("resourceLinks") {
+        return Ok((root, String::from("$")));
+    }
+    Err(ConfigErrors::one(
+        "$",
+        "not an mcp-acl configuration: no `authorizations`, `policy` step or API `flows`; for deny-all write {\"authorizations\": []}",
+    ))
 }
 
 static EMPTY_CONFIG: Value = Value::Null;

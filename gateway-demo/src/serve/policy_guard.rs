@@ -79,7 +79,11 @@ impl Guard for PolicyGuard {
         for msg in parsed.messages() {
             if let Err(e) = mcp::check_mirrored_headers(msg, h_method, h_name, rev) {
                 let id = msg.id().map(|i| i.json().into_owned());
-                return reply(e.http_status(), e.to_jsonrpc_response(id.as_deref()), "invalid");
+                return reply(
+                    e.http_status(),
+                    e.to_jsonrpc_response(id.as_deref()),
+                    "invalid",
+                );
             }
             denials.push(match self.engine.check(msg, &ctx) {
                 Decision::Deny(d) => Some((d.http_status(), d.jsonrpc_response())),
@@ -90,7 +94,11 @@ impl Guard for PolicyGuard {
             return ClientVerdict::Forward(Bytes::copy_from_slice(body));
         }
         if !parsed.is_batch() {
-            let (status, body) = denials.into_iter().flatten().next().unwrap_or((403, String::new()));
+            let (status, body) = denials
+                .into_iter()
+                .flatten()
+                .next()
+                .unwrap_or((403, String::new()));
             return reply(status, body, "deny");
         }
         // One denied message refuses the whole batch: a partial forward would leave the
@@ -114,7 +122,12 @@ impl Guard for PolicyGuard {
         reply(200, format!("[{}]", all.join(",")), "deny")
     }
 
-    fn server_message(&self, data: &[u8], meta: &RequestMeta, answering: Option<&[u8]>) -> ServerVerdict {
+    fn server_message(
+        &self,
+        data: &[u8],
+        meta: &RequestMeta,
+        answering: Option<&[u8]>,
+    ) -> ServerVerdict {
         let msg = match Message::parse(data, self.limits()) {
             Ok(m) => m,
             Err(e) => return ServerVerdict::Replace(Bytes::from(e.to_jsonrpc_response(None))),
@@ -127,7 +140,11 @@ impl Guard for PolicyGuard {
             };
         }
         let request = answering.and_then(|a| Message::parse(a, self.limits()).ok());
-        match self.engine.filter_message(&msg, request.as_ref(), &ctx).rewrite {
+        match self
+            .engine
+            .filter_message(&msg, request.as_ref(), &ctx)
+            .rewrite
+        {
             Rewrite::Unchanged => ServerVerdict::Pass,
             Rewrite::Replaced(text) => ServerVerdict::Replace(Bytes::from(text)),
             Rewrite::Dropped => ServerVerdict::Drop,

@@ -135,22 +135,21 @@ fn lint(args: &LintArgs) -> Result<Value, String> {
             if rule.effect == Effect::Allow {
                 lint_consistency(&mut w, &fp, f);
             }
-            if let (Some(names), FeatureType::Tools) = (&tools, f.feature_type) {
-                if f.pattern_type != PatternType::Any {
-                    if let Some(e) = single(f) {
-                        let acl = f.methods.first().copied().unwrap_or(AclMethod::ToolsList);
-                        if !names.iter().any(|n| e.allows(acl, n, &ctx)) {
-                            warn(
-                                &mut w,
-                                format!("{fp}.patternValue"),
-                                format!(
-                                    "`{}` matches no tool in the given list ({} tools)",
-                                    f.pattern_value.as_deref().unwrap_or(""),
-                                    names.len()
-                                ),
-                            );
-                        }
-                    }
+            if let (Some(names), FeatureType::Tools) = (&tools, f.feature_type)
+                && f.pattern_type != PatternType::Any
+                && let Some(e) = single(f)
+            {
+                let acl = f.methods.first().copied().unwrap_or(AclMethod::ToolsList);
+                if !names.iter().any(|n| e.allows(acl, n, &ctx)) {
+                    warn(
+                        &mut w,
+                        format!("{fp}.patternValue"),
+                        format!(
+                            "`{}` matches no tool in the given list ({} tools)",
+                            f.pattern_value.as_deref().unwrap_or(""),
+                            names.len()
+                        ),
+                    );
                 }
             }
         }

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 pub(crate) mod check;
+pub(crate) mod expr;
 pub(crate) mod filter;
 pub(crate) mod lint;
 
