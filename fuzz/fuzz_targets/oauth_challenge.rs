@@ -16,16 +16,27 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(all) = parse_www_authenticate(header) {
         let again = format_www_authenticate(&all);
-        assert_eq!(parse_www_authenticate(&again).as_ref(), Ok(&all), "generic round trip: {again}");
+        assert_eq!(
+            parse_www_authenticate(&again).as_ref(),
+            Ok(&all),
+            "generic round trip: {again}"
+        );
     }
     if let Ok(bearer) = BearerChallenge::parse(header) {
         let again = bearer.to_string();
-        assert_eq!(BearerChallenge::parse(&again).as_ref(), Ok(&bearer), "bearer round trip: {again}");
+        assert_eq!(
+            BearerChallenge::parse(&again).as_ref(),
+            Ok(&bearer),
+            "bearer round trip: {again}"
+        );
         let _ = bearer.http_status();
     }
     if let Ok(relayed) = rewrite_upstream_challenge(header, GATEWAY) {
         let all = parse_www_authenticate(&relayed).expect("relayed header parses");
-        for c in all.iter().filter(|c| c.is_scheme("Bearer") && c.token68.is_none()) {
+        for c in all
+            .iter()
+            .filter(|c| c.is_scheme("Bearer") && c.token68.is_none())
+        {
             assert_eq!(c.param("resource_metadata"), Some(GATEWAY_PRM));
         }
     }

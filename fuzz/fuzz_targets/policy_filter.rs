@@ -1,0 +1,39 @@
+//! List filtering and the SSE filter over arbitrary server output: never panic, and whatever
+//! is forwarded is valid JSON-RPC with no item the policy hides.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mcp_policy::policy::{Engine, Rewrite};
+use mcp_policy::{Context, Limits, Message, sse};
+
+const POLICY: &[u8] = br#"{"authorizations":[
+  {"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_LIST","TOOLS_CALL"],"patternType":"EXPRESSION","patternValue":"get-*"}]},
+  {"effect":"DENY","authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_LIST"],"patternType":"LITERAL","patternValue":"get-env"}]},
+  {"authorizedFeatures":[{"type":"RESOURCES","methods":["RESOURCES_READ"],"patternType":"PREFIX","patternValue":"demo://ok/"}]}]}"#;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(engine) = Engine::from_json(POLICY, &Limits::default()) else { return };
+    let ctx = Context::default();
+    for req in [&br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#[..], br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-x"}}"#] {
+        let Ok(req) = Message::parse(req, engine.limits()) else { return };
+        if let Ok(f) = engine.filter_response(&req, data, &ctx) {
+            if let Rewrite::Replaced(text) = &f.rewrite {
+                let v: serde_json::Value = serde_json::from_str(text).expect("rewrite is JSON");
+                if let Some(tools) = v.pointer("/result/tools").and_then(|t| t.as_array()) {
+                    for t in tools {
+                        let name = t["name"].as_str().expect("kept items have a string name");
+                        assert!(name.starts_with("get-") && name != "get-env", "{name} leaked");
+                    }
+                }
+            }
+        }
+        let mut f = sse::Filter::new(&engine, Some(req.text().as_bytes()));
+        let mut out = Vec::new();
+        for chunk in data.chunks(7) {
+            if f.push(chunk, &ctx, &mut out).is_err() {
+                break;
+            }
+        }
+        let _ = f.finish(&ctx, &mut out);
+    }
+});
