@@ -1001,7 +1001,8 @@ fn binary<'a>(
 
 /// `x^y` for floats without std: integral exponents by squaring, others unsupported (NaN).
 fn libm_pow(x: f64, y: f64) -> f64 {
-    if y.fract() == 0.0 && y.abs() < 1e9 {
+    // `f64::fract` needs std; an integral value survives a round trip through i64.
+    if y.abs() < 1e9 && (y as i64) as f64 == y {
         let mut e = y.abs() as u64;
         let mut base = x;
         let mut acc = 1.0;
