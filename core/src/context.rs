@@ -474,7 +474,7 @@ impl<'a> Context<'a> {
 
 fn bad(path: &str, want: &str, got: Kind) -> Error {
     Error::new(
-        ErrorKind::InvalidParams,
+        ErrorKind::InvalidContext,
         alloc::format!(
             "context member `{path}` must be {want}, found {} (see the context shape in DESIGN §3)",
             got.name()

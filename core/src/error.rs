@@ -41,6 +41,8 @@ pub enum ErrorKind {
     UnsupportedProtocolVersion,
     /// A [`crate::Limits`] value is unusable.
     InvalidLimits,
+    /// A context document (DESIGN §3) has a member of the wrong type.
+    InvalidContext,
 }
 
 impl ErrorKind {
@@ -62,7 +64,7 @@ impl ErrorKind {
             Self::InvalidParams => -32602,
             Self::HeaderMismatch => -32020,
             Self::UnsupportedProtocolVersion => -32022,
-            Self::InvalidLimits => -32603,
+            Self::InvalidLimits | Self::InvalidContext => -32603,
         }
     }
 
@@ -70,7 +72,7 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             Self::TooLarge => 413,
-            Self::InvalidLimits => 500,
+            Self::InvalidLimits | Self::InvalidContext => 500,
             _ => 400,
         }
     }
@@ -98,6 +100,9 @@ impl ErrorKind {
                 "use one of 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28"
             }
             Self::InvalidLimits => "fix the limits configuration",
+            Self::InvalidContext => {
+                "give the context in the DESIGN §3 shape (headers and params map to lists of strings)"
+            }
         }
     }
 }

@@ -409,6 +409,3 @@ impl Method {
         }
     }
 }
-
-/// The method names an error message lists.
-pub(crate) const METHODS: &str = "equals, equalsIgnoreCase, contains, startsWith, endsWith, matches, isEmpty, length, toLowerCase, toUpperCase, trim, substring, indexOf, lastIndexOf, split, containsKey, get, getFirst, getAll, size, containsAllKeys, toString, keySet, values, toSingleValueMap";

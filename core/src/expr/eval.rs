@@ -36,6 +36,7 @@ fn err(kind: E, msg: String, pos: u32) -> EvalError {
 }
 
 impl<'a> Cx<'a> {
+    #[inline]
     fn tick(&mut self, n: usize, pos: u32) -> Result<(), EvalError> {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         self.steps = self.steps.saturating_add(n);
@@ -58,6 +59,56 @@ impl<'a> Cx<'a> {
 /// Evaluates a node.
 pub(crate) fn eval<'a>(node: &'a Node, cx: &mut Cx<'a>) -> Result<Value<'a>, EvalError> {
     cx.tick(1, node.pos)?;
+    // The kinds conditions are made of, in a small frame; the rest in `eval_cold`.
+    match &node.kind {
+        K::Str(s) => Ok(Value::Str(Cow::Borrowed(s.as_str()))),
+        K::Var(v) => Ok(var(v, cx.env)),
+        K::And(a, b) => {
+            let l = eval(a, cx)?;
+            if !operand_bool(&l, a.pos)? {
+                return Ok(Value::Bool(false));
+            }
+            let r = eval(b, cx)?;
+            Ok(Value::Bool(operand_bool(&r, b.pos)?))
+        }
+        K::Or(a, b) => {
+            let l = eval(a, cx)?;
+            if operand_bool(&l, a.pos)? {
+                return Ok(Value::Bool(true));
+            }
+            let r = eval(b, cx)?;
+            Ok(Value::Bool(operand_bool(&r, b.pos)?))
+        }
+        K::Matches(l, RegexArg::Compiled(p)) => match eval(l, cx)? {
+            Value::Str(s) => {
+                cx.tick_bytes(s.len(), node.pos)?;
+                Ok(Value::Bool(p.is_full_match(&s)))
+            }
+            _ => eval_cold(node, cx),
+        },
+        K::Call {
+            target,
+            method,
+            args,
+            safe: false,
+        } if args.len() <= 1 => {
+            let t = eval(target, cx)?;
+            if t.is_null() {
+                return eval_cold(node, cx);
+            }
+            let a0 = match args.first() {
+                Some(a) => eval(a, cx)?,
+                None => Value::Null,
+            };
+            call(t, *method, a0, Value::Null, args.len(), cx, node.pos)
+        }
+        _ => eval_cold(node, cx),
+    }
+}
+
+/// Every other kind (and the error paths of the hot ones, re-evaluated to build the error).
+#[inline(never)]
+fn eval_cold<'a>(node: &'a Node, cx: &mut Cx<'a>) -> Result<Value<'a>, EvalError> {
     let pos = node.pos;
     Ok(match &node.kind {
         K::Null => Value::Null,
@@ -676,7 +727,11 @@ pub(crate) fn to_bool(v: &Value<'_>, pos: u32) -> Result<Option<bool>, EvalError
 }
 
 /// An operand of `&&`, `||`, `!` or `?:`: must convert to a non-null boolean.
+#[inline]
 fn operand_bool(v: &Value<'_>, pos: u32) -> Result<bool, EvalError> {
+    if let Value::Bool(b) = v {
+        return Ok(*b);
+    }
     match to_bool(v, pos)? {
         Some(b) => Ok(b),
         None => Err(err(
@@ -1267,17 +1322,7 @@ fn call<'a>(
     }
     if t.is_list() {
         return Ok(match m {
-            Method::Contains => {
-                let items = children(&t, cx, pos)?;
-                let mut found = false;
-                for it in &items {
-                    if equals(it, &a0, false, cx, pos, 0)? {
-                        found = true;
-                        break;
-                    }
-                }
-                Value::Bool(found)
-            }
+            Method::Contains => Value::Bool(list_contains(&t, &a0, cx, pos)?),
             Method::Size => {
                 Value::Int(i64::try_from(list_len(&t).unwrap_or(0)).unwrap_or(i64::MAX))
             }
@@ -1315,6 +1360,55 @@ fn call<'a>(
         });
     }
     Err(no_method(m, &t, pos))
+}
+
+/// `List.contains` without collecting the elements (the common path allocates nothing).
+fn list_contains<'a>(
+    t: &Value<'a>,
+    needle: &Value<'a>,
+    cx: &mut Cx<'a>,
+    pos: u32,
+) -> Result<bool, EvalError> {
+    match t {
+        Value::List(l) => {
+            for it in l {
+                if equals(it, needle, false, cx, pos, 0)? {
+                    return Ok(true);
+                }
+            }
+        }
+        Value::Strings(l) => {
+            for it in l.iter() {
+                cx.tick(1, pos)?;
+                if matches!(needle, Value::Str(n) if n.as_ref() == it.as_ref()) {
+                    return Ok(true);
+                }
+            }
+        }
+        Value::Data(Data::List(l)) => {
+            for it in l {
+                if equals(&Value::from_data(it), needle, false, cx, pos, 0)? {
+                    return Ok(true);
+                }
+            }
+        }
+        Value::Json(r) => {
+            for it in r.elements() {
+                if let (Some(js), Value::Str(n)) = (it.as_json_str(), needle) {
+                    cx.tick(1, pos)?;
+                    if js.eq_str(n) {
+                        return Ok(true);
+                    }
+                    continue;
+                }
+                if equals(&Value::from_raw(it), needle, false, cx, pos, 0)? {
+                    return Ok(true);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(false)
 }
 
 fn contains_all_keys<'a>(

@@ -222,6 +222,19 @@ impl Template {
     /// Evaluates as a trigger condition: the result converted to a boolean, null (Gravitee's
     /// empty result) is false, a blank template is true (absent condition).
     pub fn eval_bool(&self, env: &Env<'_>) -> Result<bool, EvalError> {
+        if let Shape::Single(node) = &self.shape {
+            let mut cx = eval::Cx {
+                env,
+                steps: 0,
+                max_steps: self.max_steps,
+                max_regex: self.max_regex,
+            };
+            let v = eval::eval(node, &mut cx)?;
+            if let Value::Bool(b) = v {
+                return Ok(b);
+            }
+            return Ok(eval::to_bool(&v, node.pos)?.unwrap_or(false));
+        }
         if self.is_blank() {
             return Ok(true);
         }

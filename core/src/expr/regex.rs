@@ -17,6 +17,45 @@ use regex_automata::{Anchored, Input};
 #[derive(Debug, Clone)]
 pub(crate) struct Pattern {
     full: Regex,
+    fast: Fast,
+}
+
+/// Shapes common in policies that need no automaton: `lit`, `lit.*`, `.*lit`, `.*lit.*`
+/// (`.` never matches `\n`, as in Java).
+#[derive(Debug, Clone)]
+enum Fast {
+    None,
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Contains(String),
+}
+
+fn fast_path(java: &str) -> Fast {
+    let mut p = java.strip_prefix('^').unwrap_or(java);
+    if let Some(q) = p.strip_suffix('$')
+        && !q.ends_with('\\')
+    {
+        p = q;
+    }
+    let (lead, p) = match p.strip_prefix(".*") {
+        Some(rest) => (true, rest),
+        None => (false, p),
+    };
+    let (trail, p) = match p.strip_suffix(".*") {
+        Some(rest) if !rest.ends_with('\\') => (true, rest),
+        _ => (false, p),
+    };
+    if p.chars().any(|c| "\\.+*?()|[]{}^$".contains(c)) {
+        return Fast::None;
+    }
+    let lit = String::from(p);
+    match (lead, trail) {
+        (false, false) => Fast::Exact(lit),
+        (false, true) => Fast::Prefix(lit),
+        (true, false) => Fast::Suffix(lit),
+        (true, true) => Fast::Contains(lit),
+    }
 }
 
 /// Why a pattern was refused: the message and the byte offset inside the pattern.
@@ -47,12 +86,22 @@ impl Pattern {
     pub(crate) fn full(java: &str, max_bytes: usize) -> Result<Pattern, PatternError> {
         let t = translate(java)?;
         let full = build(&format!("(?:{t})\\z"), max_bytes)?;
-        Ok(Pattern { full })
+        Ok(Pattern {
+            full,
+            fast: fast_path(java),
+        })
     }
 
     /// Whether the whole of `hay` matches.
     pub(crate) fn is_full_match(&self, hay: &str) -> bool {
-        self.full.is_match(Input::new(hay).anchored(Anchored::Yes))
+        let no_nl = |s: &str| !s.contains('\n');
+        match &self.fast {
+            Fast::Exact(l) => hay == l,
+            Fast::Prefix(l) => hay.strip_prefix(l.as_str()).is_some_and(no_nl),
+            Fast::Suffix(l) => hay.strip_suffix(l.as_str()).is_some_and(no_nl),
+            Fast::Contains(l) => no_nl(hay) && hay.contains(l.as_str()),
+            Fast::None => self.full.is_match(Input::new(hay).anchored(Anchored::Yes)),
+        }
     }
 }
 
@@ -276,6 +325,24 @@ mod tests {
                 .is_full_match("/user")
         );
         assert!(Pattern::full("(?=a)a", 1 << 20).is_err());
+        let pre = Pattern::full("^get_.*$", 1 << 20).unwrap();
+        assert!(matches!(pre.fast, Fast::Prefix(_)));
+        assert!(
+            pre.is_full_match("get_x")
+                && !pre.is_full_match("get_\nx")
+                && !pre.is_full_match("xget_")
+        );
+        let suf = Pattern::full(".*_x", 1 << 20).unwrap();
+        assert!(
+            suf.is_full_match("a_x") && !suf.is_full_match("a\n_x") && !suf.is_full_match("a_xy")
+        );
+        let con = Pattern::full(".*weather.*", 1 << 20).unwrap();
+        assert!(con.is_full_match("get_weather_now") && !con.is_full_match("get\nweather"));
+        assert!(Pattern::full("get", 1 << 20).unwrap().is_full_match("get"));
+        assert!(matches!(
+            Pattern::full("a.b", 1 << 20).unwrap().fast,
+            Fast::None
+        ));
         assert!(Pattern::full("a++", 1 << 20).is_err());
         assert!(Pattern::full("(a)\\1", 1 << 20).is_err());
     }

@@ -32,7 +32,7 @@ pub use challenge::{
 };
 pub use introspection::IntrospectionValidator;
 #[cfg(feature = "jwt")]
-pub use jwt::{Algorithm, Jwk, Jwks, JwksError, JwtConfigError, JwtValidator, KeyKind};
+pub use jwt::{Algorithm, Jwk, Jwks, JwksError, JwtConfigError, JwtValidator, KeyKind, SkippedKey};
 pub use metadata::{
     MetadataError, PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResourceMetadata, ResourceMatch,
     WellKnownForm, WellKnownRequest, parse_well_known_request,
