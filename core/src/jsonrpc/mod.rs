@@ -214,7 +214,7 @@ impl<'a> Message<'a> {
                 ),
             ));
         }
-        check_duplicates(root, limits, "", false)?;
+        check_duplicates(root, limits, &Path::Root, false)?;
 
         let mut version = None;
         let mut id = None;
@@ -443,19 +443,39 @@ impl<'a> Message<'a> {
     }
 }
 
+/// Where an object sits, rendered only when there is an error to report: building path
+/// strings for every nested value would allocate on the hot path.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Root,
+    Key(&'p Path<'p>, JsonStr<'p>),
+    Index(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Self::Root => String::new(),
+            Self::Key(parent, k) => join(&parent.render(), &k.decode()),
+            Self::Index(parent, i) => alloc::format!("{}[{i}]", parent.render()),
+        }
+    }
+}
+
 /// Refuses duplicate keys. The envelope and `result`'s first level are always checked; inside
 /// `params` every object at every depth is, since a condition may read any argument and must
 /// see what the server will see.
 fn check_duplicates(
     obj: RawValue<'_>,
     limits: &Limits,
-    path: &str,
+    path: &Path<'_>,
     deep: bool,
 ) -> Result<(), Error> {
     let mut keys: Vec<Cow<'_, str>> = Vec::new();
     let mut plain: [&str; 16] = [""; 16];
     let mut n_plain = 0usize;
     let mut count = 0usize;
+    let top = matches!(path, Path::Root);
     for (k, v) in obj.members() {
         count += 1;
         if count > limits.max_object_keys {
@@ -466,7 +486,7 @@ fn check_duplicates(
                     limits.max_object_keys
                 ),
             )
-            .at_path(display_path(path)));
+            .at_path(display_path(&path.render())));
         }
         let is_dup = if !k.has_escapes() && keys.is_empty() && n_plain < plain.len() {
             // Common case: few plain keys, compared on the stack without allocating.
@@ -482,45 +502,44 @@ fn check_duplicates(
                 keys.extend(plain.iter().take(n_plain).map(|p| Cow::Borrowed(*p)));
             }
             let d = k.decode();
-            let dup = if keys.len() <= 32 {
-                keys.contains(&d)
-            } else {
-                false
-            };
+            // Past 32 keys the sort below finds repeats in O(n log n) instead of O(n²).
+            let dup = keys.len() <= 32 && keys.contains(&d);
             keys.push(d);
             dup
         };
         if is_dup {
-            return Err(duplicate(path, &k.decode()));
+            return Err(duplicate(&path.render(), &k.decode()));
         }
-        let top = path.is_empty();
-        let child_path = || join(path, &k.decode());
-        if v.kind() == Kind::Object || v.kind() == Kind::Array {
+        if matches!(v.kind(), Kind::Object | Kind::Array) {
             let descend = deep || (top && (k.eq_str("params") || k.eq_str("result")));
             let deep_child = deep || (top && k.eq_str("params"));
             if descend {
-                check_container(v, limits, &child_path(), deep_child)?;
+                check_container(v, limits, &Path::Key(path, k), deep_child)?;
             }
         }
     }
     if keys.len() > 32 {
-        // Many keys: sort a copy to find repeats in O(n log n) rather than O(n²).
         let mut sorted: Vec<&str> = keys.iter().map(|c| c.as_ref()).collect();
         sorted.sort_unstable();
         if let Some(w) = sorted.windows(2).find(|w| w.first() == w.get(1)) {
-            return Err(duplicate(path, w.first().copied().unwrap_or("")));
+            return Err(duplicate(&path.render(), w.first().copied().unwrap_or("")));
         }
     }
     Ok(())
 }
 
-fn check_container(v: RawValue<'_>, limits: &Limits, path: &str, deep: bool) -> Result<(), Error> {
+fn check_container(
+    v: RawValue<'_>,
+    limits: &Limits,
+    path: &Path<'_>,
+    deep: bool,
+) -> Result<(), Error> {
     match v.kind() {
         Kind::Object => check_duplicates(v, limits, path, deep),
         Kind::Array if deep => {
             for (i, el) in v.elements().enumerate() {
                 if matches!(el.kind(), Kind::Object | Kind::Array) {
-                    check_container(el, limits, &alloc::format!("{path}[{i}]"), deep)?;
+                    check_container(el, limits, &Path::Index(path, i), deep)?;
                 }
             }
             Ok(())

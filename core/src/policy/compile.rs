@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind, PatternSet};
+use regex_automata::{Anchored, Input, MatchKind, PatternSet};
 
 use super::model::{
     AclMethod, ConfigErrors, ConfigIssue, DenialMode, Effect, FeatureType, LinkMode, PatternType,
@@ -63,14 +63,23 @@ impl Matcher {
             return true;
         }
         if let Some((re, rules)) = &self.regex {
-            let input = Input::new(subject);
-            if !re.is_match(input.clone()) {
+            let input = Input::new(subject).anchored(Anchored::Yes);
+            // One search names one matching pattern without allocating; only when that rule
+            // does not apply (its condition is false) are the others enumerated.
+            let Some(first) = re.search_half(&input) else {
+                return false;
+            };
+            if rules.get(first.pattern().as_usize()).is_some_and(|r| f(*r)) {
+                return true;
+            }
+            if re.pattern_len() == 1 {
                 return false;
             }
             let mut set = PatternSet::new(re.pattern_len());
             re.which_overlapping_matches(&input, &mut set);
             return set
                 .iter()
+                .filter(|pid| *pid != first.pattern())
                 .any(|pid| rules.get(pid.as_usize()).is_some_and(|r| f(*r)));
         }
         false
@@ -283,7 +292,7 @@ impl Engine {
 fn regex_config(limits: &Limits) -> meta::Config {
     meta::Config::new()
         .match_kind(MatchKind::All)
-        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+        .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
         .nfa_size_limit(Some(limits.max_regex_bytes))
         .onepass_size_limit(Some(limits.max_regex_bytes))
         .dfa_size_limit(Some(limits.max_regex_bytes))
