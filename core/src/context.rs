@@ -256,18 +256,23 @@ impl<'a> Attributes<'a> {
         }
     }
 
-    /// The value of `name`, else of `gravitee.attribute.<name>` (as Gravitee's attribute map).
+    /// The value of `name`, else of the same name with or without the `gravitee.attribute.`
+    /// prefix: Gravitee stores gateway attributes prefixed and looks plain names up under the
+    /// prefix, while hosts here set them plain, so conditions written either way must agree.
     pub fn get(&self, name: &str) -> Option<&Data<'a>> {
-        let mut prefixed = None;
+        let bare = name.strip_prefix(ATTRIBUTE_PREFIX);
+        let mut other = None;
         for (n, v) in &self.entries {
             if n.as_ref() == name {
                 return Some(v);
             }
-            if prefixed.is_none() && n.strip_prefix(ATTRIBUTE_PREFIX) == Some(name) {
-                prefixed = Some(v);
+            if other.is_none()
+                && (n.strip_prefix(ATTRIBUTE_PREFIX) == Some(name) || Some(n.as_ref()) == bare)
+            {
+                other = Some(v);
             }
         }
-        prefixed
+        other
     }
 
     /// Number of attributes.

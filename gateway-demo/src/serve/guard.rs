@@ -53,8 +53,6 @@ pub(crate) enum ClientVerdict {
 }
 
 /// The guard's answer for one server→client message.
-// Only the policy guard filters or drops; the transport already handles every variant.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ServerVerdict {
     /// Deliver the message unchanged.
@@ -63,7 +61,19 @@ pub(crate) enum ServerVerdict {
     Replace(Bytes),
     /// Do not deliver the message at all. A dropped answer to a client request is replaced by
     /// a JSON-RPC error, so the client's call does not hang.
+    // Only the policy guard drops; the transport already handles it.
+    #[allow(dead_code)]
     Drop,
+    /// A server→client *request* that must not reach the client: do not deliver it, and send
+    /// these bytes (a JSON-RPC error response for its id) back to the server, so the server's
+    /// call (e.g. `sampling/createMessage` inside a tool) fails instead of waiting forever.
+    // Only the policy guard refuses; the transport already handles it.
+    #[allow(dead_code)]
+    Refuse(Bytes),
+    /// The message cannot be read (not one JSON-RPC message, ambiguous, over a limit), so it is
+    /// never delivered (DESIGN §2.2 invariant 2). The text says why. The transport answers the
+    /// client requests it may have been the answer to with an error.
+    Invalid(String),
 }
 
 /// Decides about the messages that cross the gateway. Implementations must be cheap to call
@@ -124,8 +134,12 @@ impl Guard for PassThroughGuard {
         }
     }
 
-    fn server_message(&self, _: &[u8], _: &RequestMeta, _: Option<&[u8]>) -> ServerVerdict {
-        ServerVerdict::Pass
+    fn server_message(&self, data: &[u8], _: &RequestMeta, _: Option<&[u8]>) -> ServerVerdict {
+        // A batch is a legal answer to a 2025-03-26 batch request, hence `Body`.
+        match Body::parse(data, &self.limits) {
+            Ok(_) => ServerVerdict::Pass,
+            Err(e) => ServerVerdict::Invalid(e.to_string()),
+        }
     }
 
     fn allow_label(&self) -> &'static str {
@@ -193,7 +207,12 @@ mod tests {
             ClientVerdict::Forward(b) => assert_eq!(&b[..], body),
             other => panic!("{other:?}"),
         }
-        assert_eq!(g.server_message(b"{}", &meta(), None), ServerVerdict::Pass);
+        let result = br#"{"jsonrpc":"2.0","id":1,"result":{}}"#;
+        assert_eq!(g.server_message(result, &meta(), None), ServerVerdict::Pass);
+        assert!(matches!(
+            g.server_message(b"{}", &meta(), None),
+            ServerVerdict::Invalid(_)
+        ));
     }
 
     #[test]

@@ -194,6 +194,7 @@ pub(crate) async fn forward(
         };
         let pump = SsePump {
             api: api.clone(),
+            upstream: backend_session_of(session_out.as_deref(), &shared),
             meta,
             answering: body,
             pending: info
@@ -242,6 +243,25 @@ pub(crate) async fn forward(
             ServerVerdict::Pass => data,
             ServerVerdict::Replace(b) => b,
             ServerVerdict::Drop => jsonrpc_error(id, -32603, "Response withheld by the gateway"),
+            ServerVerdict::Refuse(answer) => {
+                // A server request as the whole answer to a POST is odd, but the server still
+                // waits for its reply.
+                let upstream = backend_session_of(session_out.as_deref(), &shared);
+                answer_server(api.clone(), upstream, meta.clone(), answer);
+                jsonrpc_error(id, -32603, "Response withheld by the gateway")
+            }
+            ServerVerdict::Invalid(why) => {
+                let msg = format!("Backend {label} sent a message the gateway cannot read: {why}");
+                log::warn(&format!("api {:?}: {msg}", api.name));
+                ex.decision = "error";
+                ex.detail = Some(msg.clone());
+                ex.rpc_error = Some(-32603);
+                ex.status = StatusCode::BAD_GATEWAY.as_u16();
+                *out.status_mut() = StatusCode::BAD_GATEWAY;
+                out.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                jsonrpc_error(id, -32603, &msg)
+            }
         }
     } else {
         data
@@ -277,9 +297,81 @@ fn note_answer(data: &[u8], api: &Api, ex: &mut Exchange) -> Option<String> {
     m.id().map(|id| id_key(&id))
 }
 
+/// The backend's session id behind a gateway session id.
+fn backend_session_of(gateway_id: Option<&str>, shared: &Shared) -> Option<String> {
+    match &shared.sessions.peek(gateway_id?)?.upstream {
+        Upstream::Http(up) => Some(up.clone()),
+        Upstream::Stdio(_) => None,
+    }
+}
+
+/// Sends `answer` (a JSON-RPC response to a server→client request the policy refused) to the
+/// backend, as the client would have posted its own response, so the server's pending call
+/// ends with an error instead of waiting forever. Runs in the background: the stream that
+/// carried the request must not wait for it.
+pub(crate) fn answer_server(
+    api: Arc<Api>,
+    upstream_session: Option<String>,
+    meta: Arc<RequestMeta>,
+    answer: Bytes,
+) {
+    let super::config::Backend::Http(uri) = api.backend.clone() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut req = http::Request::new(Full::new(answer));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = uri;
+        let h = req.headers_mut();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        if let Some(v) = upstream_session.and_then(|u| HeaderValue::from_str(&u).ok()) {
+            h.insert(SESSION_HEADER, v);
+        }
+        if let Some(v) = meta
+            .protocol_version
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            h.insert(super::proxy::VERSION_HEADER, v);
+        }
+        if api.config.forward_authorization
+            && let Some(v) = meta.headers.get(AUTHORIZATION)
+        {
+            h.insert(AUTHORIZATION, v.clone());
+        }
+        let label = api.backend_label();
+        match tokio::time::timeout(api.config.timeouts.read(), api.client.request(req)).await {
+            Ok(Ok(r)) if r.status().is_success() => log::info(&format!(
+                "api {:?}: a server request denied by policy was answered with an error to {label}",
+                api.name
+            )),
+            Ok(Ok(r)) => log::warn(&format!(
+                "api {:?}: {label} refused the error answer to its denied request: {}",
+                api.name,
+                r.status()
+            )),
+            Ok(Err(e)) => log::warn(&format!(
+                "api {:?}: cannot answer {label}'s denied request: {}",
+                api.name,
+                error_chain(&e)
+            )),
+            Err(_) => log::warn(&format!(
+                "api {:?}: {label} did not take the answer to its denied request in time",
+                api.name
+            )),
+        }
+    });
+}
+
 /// Moves an upstream SSE body to the client, one guarded event at a time.
 struct SsePump {
     api: Arc<Api>,
+    /// The backend's session id, for answers the gateway sends the server itself.
+    upstream: Option<String>,
     meta: Arc<RequestMeta>,
     answering: Option<Bytes>,
     /// (id key, raw id) of the requests not answered yet.
@@ -327,13 +419,22 @@ impl SsePump {
                     Ok(ev) => ev,
                     Err(e) => break Some(format!("Backend {label}: {e}")),
                 };
+                let mut broken = None;
                 for ev in events {
-                    let Some(out) = self.guard_event(ev) else {
-                        continue;
+                    let out = match self.guard_event(ev) {
+                        Ok(Some(out)) => out,
+                        Ok(None) => continue,
+                        Err(why) => {
+                            broken = Some(why);
+                            break;
+                        }
                     };
                     if tx.send(out).await.is_err() {
                         return;
                     }
+                }
+                if let Some(why) = broken {
+                    break Some(format!("Backend {label} sent a message the gateway cannot read: {why}"));
                 }
             };
             if let Some(msg) = failure {
@@ -356,9 +457,22 @@ impl SsePump {
         channel_body(rx)
     }
 
-    fn guard_event(&mut self, mut ev: SseEvent) -> Option<Bytes> {
+    /// One upstream event, guarded: `Ok(None)` when nothing is left to send, `Err` when the
+    /// event cannot be read while requests wait on this stream (the stream is then ended and
+    /// each of them answered with an error).
+    fn guard_event(&mut self, mut ev: SseEvent) -> Result<Option<Bytes>, String> {
         if !ev.is_message() {
-            return Some(Bytes::from(ev.to_bytes()));
+            if ev.data.as_ref().is_some_and(|d| !d.is_empty()) {
+                // Data in a non-`message` event is not an MCP message, so the policy cannot
+                // judge it; a lenient client might still read it. Fail closed: strip it, keep
+                // the id (Last-Event-ID still advances), `retry:` and comments.
+                ev.data = None;
+                ev.event = None;
+                if ev.id.is_none() && ev.retry.is_none() && ev.comments.is_empty() {
+                    return Ok(None);
+                }
+            }
+            return Ok(Some(Bytes::from(ev.to_bytes())));
         }
         let data = ev.data.take().unwrap_or_default();
         let mut answered = None;
@@ -382,13 +496,36 @@ impl SsePump {
                 let err = jsonrpc_error(raw.as_deref(), -32603, "Response withheld by the gateway");
                 ev.data = Some(err.to_vec());
             }
-            ServerVerdict::Drop => {
+            ServerVerdict::Invalid(why) if answered.is_some() || !self.pending.is_empty() => {
+                // It may have been the answer to a waiting request, and nothing after it can
+                // be trusted to be framed right: end the stream, answering every request.
+                self.pending.extend(answered);
+                return Err(why);
+            }
+            verdict @ (ServerVerdict::Drop
+            | ServerVerdict::Refuse(_)
+            | ServerVerdict::Invalid(_)) => {
+                match verdict {
+                    ServerVerdict::Refuse(answer) => answer_server(
+                        self.api.clone(),
+                        self.upstream.clone(),
+                        self.meta.clone(),
+                        answer,
+                    ),
+                    ServerVerdict::Invalid(why) => log::warn(&format!(
+                        "api {:?}: dropped a server message the gateway cannot read: {why}",
+                        self.api.name
+                    )),
+                    _ => {}
+                }
                 // Keep the id so the client's Last-Event-ID position still advances.
-                ev.id.as_ref()?;
+                if ev.id.is_none() {
+                    return Ok(None);
+                }
                 ev.event = None;
             }
         }
-        Some(Bytes::from(ev.to_bytes()))
+        Ok(Some(Bytes::from(ev.to_bytes())))
     }
 }
 

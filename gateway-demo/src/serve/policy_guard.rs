@@ -7,7 +7,8 @@ use mcp_policy::mcp::{self, Revision};
 use mcp_policy::policy::{Decision, Engine, Rewrite};
 use mcp_policy::{Context, Limits, Message};
 
-use super::guard::{ClientVerdict, Guard, RequestMeta, ServerVerdict};
+use super::guard::{ClientVerdict, Guard, RequestMeta, ServerVerdict, jsonrpc_error};
+use super::proxy::id_key;
 
 /// A guard enforcing one compiled policy.
 #[derive(Debug)]
@@ -128,23 +129,81 @@ impl Guard for PolicyGuard {
         meta: &RequestMeta,
         answering: Option<&[u8]>,
     ) -> ServerVerdict {
-        let msg = match Message::parse(data, self.limits()) {
-            Ok(m) => m,
-            Err(e) => return ServerVerdict::Replace(Bytes::from(e.to_jsonrpc_response(None))),
+        // `Body`: a batch is a legal answer to a 2025-03-26 batch request.
+        let body = match Body::parse(data, self.limits()) {
+            Ok(b) => b,
+            Err(e) => return ServerVerdict::Invalid(e.to_string()),
+        };
+        let requests = answering.and_then(|a| Body::parse(a, self.limits()).ok());
+        let request_for = |msg: &Message<'_>| {
+            let requests = requests.as_ref()?.messages();
+            if requests.len() == 1 {
+                return requests.first();
+            }
+            let key = msg.id().map(|i| id_key(&i))?;
+            requests
+                .iter()
+                .find(|r| r.id().is_some_and(|i| id_key(&i) == key))
         };
         let ctx = context(meta);
+        if !body.is_batch() {
+            let msg = &body.messages()[0];
+            return self.judge_server(msg, request_for(msg), &ctx);
+        }
+        // A batch answer: judge each message; the batch changes only if one of them does.
+        let mut changed = false;
+        let mut kept: Vec<String> = Vec::with_capacity(body.messages().len());
+        for msg in body.messages() {
+            match self.judge_server(msg, request_for(msg), &ctx) {
+                ServerVerdict::Pass => kept.push(msg.text().to_owned()),
+                ServerVerdict::Replace(b) => {
+                    changed = true;
+                    kept.push(String::from_utf8_lossy(&b).into_owned());
+                }
+                ServerVerdict::Drop
+                    if matches!(
+                        msg.kind(),
+                        MessageKind::Response | MessageKind::ErrorResponse
+                    ) =>
+                {
+                    // The client waits for this answer: withholding it must not hang the call.
+                    changed = true;
+                    let id = msg.id().map(|i| i.json().into_owned());
+                    let e = jsonrpc_error(id.as_deref(), -32603, "Response withheld by the gateway");
+                    kept.push(String::from_utf8_lossy(&e).into_owned());
+                }
+                // A denied server request inside a batch cannot be answered on its own (one
+                // verdict per body); it is withheld like a notification. Batches exist only in
+                // 2025-03-26, whose servers do not batch their requests in practice.
+                ServerVerdict::Drop | ServerVerdict::Refuse(_) | ServerVerdict::Invalid(_) => {
+                    changed = true;
+                }
+            }
+        }
+        match (changed, kept.is_empty()) {
+            (false, _) => ServerVerdict::Pass,
+            (true, true) => ServerVerdict::Drop,
+            (true, false) => ServerVerdict::Replace(Bytes::from(format!("[{}]", kept.join(",")))),
+        }
+    }
+}
+
+impl PolicyGuard {
+    /// One server→client message: requests are checked (a denied one is refused back to the
+    /// server), everything else is filtered against the request it answers.
+    fn judge_server(
+        &self,
+        msg: &Message<'_>,
+        request: Option<&Message<'_>>,
+        ctx: &Context<'_>,
+    ) -> ServerVerdict {
         if msg.kind() == MessageKind::Request {
-            return match self.engine.check(&msg, &ctx) {
+            return match self.engine.check(msg, ctx) {
                 Decision::Allow(..) => ServerVerdict::Pass,
-                Decision::Deny(_) => ServerVerdict::Drop,
+                Decision::Deny(d) => ServerVerdict::Refuse(Bytes::from(d.jsonrpc_response())),
             };
         }
-        let request = answering.and_then(|a| Message::parse(a, self.limits()).ok());
-        match self
-            .engine
-            .filter_message(&msg, request.as_ref(), &ctx)
-            .rewrite
-        {
+        match self.engine.filter_message(msg, request, ctx).rewrite {
             Rewrite::Unchanged => ServerVerdict::Pass,
             Rewrite::Replaced(text) => ServerVerdict::Replace(Bytes::from(text)),
             Rewrite::Dropped => ServerVerdict::Drop,

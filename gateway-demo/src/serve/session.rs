@@ -113,6 +113,11 @@ impl SessionTable {
         s
     }
 
+    /// Looks a session up without counting it as activity.
+    pub(crate) fn peek(&self, id: &str) -> Option<Arc<Session>> {
+        lock(&self.map).get(id).cloned()
+    }
+
     /// Removes a session; the caller ends its upstream side.
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<Session>> {
         lock(&self.map).remove(id)

@@ -236,7 +236,13 @@ async fn read_stdout(proc: Arc<StdioSession>, stdout: ChildStdout, max_line: usi
             Ok(_) if line.len() > max_line => {
                 break format!("the backend wrote a message larger than {max_line} bytes");
             }
-            Ok(_) => proc.dispatch(line.trim_ascii()),
+            Ok(_) => {
+                if let Some(answer) = proc.dispatch(line.trim_ascii())
+                    && let Err(e) = proc.write_line(&answer).await
+                {
+                    break e;
+                }
+            }
             Err(e) => break format!("reading from the backend failed: {e}"),
         }
     };
@@ -263,10 +269,11 @@ impl StdioSession {
         lock(&self.state).streams.values().any(Stream::live)
     }
 
-    /// One line from the process.
-    fn dispatch(&self, line: &[u8]) {
+    /// One line from the process. Returns what to write back to the process: the error
+    /// answer to a request of its that the policy refused.
+    fn dispatch(&self, line: &[u8]) -> Option<Bytes> {
         if line.is_empty() {
-            return;
+            return None;
         }
         let limits = self.limits();
         let Ok(msg) = Message::parse(line, &limits) else {
@@ -275,7 +282,7 @@ impl StdioSession {
                  message; dropped",
                 self.api, self.session_id
             ));
-            return;
+            return None;
         };
         let is_answer = matches!(
             msg.kind(),
@@ -288,7 +295,7 @@ impl StdioSession {
                     "api {:?}: session {}: answer to unknown request id {key}; dropped",
                     self.api, self.session_id
                 ));
-                return;
+                return None;
             };
             let verdict = self
                 .guard()
@@ -307,7 +314,8 @@ impl StdioSession {
                     ServerVerdict::Pass => s.push(sid, Some(line)),
                     ServerVerdict::Replace(b) => s.push(sid, Some(b)),
                     // The client waits for this answer: withholding it must not hang the call.
-                    ServerVerdict::Drop => s.push(
+                    // (`Refuse` is for server requests; an answer never gets it.)
+                    ServerVerdict::Drop | ServerVerdict::Refuse(_) | ServerVerdict::Invalid(_) => s.push(
                         sid,
                         Some(&jsonrpc_error(
                             Some(&key),
@@ -318,13 +326,21 @@ impl StdioSession {
                 }
             }
             st.complete_one(sid);
-            return;
+            return None;
         }
         let verdict = self.guard().server_message(line, &self.meta, None);
         let data: Bytes = match verdict {
             ServerVerdict::Pass => Bytes::copy_from_slice(line),
             ServerVerdict::Replace(b) => b,
-            ServerVerdict::Drop => return,
+            ServerVerdict::Drop | ServerVerdict::Invalid(_) => return None,
+            ServerVerdict::Refuse(answer) => {
+                log::info(&format!(
+                    "api {:?}: session {}: a server request denied by policy was answered \
+                     with an error",
+                    self.api, self.session_id
+                ));
+                return Some(answer);
+            }
         };
         let progress_stream = (msg.method() == Some("notifications/progress"))
             .then(|| msg.params().and_then(|p| p.get("progressToken")))
@@ -344,6 +360,7 @@ impl StdioSession {
                 st.backlog.push_back(data);
             }
         }
+        None
     }
 
     async fn write_line(&self, body: &[u8]) -> Result<(), String> {
