@@ -434,7 +434,9 @@ impl SsePump {
                     }
                 }
                 if let Some(why) = broken {
-                    break Some(format!("Backend {label} sent a message the gateway cannot read: {why}"));
+                    break Some(format!(
+                        "Backend {label} sent a message the gateway cannot read: {why}"
+                    ));
                 }
             };
             if let Some(msg) = failure {

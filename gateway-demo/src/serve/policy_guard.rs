@@ -169,7 +169,8 @@ impl Guard for PolicyGuard {
                     // The client waits for this answer: withholding it must not hang the call.
                     changed = true;
                     let id = msg.id().map(|i| i.json().into_owned());
-                    let e = jsonrpc_error(id.as_deref(), -32603, "Response withheld by the gateway");
+                    let e =
+                        jsonrpc_error(id.as_deref(), -32603, "Response withheld by the gateway");
                     kept.push(String::from_utf8_lossy(&e).into_owned());
                 }
                 // A denied server request inside a batch cannot be answered on its own (one

@@ -315,14 +315,15 @@ impl StdioSession {
                     ServerVerdict::Replace(b) => s.push(sid, Some(b)),
                     // The client waits for this answer: withholding it must not hang the call.
                     // (`Refuse` is for server requests; an answer never gets it.)
-                    ServerVerdict::Drop | ServerVerdict::Refuse(_) | ServerVerdict::Invalid(_) => s.push(
-                        sid,
-                        Some(&jsonrpc_error(
-                            Some(&key),
-                            -32603,
-                            "Response withheld by the gateway",
-                        )),
-                    ),
+                    ServerVerdict::Drop | ServerVerdict::Refuse(_) | ServerVerdict::Invalid(_) => s
+                        .push(
+                            sid,
+                            Some(&jsonrpc_error(
+                                Some(&key),
+                                -32603,
+                                "Response withheld by the gateway",
+                            )),
+                        ),
                 }
             }
             st.complete_one(sid);
