@@ -3,11 +3,14 @@
 //   MCP_POLICY_BIN=target/debug/mcp-policy node --test e2e/gateway/
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 import {
   EVERYTHING,
@@ -200,6 +203,64 @@ describe("policy (examples/policy.json)", () => {
       assert.equal((await client.listPrompts()).prompts.length, 4);
       await transport.terminateSession();
       await client.close();
+    });
+  }
+});
+
+describe("server requests denied by policy", () => {
+  // Every tool callable, sampling denied: the server's sampling/createMessage never reaches the
+  // client, and the gateway answers it to the server with an error, so the tool call ends.
+  const policy = join(mkdtempSync(join(tmpdir(), "mcp-gw-sampling-")), "policy.json");
+  writeFileSync(
+    policy,
+    JSON.stringify({
+      authorizations: [
+        { authorizedFeatures: [{ type: "TOOLS", methods: ["TOOLS_LIST", "TOOLS_CALL"], patternType: "ANY" }] },
+        { effect: "DENY", authorizedFeatures: [{ type: "SAMPLING" }] },
+      ],
+    }),
+  );
+  let g;
+  before(async () => {
+    g = await startGateway([
+      { name: "stdio-nosampling", path: "/stdio", command: [process.execPath, EVERYTHING, "stdio"], policy },
+      { name: "http-nosampling", path: "/http", url: everything.url, policy },
+    ]);
+  });
+  after(async () => g?.stop());
+
+  for (const path of ["/stdio", "/http"]) {
+    test(`${path}: trigger-sampling-request ends with an error instead of hanging`, async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(g.base + path));
+      const client = new Client({ name: "e2e", version: "1.0.0" }, { capabilities: { sampling: {} } });
+      let asked = 0;
+      client.setRequestHandler(CreateMessageRequestSchema, async () => {
+        asked += 1;
+        return { role: "assistant", content: { type: "text", text: "leaked" }, model: "none" };
+      });
+      await client.connect(transport);
+      try {
+        const t0 = Date.now();
+        const outcome = await client
+          .callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi", maxTokens: 5 } }, undefined, {
+            timeout: 10000,
+          })
+          .then((r) => ({ result: r }), (e) => ({ error: e }));
+        assert.equal(asked, 0, "the denied sampling request never reached the client");
+        assert.ok(Date.now() - t0 < 8000, `answered promptly (${Date.now() - t0} ms)`);
+        // server-everything turns the failed sampling call into a tool error result.
+        // The denial the gateway sent the server is what the tool reports.
+        const text = outcome.error ? String(outcome.error) : JSON.stringify(outcome.result);
+        assert.ok(outcome.error || outcome.result.isError === true, text);
+        assert.match(text, /-32601.*sampling\/createMessage/, text);
+        assert.doesNotMatch(text, /leaked/);
+        // The session is still usable afterwards.
+        const echo = await client.callTool({ name: "echo", arguments: { message: "after" } });
+        assert.equal(echo.content[0].text, "Echo: after");
+      } finally {
+        await transport.terminateSession().catch(() => {});
+        await client.close();
+      }
     });
   }
 });
