@@ -1,1 +1,3 @@
+//! Work in progress (issue 7).
+
 fn main() {}
