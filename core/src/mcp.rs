@@ -666,6 +666,21 @@ pub fn lookup(name: &str) -> Option<&'static MethodInfo> {
     Some(m.info())
 }
 
+/// A known method that `name` spells differently (letter case, surrounding whitespace).
+///
+/// MCP method names are case-sensitive, so such a message is not that method; but a server
+/// that matched names loosely would run it as that method, so hosts should refuse it rather
+/// than let it pass as an unknown (ungoverned) method.
+pub fn lookup_misspelled(name: &str) -> Option<&'static MethodInfo> {
+    if lookup(name).is_some() {
+        return None;
+    }
+    let trimmed = name.trim_matches(|c: char| c.is_whitespace());
+    CATALOGUE
+        .iter()
+        .find(|i| i.name.eq_ignore_ascii_case(trimmed))
+}
+
 /// What a message is about, once classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject<'a> {

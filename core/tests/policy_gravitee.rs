@@ -518,3 +518,27 @@ fn oversized_regex_sets_are_refused() {
     let err = Engine::from_json(p.as_bytes(), &limits).unwrap_err();
     assert!(err.to_string().contains("patternValue"), "{err}");
 }
+
+#[test]
+fn misspelled_known_methods_are_refused_not_passed() {
+    let e = engine(r#"{"authorizations":[]}"#);
+    for m in [
+        "Tools/Call",
+        "TOOLS/CALL",
+        " tools/call",
+        r"tools/call\u0020",
+        "Resources/Read",
+    ] {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"{m}","params":{{"name":"get-env","uri":"a://b"}}}}"#
+        );
+        let (kind, out, _) = decide(&e, &body).unwrap_err();
+        assert_eq!(kind, DenialKind::InvalidMessage, "{m}");
+        assert!(out.contains("-32601"), "{out}");
+    }
+    // Genuinely unknown methods still pass, as in Gravitee.
+    assert_eq!(
+        decide(&e, r#"{"jsonrpc":"2.0","id":1,"method":"tools/calls"}"#),
+        Ok(AllowReason::NotGoverned)
+    );
+}

@@ -41,11 +41,22 @@ fn call(name: &str, args: Value) -> Value {
 fn check(tag: &str, policy: &Value, message: &Value, context: &Value) -> Value {
     let s = Scratch::new(tag);
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-policy"))
-        .args(["check", "--policy", &s.file("p.json", policy), "--message", &s.file("m.json", message)])
+        .args([
+            "check",
+            "--policy",
+            &s.file("p.json", policy),
+            "--message",
+            &s.file("m.json", message),
+        ])
         .args(["--context", &s.file("c.json", context)])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -59,13 +70,22 @@ fn role_header_and_the_list_gotcha() {
     let admin = json!({"request": {"headers": {"X-User-Role": ["admin"]}}});
     let user = json!({"request": {"headers": {"X-User-Role": ["user"]}}});
     let ok = "{#request.headers['x-user-role'][0] == 'admin'}";
-    assert_eq!(decision("h1", ok, &call("echo", json!({})), &admin), "allow");
+    assert_eq!(
+        decision("h1", ok, &call("echo", json!({})), &admin),
+        "allow"
+    );
     assert_eq!(decision("h2", ok, &call("echo", json!({})), &user), "deny");
     // Gravitee's gotcha: a header is a list, so comparing it with a string is false.
     let gotcha = "{#request.headers['x-user-role'] == 'admin'}";
-    assert_eq!(decision("h3", gotcha, &call("echo", json!({})), &admin), "deny");
+    assert_eq!(
+        decision("h3", gotcha, &call("echo", json!({})), &admin),
+        "deny"
+    );
     let first = "{#request.headers.getFirst('X-USER-ROLE') == 'admin'}";
-    assert_eq!(decision("h4", first, &call("echo", json!({})), &admin), "allow");
+    assert_eq!(
+        decision("h4", first, &call("echo", json!({})), &admin),
+        "allow"
+    );
 }
 
 #[test]
@@ -74,10 +94,16 @@ fn scope_in_user_roles() {
     let with = json!({"attributes": {"user.roles": ["openid", "mcp:tools"]}});
     let without = json!({"attributes": {"user.roles": ["openid"]}});
     assert_eq!(decision("s1", c, &call("echo", json!({})), &with), "allow");
-    assert_eq!(decision("s2", c, &call("echo", json!({})), &without), "deny");
+    assert_eq!(
+        decision("s2", c, &call("echo", json!({})), &without),
+        "deny"
+    );
     // The prefixed spelling Gravitee stores attributes under resolves the same way.
     let prefixed = "{#context.attributes['gravitee.attribute.user.roles'].contains('mcp:tools')}";
-    assert_eq!(decision("s3", prefixed, &call("echo", json!({})), &with), "allow");
+    assert_eq!(
+        decision("s3", prefixed, &call("echo", json!({})), &with),
+        "allow"
+    );
 }
 
 #[test]
@@ -88,30 +114,66 @@ fn jwt_claim() {
     assert_eq!(decision("j1", c, &call("echo", json!({})), &acme), "allow");
     assert_eq!(decision("j2", c, &call("echo", json!({})), &other), "deny");
     // oauth.payload is a JSON string (gotcha 2): read it with #jsonPath.
-    let payload = "{#jsonPath(#context.attributes['oauth.payload'], '$.scope').contains('mcp:read')}";
-    let ctx = json!({"attributes": {"oauth.payload": "{\"active\":true,\"scope\":\"openid mcp:read\"}"}});
-    assert_eq!(decision("j3", payload, &call("echo", json!({})), &ctx), "allow");
+    let payload =
+        "{#jsonPath(#context.attributes['oauth.payload'], '$.scope').contains('mcp:read')}";
+    let ctx =
+        json!({"attributes": {"oauth.payload": "{\"active\":true,\"scope\":\"openid mcp:read\"}"}});
+    assert_eq!(
+        decision("j3", payload, &call("echo", json!({})), &ctx),
+        "allow"
+    );
 }
 
 #[test]
 fn tool_name_via_mcp_and_via_request_content() {
     let none = json!({});
     let by_var = "{#mcp.name matches 'get-.*'}";
-    assert_eq!(decision("n1", by_var, &call("get-sum", json!({})), &none), "allow");
-    assert_eq!(decision("n2", by_var, &call("echo", json!({})), &none), "deny");
+    assert_eq!(
+        decision("n1", by_var, &call("get-sum", json!({})), &none),
+        "allow"
+    );
+    assert_eq!(
+        decision("n2", by_var, &call("echo", json!({})), &none),
+        "deny"
+    );
     // #request.content defaults to the message being judged.
     let by_path = "{#jsonPath(#request.content, '$.params.name') == 'echo'}";
-    assert_eq!(decision("n3", by_path, &call("echo", json!({})), &none), "allow");
-    assert_eq!(decision("n4", by_path, &call("get-env", json!({})), &none), "deny");
+    assert_eq!(
+        decision("n3", by_path, &call("echo", json!({})), &none),
+        "allow"
+    );
+    assert_eq!(
+        decision("n4", by_path, &call("get-env", json!({})), &none),
+        "deny"
+    );
     let attr = "{#context.attributes['mcp_tool_name'] == 'echo'}";
-    assert_eq!(decision("n5", attr, &call("echo", json!({})), &none), "allow");
+    assert_eq!(
+        decision("n5", attr, &call("echo", json!({})), &none),
+        "allow"
+    );
 }
 
 #[test]
 fn argument_value() {
     let c = "{#mcp.arguments['a'] < 10 && #mcp.arguments['b'] < 10}";
-    assert_eq!(decision("a1", c, &call("get-sum", json!({"a": 1, "b": 2})), &json!({})), "allow");
-    assert_eq!(decision("a2", c, &call("get-sum", json!({"a": 1, "b": 200})), &json!({})), "deny");
+    assert_eq!(
+        decision(
+            "a1",
+            c,
+            &call("get-sum", json!({"a": 1, "b": 2})),
+            &json!({})
+        ),
+        "allow"
+    );
+    assert_eq!(
+        decision(
+            "a2",
+            c,
+            &call("get-sum", json!({"a": 1, "b": 200})),
+            &json!({})
+        ),
+        "deny"
+    );
 }
 
 #[test]
@@ -130,13 +192,26 @@ fn audit_shows_condition_outcomes_and_errors_fail_closed() {
     assert_eq!(v["audit"]["rule"], 2);
     let results = v["audit"]["conditions"]["results"].as_array().unwrap();
     assert_eq!(results[0], json!({"rule": 2, "outcome": "error"}));
-    assert!(v["audit"]["conditions"]["firstError"].as_str().unwrap().starts_with("rule 2:"));
+    assert!(
+        v["audit"]["conditions"]["firstError"]
+            .as_str()
+            .unwrap()
+            .starts_with("rule 2:")
+    );
     // The same deny rule with a false condition: the grant of rule 1 applies.
     let v = check("d2", &policy, &call("echo", json!({"n": "ab"})), &json!({}));
     assert_eq!(v["decision"], "allow", "{v}");
     assert_eq!(v["audit"]["rule"], 1);
     // A grant whose condition is false is skipped and recorded.
-    let v = check("d3", &policy, &call("get-sum", json!({})), &json!({"attributes": {"user.roles": ["x"]}}));
+    let v = check(
+        "d3",
+        &policy,
+        &call("get-sum", json!({})),
+        &json!({"attributes": {"user.roles": ["x"]}}),
+    );
     assert_eq!(v["decision"], "deny");
-    assert_eq!(v["audit"]["conditions"]["results"][0], json!({"rule": 0, "outcome": "false"}));
+    assert_eq!(
+        v["audit"]["conditions"]["results"][0],
+        json!({"rule": 0, "outcome": "false"})
+    );
 }

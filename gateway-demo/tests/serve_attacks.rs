@@ -467,9 +467,9 @@ async fn client_tricks_never_reach_the_backend() {
         a.text
     );
 
-    // Method case tricks. The engine governs the exact MCP method names only, so `Tools/Call`
-    // is not `tools/call` to it; it reaches the backend verbatim (never rewritten) and a real
-    // server, which matches method names exactly, refuses it as unknown.
+    // Method case tricks. MCP names are case-sensitive, but a loosely matching server would
+    // run `Tools/Call` as `tools/call` unjudged, so the engine refuses known methods spelled
+    // differently: they never reach the backend.
     for (id, m) in [(26, "Tools/Call"), (27, "TOOLS/CALL"), (28, "tools/Call")] {
         let body = format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"{m}","params":{{"name":"get-env"}}}}"#
@@ -481,7 +481,6 @@ async fn client_tricks_never_reach_the_backend() {
             "{}",
             a.text
         );
-        expected.push(body);
     }
 
     // Batches: under 2025-03-26 one denied message refuses the whole batch, each request

@@ -308,6 +308,18 @@ impl Engine {
             return Decision::Allow(AllowReason::NotGoverned, audit);
         }
         let Some(info) = mcp::lookup(method) else {
+            if let Some(known) = mcp::lookup_misspelled(method) {
+                return Decision::Deny(self.denial(
+                    msg,
+                    audit,
+                    DenialKind::InvalidMessage,
+                    alloc::format!(
+                        "`{method}` is not `{}`: method names are case-sensitive, and a loosely matching server could run it unjudged",
+                        known.name
+                    ),
+                    SubjectKind::Other,
+                ));
+            }
             return Decision::Allow(AllowReason::NotGoverned, audit);
         };
         let Some(acl) = AclMethod::for_mcp(info.method) else {
