@@ -8,7 +8,7 @@ VENV := e2e/python/.venv
 .PHONY: test lint fmt-check clippy rust-test no-std gateway-bin e2e e2e-node e2e-python conformance demo
 
 ## Run every test: lints, Rust (unit, integration, doc), the no_std canary, end-to-end.
-test: lint rust-test no-std e2e
+test: lint rust-test bench-smoke no-std e2e
 
 ## fmt check and clippy with warnings as errors.
 lint: fmt-check clippy
@@ -59,3 +59,11 @@ demo:
 ## Gateway load check (not a test): direct vs through the gateway, req/s and p50/p99, and RSS with 1,000 sessions.
 bench-gateway:
 	bash scripts/bench-gateway.sh
+
+.PHONY: bench bench-smoke
+## Criterion benches with peer engines side by side (benches/README.md records the figures).
+bench:
+	$(CARGO) bench --locked -p mcp-policy-benches -- --warm-up-time 1 --measurement-time 3
+
+## The benches in test mode (each runs once, agreement checks included) so they never rot.
+bench-smoke: ; $(CARGO) test --locked -p mcp-policy-benches --benches
