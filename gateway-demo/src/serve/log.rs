@@ -109,8 +109,15 @@ impl Drop for Exchange {
         }
         let latency = self.start.elapsed();
         let method_label = self.method.as_deref().unwrap_or(&self.http_method);
-        self.metrics
-            .record(&self.api, method_label, self.status, self.decision, latency);
+        self.metrics.record(&super::metrics::Sample {
+            api: &self.api,
+            method: method_label,
+            subject: self.subject.as_deref(),
+            status: self.status,
+            decision: self.decision,
+            rpc_error: self.rpc_error,
+            latency,
+        });
         let line = Line {
             time: now(),
             api: &self.api,

@@ -5,6 +5,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::dashboard::Stats;
+
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -21,9 +23,31 @@ struct Histogram {
 struct Inner {
     requests: BTreeMap<(String, String, u16, String), u64>,
     latency: BTreeMap<(String, String), Histogram>,
+    /// Behind the same lock: one lock per exchange, not two.
+    dashboard: Stats,
 }
 
-/// Counters by API, method, status and decision, and a latency histogram by API and method.
+/// One finished exchange, as counted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample<'a> {
+    /// API name.
+    pub(crate) api: &'a str,
+    /// JSON-RPC method of the first message, else the HTTP method (`GET`, `DELETE`...).
+    pub(crate) method: &'a str,
+    /// Tool name, resource URI or prompt name, as the log line has it.
+    pub(crate) subject: Option<&'a str>,
+    /// HTTP status sent to the client (0: none was).
+    pub(crate) status: u16,
+    /// `allow`, `pass-through`, `deny`, `invalid`, `error`, `reject`.
+    pub(crate) decision: &'a str,
+    /// JSON-RPC error code of the answer, when it was an error.
+    pub(crate) rpc_error: Option<i64>,
+    /// From the request to the end of the response.
+    pub(crate) latency: Duration,
+}
+
+/// Counters by API, method, status and decision, and a latency histogram by API and method;
+/// plus the dashboard's bounded aggregates ([`Stats`]).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     inner: Mutex<Inner>,
@@ -47,18 +71,24 @@ fn escape(v: &str) -> String {
 
 impl Metrics {
     /// Counts one finished exchange.
-    pub(crate) fn record(
-        &self,
-        api: &str,
-        method: &str,
-        status: u16,
-        decision: &str,
-        latency: Duration,
-    ) {
-        let method = method_label(method).to_owned();
+    pub(crate) fn record(&self, sample: &Sample<'_>) {
+        let Sample {
+            api,
+            status,
+            decision,
+            latency,
+            ..
+        } = *sample;
+        let label = method_label(sample.method);
+        let method = label.to_owned();
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
+        // The dashboard gets the bounded label too, so its method list cannot be flooded.
+        inner.dashboard.record(&Sample {
+            method: label,
+            ..*sample
+        });
         *inner
             .requests
             .entry((api.to_owned(), method.clone(), status, decision.to_owned()))
@@ -72,6 +102,14 @@ impl Metrics {
         }
         h.count += 1;
         h.sum += secs;
+    }
+
+    /// The JSON of `/dashboard/stats`; `sessions` is the number of live sessions per API.
+    pub(crate) fn dashboard_json(&self, sessions: &BTreeMap<String, usize>) -> String {
+        match self.inner.lock() {
+            Ok(inner) => inner.dashboard.to_json(sessions),
+            Err(_) => "{}".to_owned(),
+        }
     }
 
     /// The exposition text; `sessions` is the number of live sessions per API.
@@ -140,9 +178,18 @@ mod tests {
     #[test]
     fn renders_counters_and_histogram() {
         let m = Metrics::default();
-        m.record("a", "tools/call", 200, "allow", Duration::from_millis(3));
-        m.record("a", "tools/call", 200, "allow", Duration::from_millis(30));
-        m.record("a", "made/up", 403, "deny", Duration::from_millis(1));
+        let s = |method, status, decision, ms| Sample {
+            api: "a",
+            method,
+            subject: Some("echo"),
+            status,
+            decision,
+            rpc_error: None,
+            latency: Duration::from_millis(ms),
+        };
+        m.record(&s("tools/call", 200, "allow", 3));
+        m.record(&s("tools/call", 200, "allow", 30));
+        m.record(&s("made/up", 403, "deny", 1));
         let text = m.render(&BTreeMap::from([("a".to_owned(), 2)]));
         assert!(text.contains(
             "mcp_gateway_requests_total{api=\"a\",method=\"tools/call\",status=\"200\",decision=\"allow\"} 2"
@@ -155,5 +202,12 @@ mod tests {
             "mcp_gateway_request_duration_seconds_count{api=\"a\",method=\"tools/call\"} 2"
         ));
         assert!(text.contains("mcp_gateway_sessions{api=\"a\"} 2"));
+        // The dashboard saw the same exchanges, with the same bounded method label.
+        let j: serde_json::Value =
+            serde_json::from_str(&m.dashboard_json(&BTreeMap::new())).unwrap();
+        assert_eq!(j["overall"]["total"], 3);
+        assert_eq!(j["overall"]["tools"][0]["name"], "echo");
+        assert_eq!(j["overall"]["tools"][0]["count"], 2);
+        assert_eq!(j["overall"]["methods"][1]["name"], "other");
     }
 }

@@ -23,6 +23,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 pub(crate) mod config;
+mod dashboard;
 pub(crate) mod guard;
 mod http_backend;
 pub(crate) mod log;
@@ -327,7 +328,9 @@ async fn serve(args: &ServeArgs) -> ExitCode {
                 };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
-                let service = service_fn(move |req| proxy::handle(shared.clone(), req, remote));
+                // `/dashboard` first; everything else goes to `proxy::handle`.
+                let service =
+                    service_fn(move |req| dashboard::route(shared.clone(), req, remote));
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(Duration::from_secs(30))

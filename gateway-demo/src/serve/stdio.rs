@@ -277,11 +277,7 @@ impl StdioSession {
         }
         let limits = self.limits();
         let Ok(msg) = Message::parse(line, &limits) else {
-            log::warn(&format!(
-                "api {:?}: session {}: the backend wrote a line that is not one JSON-RPC \
-                 message; dropped",
-                self.api, self.session_id
-            ));
+            self.unreadable();
             return None;
         };
         let is_answer = matches!(
@@ -362,6 +358,45 @@ impl StdioSession {
             }
         }
         None
+    }
+
+    /// A line that is not one JSON-RPC message: never delivered. It may have been the answer
+    /// to any request still waiting, and nothing says which, so every one of them gets a
+    /// `-32603` error (as the HTTP backend does for an unreadable event) instead of waiting
+    /// forever. The process keeps running: a stray log line on stdout should not end the
+    /// session, and answers arriving later for those ids are dropped as unknown.
+    fn unreadable(&self) {
+        let mut st = lock(&self.state);
+        let pending: Vec<(String, (u64, Bytes))> = st.pending.drain().collect();
+        log::warn(&format!(
+            "api {:?}: session {}: the backend wrote a line that is not one JSON-RPC message; \
+             dropped{}",
+            self.api,
+            self.session_id,
+            if pending.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} waiting request(s) answered with an error",
+                    pending.len()
+                )
+            }
+        ));
+        let msg = format!(
+            "Backend process of api {:?} wrote a message the gateway cannot read",
+            self.api
+        );
+        for (key, (sid, _)) in pending {
+            if let Some(s) = st.streams.get_mut(&sid) {
+                s.push(sid, Some(&jsonrpc_error(Some(&key), -32603, &msg)));
+                if let Some(ex) = s.exchange.as_mut() {
+                    ex.decision = "error";
+                    ex.rpc_error = Some(-32603);
+                    ex.detail = Some(msg.clone());
+                }
+            }
+            st.complete_one(sid);
+        }
     }
 
     async fn write_line(&self, body: &[u8]) -> Result<(), String> {
