@@ -6,6 +6,7 @@
 //! `"n\u0061me"` is `name`), wrong-typed `method`/`name`/`uri`, control characters in them,
 //! invalid UTF-8, lone surrogates, trailing data.
 
+mod envelope;
 mod scan;
 mod value;
 
@@ -71,10 +72,17 @@ pub struct Message<'a> {
     error: Option<RawValue<'a>>,
     name: Option<Cow<'a, str>>,
     uri: Option<Cow<'a, str>>,
+    reference: Option<RawValue<'a>>,
+    arguments: Option<RawValue<'a>>,
+    meta: Option<RawValue<'a>>,
 }
 
 /// A parsed body: one message or a batch.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "boxing the single message would allocate once per request on the hot path"
+)]
 pub enum Body<'a> {
     /// A single message.
     Single(Message<'a>),
@@ -89,31 +97,37 @@ impl<'a> Body<'a> {
     /// Parses a body that may be a single message or a batch.
     pub fn parse(bytes: &'a [u8], limits: &Limits) -> Result<Self, Error> {
         let text = check_text(bytes, limits)?;
-        let root = scan::validate_document(text, limits)?;
-        match root.kind() {
-            Kind::Array => {
-                let mut out = Vec::new();
-                for (i, el) in root.elements().enumerate() {
-                    if i >= limits.max_batch_len {
-                        return Err(Error::new(
-                            ErrorKind::BatchTooLong,
-                            alloc::format!(
-                                "batch longer than max_batch_len {}",
-                                limits.max_batch_len
-                            ),
-                        ));
-                    }
-                    let msg = Message::from_value(el, limits)
-                        .map_err(|e| e.under(&alloc::format!("[{i}]")))?;
-                    out.push(msg);
-                }
-                if out.is_empty() {
-                    return Err(Error::new(ErrorKind::BatchNotAllowed, "empty batch"));
-                }
-                Ok(Self::Batch(out))
-            }
-            _ => Message::from_value(root, limits).map(Self::Single),
+        let mut sc = scan::Scanner::new(text, limits);
+        sc.skip_ws();
+        if sc.peek() != Some(b'[') {
+            return Message::parse_text(text, limits).map(Self::Single);
         }
+        sc.enter(1)?;
+        sc.skip_ws();
+        if sc.peek() == Some(b']') {
+            return Err(Error::new(ErrorKind::BatchNotAllowed, "empty batch"));
+        }
+        let mut out = Vec::new();
+        loop {
+            let i = out.len();
+            if i >= limits.max_batch_len {
+                return Err(Error::new(
+                    ErrorKind::BatchTooLong,
+                    alloc::format!("batch longer than max_batch_len {}", limits.max_batch_len),
+                ));
+            }
+            let msg =
+                Message::scan(&mut sc, limits, 2).map_err(|e| e.under(&alloc::format!("[{i}]")))?;
+            out.push(msg);
+            if !sc.next_or_close(b']')? {
+                break;
+            }
+        }
+        sc.skip_ws();
+        if !sc.at_end() {
+            return Err(sc.err(ErrorKind::TrailingData, "data after the JSON value"));
+        }
+        Ok(Self::Batch(out))
     }
 
     /// The messages, one or several.
@@ -192,50 +206,57 @@ impl<'a> Message<'a> {
     /// assert_eq!(Message::parse(twice, &Limits::default()).unwrap_err().jsonrpc_code(), -32600);
     /// ```
     pub fn parse(bytes: &'a [u8], limits: &Limits) -> Result<Self, Error> {
-        let text = check_text(bytes, limits)?;
-        let root = scan::validate_document(text, limits)?;
-        if root.kind() == Kind::Array {
+        Self::parse_text(check_text(bytes, limits)?, limits)
+    }
+
+    fn parse_text(text: &'a str, limits: &Limits) -> Result<Self, Error> {
+        let mut sc = scan::Scanner::new(text, limits);
+        sc.skip_ws();
+        if sc.peek() == Some(b'[') {
+            // Validate first, so that broken JSON is a parse error whatever its shape.
+            scan::validate_document(text, limits)?;
             return Err(Error::new(
                 ErrorKind::BatchNotAllowed,
                 "a batch where a single message is expected",
             ));
         }
-        Self::from_value(root, limits)
+        let msg = Self::scan(&mut sc, limits, 1)?;
+        sc.skip_ws();
+        if !sc.at_end() {
+            return Err(sc.err(ErrorKind::TrailingData, "data after the JSON value"));
+        }
+        Ok(msg)
     }
 
-    /// Builds the view over a validated value.
-    fn from_value(root: RawValue<'a>, limits: &Limits) -> Result<Self, Error> {
-        if root.kind() != Kind::Object {
+    /// Scans one message at the cursor, the message object sitting at nesting `depth`.
+    fn scan(sc: &mut scan::Scanner<'a>, limits: &Limits, depth: usize) -> Result<Self, Error> {
+        sc.skip_ws();
+        if sc.peek() != Some(b'{') {
+            let v = sc.scan_value(depth - 1)?;
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
                 alloc::format!(
                     "a JSON-RPC message must be an object, found {}",
-                    root.kind().name()
+                    v.kind().name()
                 ),
             ));
         }
-        check_duplicates(root, limits, &Path::Root, false)?;
+        let f = envelope::message(sc, limits, depth)?;
+        Self::from_fields(f)
+    }
 
-        let mut version = None;
-        let mut id = None;
-        let mut method = None;
-        let mut params = None;
-        let mut result = None;
-        let mut error = None;
-        for (k, v) in root.members() {
-            // Envelope keys are plain ASCII; an escaped spelling still names the same member.
-            let key = k.decode();
-            match key.as_ref() {
-                "jsonrpc" => version = Some(v),
-                "id" => id = Some(v),
-                "method" => method = Some(v),
-                "params" => params = Some(v),
-                "result" => result = Some(v),
-                "error" => error = Some(v),
-                _ => {}
-            }
-        }
-
+    /// Builds the view from the members found while scanning.
+    fn from_fields(f: envelope::Fields<'a>) -> Result<Self, Error> {
+        let envelope::Fields {
+            text,
+            version,
+            id,
+            method,
+            params,
+            result,
+            error,
+            p,
+        } = f;
         match version.and_then(|v| v.as_json_str()) {
             Some(s) if s.eq_str("2.0") => {}
             Some(_) => {
@@ -334,7 +355,7 @@ impl<'a> Message<'a> {
 
         let mut name = None;
         let mut uri = None;
-        if let Some(p) = params {
+        if let Some(params) = params {
             if !matches!(kind, MessageKind::Request | MessageKind::Notification) {
                 return Err(Error::new(
                     ErrorKind::InvalidRequest,
@@ -342,20 +363,19 @@ impl<'a> Message<'a> {
                 )
                 .at_path("params"));
             }
-            if p.kind() != Kind::Object {
+            if params.kind() != Kind::Object {
                 return Err(wrong_type(
                     "params",
                     "an object",
-                    p.kind(),
+                    params.kind(),
                     ErrorKind::InvalidRequest,
                 ));
             }
-            for (k, v) in p.members() {
-                if k.eq_str("name") {
-                    name = Some(subject_string(v, "params.name", ErrorKind::InvalidParams)?);
-                } else if k.eq_str("uri") {
-                    uri = Some(subject_string(v, "params.uri", ErrorKind::InvalidParams)?);
-                }
+            if let Some(v) = p.name {
+                name = Some(subject_string(v, "params.name", ErrorKind::InvalidParams)?);
+            }
+            if let Some(v) = p.uri {
+                uri = Some(subject_string(v, "params.uri", ErrorKind::InvalidParams)?);
             }
         }
         for (member, v) in [("result", result), ("error", error)] {
@@ -370,7 +390,7 @@ impl<'a> Message<'a> {
         }
 
         Ok(Self {
-            text: root.as_text(),
+            text,
             kind,
             id,
             method,
@@ -379,6 +399,9 @@ impl<'a> Message<'a> {
             error,
             name,
             uri,
+            reference: p.reference,
+            arguments: p.arguments,
+            meta: p.meta,
         })
     }
 
@@ -419,17 +442,17 @@ impl<'a> Message<'a> {
 
     /// `params.ref` (the target of `completion/complete`).
     pub fn reference(&self) -> Option<RawValue<'a>> {
-        self.params?.get("ref")
+        self.reference
     }
 
     /// `params.arguments`.
     pub fn arguments(&self) -> Option<RawValue<'a>> {
-        self.params?.get("arguments")
+        self.arguments
     }
 
     /// `params._meta`.
     pub fn meta(&self) -> Option<RawValue<'a>> {
-        self.params?.get("_meta")
+        self.meta
     }
 
     /// `result` of a success response (always an object).
@@ -441,132 +464,6 @@ impl<'a> Message<'a> {
     pub fn error(&self) -> Option<RawValue<'a>> {
         self.error
     }
-}
-
-/// Where an object sits, rendered only when there is an error to report: building path
-/// strings for every nested value would allocate on the hot path.
-#[derive(Clone, Copy)]
-enum Path<'p> {
-    Root,
-    Key(&'p Path<'p>, JsonStr<'p>),
-    Index(&'p Path<'p>, usize),
-}
-
-impl Path<'_> {
-    fn render(&self) -> String {
-        match self {
-            Self::Root => String::new(),
-            Self::Key(parent, k) => join(&parent.render(), &k.decode()),
-            Self::Index(parent, i) => alloc::format!("{}[{i}]", parent.render()),
-        }
-    }
-}
-
-/// Refuses duplicate keys. The envelope and `result`'s first level are always checked; inside
-/// `params` every object at every depth is, since a condition may read any argument and must
-/// see what the server will see.
-fn check_duplicates(
-    obj: RawValue<'_>,
-    limits: &Limits,
-    path: &Path<'_>,
-    deep: bool,
-) -> Result<(), Error> {
-    let mut keys: Vec<Cow<'_, str>> = Vec::new();
-    let mut plain: [&str; 16] = [""; 16];
-    let mut n_plain = 0usize;
-    let mut count = 0usize;
-    let top = matches!(path, Path::Root);
-    for (k, v) in obj.members() {
-        count += 1;
-        if count > limits.max_object_keys {
-            return Err(Error::new(
-                ErrorKind::TooManyKeys,
-                alloc::format!(
-                    "object has more than max_object_keys {}",
-                    limits.max_object_keys
-                ),
-            )
-            .at_path(display_path(&path.render())));
-        }
-        let is_dup = if !k.has_escapes() && keys.is_empty() && n_plain < plain.len() {
-            // Common case: few plain keys, compared on the stack without allocating.
-            let raw = k.raw();
-            let dup = plain.iter().take(n_plain).any(|p| *p == raw);
-            if let Some(slot) = plain.get_mut(n_plain) {
-                *slot = raw;
-            }
-            n_plain += 1;
-            dup
-        } else {
-            if keys.is_empty() {
-                keys.extend(plain.iter().take(n_plain).map(|p| Cow::Borrowed(*p)));
-            }
-            let d = k.decode();
-            // Past 32 keys the sort below finds repeats in O(n log n) instead of O(n²).
-            let dup = keys.len() <= 32 && keys.contains(&d);
-            keys.push(d);
-            dup
-        };
-        if is_dup {
-            return Err(duplicate(&path.render(), &k.decode()));
-        }
-        if matches!(v.kind(), Kind::Object | Kind::Array) {
-            let descend = deep || (top && (k.eq_str("params") || k.eq_str("result")));
-            let deep_child = deep || (top && k.eq_str("params"));
-            if descend {
-                check_container(v, limits, &Path::Key(path, k), deep_child)?;
-            }
-        }
-    }
-    if keys.len() > 32 {
-        let mut sorted: Vec<&str> = keys.iter().map(|c| c.as_ref()).collect();
-        sorted.sort_unstable();
-        if let Some(w) = sorted.windows(2).find(|w| w.first() == w.get(1)) {
-            return Err(duplicate(&path.render(), w.first().copied().unwrap_or("")));
-        }
-    }
-    Ok(())
-}
-
-fn check_container(
-    v: RawValue<'_>,
-    limits: &Limits,
-    path: &Path<'_>,
-    deep: bool,
-) -> Result<(), Error> {
-    match v.kind() {
-        Kind::Object => check_duplicates(v, limits, path, deep),
-        Kind::Array if deep => {
-            for (i, el) in v.elements().enumerate() {
-                if matches!(el.kind(), Kind::Object | Kind::Array) {
-                    check_container(el, limits, &Path::Index(path, i), deep)?;
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        String::from(key)
-    } else {
-        alloc::format!("{path}.{key}")
-    }
-}
-
-fn display_path(path: &str) -> &str {
-    if path.is_empty() { "(message)" } else { path }
-}
-
-fn duplicate(path: &str, key: &str) -> Error {
-    let at = join(path, key);
-    Error::new(
-        ErrorKind::DuplicateKey,
-        alloc::format!("duplicate key `{key}`"),
-    )
-    .at_path(at)
 }
 
 /// Appends `s` as a JSON string literal (quotes and escapes included).

@@ -107,11 +107,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn err(&self, kind: ErrorKind, detail: &str) -> Error {
+    pub(crate) fn err(&self, kind: ErrorKind, detail: &str) -> Error {
         Error::new(kind, detail).at_offset(self.pos)
     }
 
-    fn syntax(&self, what: &str) -> Error {
+    pub(crate) fn syntax(&self, what: &str) -> Error {
         match self.peek() {
             None => self.err(
                 ErrorKind::Syntax,
@@ -152,6 +152,56 @@ impl<'a> Scanner<'a> {
         } else {
             Err(self.syntax(what))
         }
+    }
+
+    /// Enters a container at nesting `depth` (1 = top level), or fails past the limit.
+    pub(crate) fn enter(&mut self, depth: usize) -> Result<(), Error> {
+        if depth > self.max_depth {
+            return Err(self.err(
+                ErrorKind::TooDeep,
+                &alloc::format!("nesting deeper than max_depth {}", self.max_depth),
+            ));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// The validated value spanning `start..self.pos`.
+    pub(crate) fn value_from(&self, start: usize, kind: Kind) -> Result<RawValue<'a>, Error> {
+        Ok(RawValue::new(self.slice(start, self.pos)?, kind))
+    }
+
+    /// After a member or element: consumes `,` (returns `true`: another follows) or the
+    /// closing bracket (returns `false`).
+    pub(crate) fn next_or_close(&mut self, close: u8) -> Result<bool, Error> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(self.syntax(if close == b'}' {
+                "expected `,` or `}` after an object member"
+            } else {
+                "expected `,` or `]` after an array element"
+            })),
+        }
+    }
+
+    /// A member key and its colon, leaving the cursor on the value.
+    pub(crate) fn key(&mut self) -> Result<JsonStr<'a>, Error> {
+        if self.peek() != Some(b'"') {
+            return Err(self.syntax("expected a string key"));
+        }
+        let k = self.scan_string()?;
+        self.expect(b':', "expected `:` after an object key")?;
+        self.skip_ws();
+        Ok(k)
     }
 
     fn slice(&self, start: usize, end: usize) -> Result<&'a str, Error> {

@@ -1,0 +1,303 @@
+//! One pass over a message: validation, duplicate-key checks and the positions of the members
+//! a policy reads, together. Walking the text again for each of those (as a generic validator
+//! followed by lookups would) costs several times the parse itself on the hot path.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::scan::Scanner;
+use super::value::{JsonStr, Kind, RawValue};
+use crate::error::{Error, ErrorKind};
+use crate::limits::Limits;
+
+/// Where an object sits, rendered only when there is an error to report: building path
+/// strings for every nested value would allocate on the hot path.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'p> {
+    Root,
+    Key(&'p Path<'p>, JsonStr<'p>),
+    Index(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    pub(crate) fn render(&self) -> String {
+        match self {
+            Self::Root => String::new(),
+            Self::Key(parent, k) => join(&parent.render(), &k.decode()),
+            Self::Index(parent, i) => alloc::format!("{}[{i}]", parent.render()),
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        String::from(key)
+    } else {
+        alloc::format!("{path}.{key}")
+    }
+}
+
+/// The keys of one object, compared after decoding escapes. The first sixteen live on the
+/// stack; bigger objects spill to the heap and are checked by sorting at the end.
+struct KeySet<'a> {
+    inline: [Option<JsonStr<'a>>; 16],
+    n: usize,
+    spill: Vec<Cow<'a, str>>,
+}
+
+impl<'a> KeySet<'a> {
+    fn new() -> Self {
+        Self {
+            inline: [None; 16],
+            n: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Adds `k`; returns whether it was already there (for small sets; big ones are checked
+    /// by [`KeySet::finish`]).
+    fn insert(&mut self, k: JsonStr<'a>, limits: &Limits, path: &Path<'_>) -> Result<bool, Error> {
+        self.n += 1;
+        if self.n > limits.max_object_keys {
+            return Err(Error::new(
+                ErrorKind::TooManyKeys,
+                alloc::format!(
+                    "object has more than max_object_keys {}",
+                    limits.max_object_keys
+                ),
+            )
+            .at_path(display(&path.render())));
+        }
+        if self.n <= self.inline.len() {
+            let earlier = self.inline.iter().take(self.n - 1).flatten();
+            let dup = earlier.clone().any(|e| same_key(*e, k));
+            if let Some(slot) = self.inline.get_mut(self.n - 1) {
+                *slot = Some(k);
+            }
+            return Ok(dup);
+        }
+        if self.spill.is_empty() {
+            self.spill
+                .extend(self.inline.iter().flatten().map(|e| e.decode()));
+        }
+        self.spill.push(k.decode());
+        Ok(false)
+    }
+
+    /// For spilled sets: the first repeated key, if any.
+    fn finish(&self) -> Option<&str> {
+        if self.spill.is_empty() {
+            return None;
+        }
+        let mut sorted: Vec<&str> = self.spill.iter().map(|c| c.as_ref()).collect();
+        sorted.sort_unstable();
+        sorted
+            .windows(2)
+            .find(|w| w.first() == w.get(1))
+            .and_then(|w| w.first().copied())
+    }
+}
+
+fn same_key(a: JsonStr<'_>, b: JsonStr<'_>) -> bool {
+    if !a.has_escapes() && !b.has_escapes() {
+        return a.raw() == b.raw();
+    }
+    a.decode() == b.decode()
+}
+
+fn display(path: &str) -> &str {
+    if path.is_empty() { "(message)" } else { path }
+}
+
+pub(crate) fn duplicate(path: &Path<'_>, key: &str) -> Error {
+    let at = join(&path.render(), key);
+    Error::new(
+        ErrorKind::DuplicateKey,
+        alloc::format!("duplicate key `{key}`"),
+    )
+    .at_path(at)
+}
+
+/// The members of `params` a policy reads, found while `params` is validated.
+#[derive(Default)]
+pub(crate) struct ParamsFields<'a> {
+    pub(crate) name: Option<RawValue<'a>>,
+    pub(crate) uri: Option<RawValue<'a>>,
+    pub(crate) reference: Option<RawValue<'a>>,
+    pub(crate) arguments: Option<RawValue<'a>>,
+    pub(crate) meta: Option<RawValue<'a>>,
+}
+
+/// The envelope members, found while the message is validated.
+#[derive(Default)]
+pub(crate) struct Fields<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) version: Option<RawValue<'a>>,
+    pub(crate) id: Option<RawValue<'a>>,
+    pub(crate) method: Option<RawValue<'a>>,
+    pub(crate) params: Option<RawValue<'a>>,
+    pub(crate) result: Option<RawValue<'a>>,
+    pub(crate) error: Option<RawValue<'a>>,
+    pub(crate) p: ParamsFields<'a>,
+}
+
+/// Scans one message object at the cursor (a `{` at nesting `depth`).
+pub(crate) fn message<'a>(
+    sc: &mut Scanner<'a>,
+    limits: &Limits,
+    depth: usize,
+) -> Result<Fields<'a>, Error> {
+    let start = sc.pos;
+    sc.enter(depth)?;
+    let mut f = Fields::default();
+    let mut keys = KeySet::new();
+    let root = Path::Root;
+    sc.skip_ws();
+    if sc.peek() == Some(b'}') {
+        sc.pos += 1;
+    } else {
+        loop {
+            let k = sc.key()?;
+            if keys.insert(k, limits, &root)? {
+                return Err(duplicate(&root, &k.decode()));
+            }
+            let slot = if k.eq_str("jsonrpc") {
+                &mut f.version
+            } else if k.eq_str("id") {
+                &mut f.id
+            } else if k.eq_str("method") {
+                &mut f.method
+            } else if k.eq_str("params") {
+                &mut f.params
+            } else if k.eq_str("result") {
+                &mut f.result
+            } else if k.eq_str("error") {
+                &mut f.error
+            } else {
+                sc.scan_value(depth)?;
+                if sc.next_or_close(b'}')? {
+                    continue;
+                }
+                break;
+            };
+            let is_params = k.eq_str("params");
+            let v = match sc.peek() {
+                // Everything in `params` is checked for duplicates: a condition may read any
+                // argument and must see what the server will see.
+                Some(b'{') if is_params => object(
+                    sc,
+                    limits,
+                    depth + 1,
+                    true,
+                    &Path::Key(&root, k),
+                    Some(&mut f.p),
+                )?,
+                Some(b'{') if k.eq_str("result") => {
+                    object(sc, limits, depth + 1, false, &Path::Key(&root, k), None)?
+                }
+                _ => sc.scan_value(depth)?,
+            };
+            *slot = Some(v);
+            if !sc.next_or_close(b'}')? {
+                break;
+            }
+        }
+    }
+    if let Some(k) = keys.finish() {
+        return Err(duplicate(&root, k));
+    }
+    f.text = sc.value_from(start, Kind::Object)?.as_text();
+    Ok(f)
+}
+
+/// Validates an object at the cursor (nesting `depth`), refusing repeated keys; with `deep`,
+/// nested objects and arrays are checked the same way. `fields` collects the members of
+/// `params` a policy reads.
+fn object<'a>(
+    sc: &mut Scanner<'a>,
+    limits: &Limits,
+    depth: usize,
+    deep: bool,
+    path: &Path<'_>,
+    mut fields: Option<&mut ParamsFields<'a>>,
+) -> Result<RawValue<'a>, Error> {
+    let start = sc.pos;
+    sc.enter(depth)?;
+    let mut keys = KeySet::new();
+    sc.skip_ws();
+    if sc.peek() == Some(b'}') {
+        sc.pos += 1;
+        return sc.value_from(start, Kind::Object);
+    }
+    loop {
+        let k = sc.key()?;
+        if keys.insert(k, limits, path)? {
+            return Err(duplicate(path, &k.decode()));
+        }
+        let v = match sc.peek() {
+            Some(b'{') if deep => object(sc, limits, depth + 1, deep, &Path::Key(path, k), None)?,
+            Some(b'[') if deep => array(sc, limits, depth + 1, &Path::Key(path, k))?,
+            _ => sc.scan_value(depth)?,
+        };
+        if let Some(f) = fields.as_deref_mut() {
+            let slot = if k.eq_str("name") {
+                Some(&mut f.name)
+            } else if k.eq_str("uri") {
+                Some(&mut f.uri)
+            } else if k.eq_str("arguments") {
+                Some(&mut f.arguments)
+            } else if k.eq_str("ref") {
+                Some(&mut f.reference)
+            } else if k.eq_str("_meta") {
+                Some(&mut f.meta)
+            } else {
+                None
+            };
+            if let Some(slot) = slot {
+                *slot = Some(v);
+            }
+        }
+        if !sc.next_or_close(b'}')? {
+            break;
+        }
+    }
+    if let Some(k) = keys.finish() {
+        return Err(duplicate(path, k));
+    }
+    sc.value_from(start, Kind::Object)
+}
+
+fn array<'a>(
+    sc: &mut Scanner<'a>,
+    limits: &Limits,
+    depth: usize,
+    path: &Path<'_>,
+) -> Result<RawValue<'a>, Error> {
+    let start = sc.pos;
+    sc.enter(depth)?;
+    sc.skip_ws();
+    if sc.peek() == Some(b']') {
+        sc.pos += 1;
+        return sc.value_from(start, Kind::Array);
+    }
+    let mut i = 0usize;
+    loop {
+        match sc.peek() {
+            Some(b'{') => {
+                object(sc, limits, depth + 1, true, &Path::Index(path, i), None)?;
+            }
+            Some(b'[') => {
+                array(sc, limits, depth + 1, &Path::Index(path, i))?;
+            }
+            _ => {
+                sc.scan_value(depth)?;
+            }
+        }
+        i += 1;
+        if !sc.next_or_close(b']')? {
+            break;
+        }
+    }
+    sc.value_from(start, Kind::Array)
+}
