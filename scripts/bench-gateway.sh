@@ -5,9 +5,15 @@
 #      examples/policy.json hides get-env): requests/s and p50/p99, direct vs through the
 #      gateway, at CONCURRENCY connections (throughput) and at 1 connection (latency);
 #   2. the gateway's RSS with SESSIONS concurrent sessions, each holding an open GET stream.
-# Every run is bounded: a fixed request count and a time cap per run.
+# Every run is bounded: a fixed request count and a time cap per run. Direct and gateway runs use
+# the same client, the same connection reuse and concurrency, each warms up first, and they
+# alternate (direct, gateway, direct, ...) REPEAT times so a load change on the machine hits
+# both; the table shows the median of each figure. CPU µs per request of the gateway, the
+# backend and the load generator (from /proc) show who used the shared cores.
 # Knobs: REQUESTS (default 20000), LAT_REQUESTS (5000), CONCURRENCY (16), SESSIONS (1000),
-#        MAX_SECS (30 per run).
+#        MAX_SECS (30 per run), REPEAT (3), GATEWAY_THREADS (unset: the gateway's default;
+#        passed as MCP_POLICY_WORKER_THREADS), GATEWAY_BIN (another gateway build to measure,
+#        e.g. an older one for a before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +22,7 @@ LAT_REQUESTS=${LAT_REQUESTS:-5000}
 CONCURRENCY=${CONCURRENCY:-16}
 SESSIONS=${SESSIONS:-1000}
 MAX_SECS=${MAX_SECS:-30}
+REPEAT=${REPEAT:-3}
 CARGO=${CARGO:-cargo}
 REL="${CARGO_TARGET_DIR:-target}/release"
 
@@ -50,6 +57,7 @@ wait_listening() {
 
 "$REL/mcp-fast-backend" 127.0.0.1:0 >"$work/backend.out" 2>&1 &
 pids+=($!)
+backend_pid=$!
 backend=$(wait_listening "$work/backend.out")
 
 cat >"$work/gateway.toml" <<TOML
@@ -63,7 +71,8 @@ policy = "$PWD/examples/policy.json"
 backend = { url = "http://$backend/mcp" }
 TOML
 # The per-exchange JSON log goes to stdout; it is written (that cost counts) and discarded.
-"$REL/mcp-policy" serve --config "$work/gateway.toml" >/dev/null 2>"$work/gateway.err" &
+if [[ -n ${GATEWAY_THREADS:-} ]]; then export MCP_POLICY_WORKER_THREADS=$GATEWAY_THREADS; fi
+"${GATEWAY_BIN:-$REL/mcp-policy}" serve --config "$work/gateway.toml" >/dev/null 2>"$work/gateway.err" &
 gw_pid=$!
 pids+=($gw_pid)
 gateway=$(wait_listening "$work/gateway.err")
@@ -72,8 +81,11 @@ direct_url="http://$backend/mcp"
 gw_url="http://$gateway/mcp"
 lg="$REL/mcp-loadgen"
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)" >&2
-echo "backend $direct_url, gateway $gw_url (pid $gw_pid, policy examples/policy.json)" >&2
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "backend $direct_url, gateway $gw_url (pid $gw_pid, $(ls /proc/$gw_pid/task | wc -l) threads, policy examples/policy.json)" >&2
+
+# CPU time (user + system) of a process, in µs (clock ticks of 10 ms).
+cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
 
 # Warm-up: connections, allocator, page cache.
 "$lg" bench "$gw_url" list 2000 4 "$MAX_SECS" >/dev/null
@@ -81,15 +93,20 @@ echo "backend $direct_url, gateway $gw_url (pid $gw_pid, policy examples/policy.
 
 results="$work/results.jsonl"
 for kind in call list; do
-  for target in direct gateway; do
-    url=$direct_url
-    [[ $target == gateway ]] && url=$gw_url
-    for c in "$CONCURRENCY" 1; do
-      n=$REQUESTS
-      [[ $c == 1 ]] && n=$LAT_REQUESTS
-      line=$("$lg" bench "$url" "$kind" "$n" "$c" "$MAX_SECS")
-      echo "{\"target\":\"$target\",${line#\{}" >>"$results"
-      echo "$target $line" >&2
+  for c in "$CONCURRENCY" 1; do
+    n=$REQUESTS
+    [[ $c == 1 ]] && n=$LAT_REQUESTS
+    for _ in $(seq 1 "$REPEAT"); do
+      for target in direct gateway; do
+        url=$direct_url
+        [[ $target == gateway ]] && url=$gw_url
+        g0=$(cpu_us "$gw_pid") b0=$(cpu_us "$backend_pid")
+        line=$("$lg" bench "$url" "$kind" "$n" "$c" "$MAX_SECS")
+        g1=$(cpu_us "$gw_pid") b1=$(cpu_us "$backend_pid")
+        line="{\"target\":\"$target\",\"gateway_cpu_us\":$((g1 - g0)),\"backend_cpu_us\":$((b1 - b0)),${line#\{}"
+        echo "$line" >>"$results"
+        echo "$line" >&2
+      done
     done
   done
 done
@@ -98,22 +115,32 @@ rss_line=$("$lg" sessions "$gw_url" "$SESSIONS" "$gw_pid" 3)
 echo "sessions $rss_line" >&2
 
 python3 - "$results" "$rss_line" "$CONCURRENCY" <<'PY'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 rss = json.loads(sys.argv[2])
 conc = int(sys.argv[3])
-def get(target, kind, c):
-    return next(r for r in rows if r["target"] == target and r["kind"] == kind and r["concurrency"] == c)
-print(f"| request | connections | direct req/s | gateway req/s | ratio | direct p50 / p99 (µs) | gateway p50 / p99 (µs) | added p50 (µs) |")
-print(f"|---|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    n = max(r["requests"], 1)
+    r["gw_cpu"] = r["gateway_cpu_us"] / n
+    r["be_cpu"] = r["backend_cpu_us"] / n
+def med(target, kind, c, key):
+    return statistics.median(r[key] for r in rows if r["target"] == target and r["kind"] == kind and r["concurrency"] == c)
+def runs(target, kind, c):
+    return [r for r in rows if r["target"] == target and r["kind"] == kind and r["concurrency"] == c]
+n_runs = len(runs("direct", "call", conc))
+print(f"Median of {n_runs} alternating runs each. CPU columns: µs of CPU per request (gateway / backend / load generator).")
+print()
+print("| request | connections | direct req/s | gateway req/s | ratio | direct p50 / p99 (µs) | gateway p50 / p99 (µs) | added p50 (µs) | CPU µs/req direct: backend / client | CPU µs/req via gateway: gateway / backend / client |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 verdicts = []
 for kind, label in (("call", "`tools/call` (echo)"), ("list", "`tools/list` (17 tools, filtered to 16)")):
     for c in (conc, 1):
-        d, g = get("direct", kind, c), get("gateway", kind, c)
-        ratio = g["rps"] / d["rps"] if d["rps"] else 0
-        added = g["p50_us"] - d["p50_us"]
-        errs = d["errors"] + g["errors"]
-        print(f"| {label} | {c} | {d['rps']:.0f} | {g['rps']:.0f} | {ratio:.2f}× | {d['p50_us']:.0f} / {d['p99_us']:.0f} | {g['p50_us']:.0f} / {g['p99_us']:.0f} | {added:.0f} |" + (f" ({errs} errors)" if errs else ""))
+        m = lambda t, k: med(t, kind, c, k)
+        d_rps, g_rps = m("direct", "rps"), m("gateway", "rps")
+        ratio = g_rps / d_rps if d_rps else 0
+        added = m("gateway", "p50_us") - m("direct", "p50_us")
+        errs = sum(r["errors"] for r in runs("direct", kind, c) + runs("gateway", kind, c))
+        print(f"| {label} | {c} | {d_rps:.0f} | {g_rps:.0f} | {ratio:.2f}× | {m('direct','p50_us'):.0f} / {m('direct','p99_us'):.0f} | {m('gateway','p50_us'):.0f} / {m('gateway','p99_us'):.0f} | {added:.0f} | {m('direct','be_cpu'):.0f} / {m('direct','client_cpu_us_per_req'):.0f} | {m('gateway','gw_cpu'):.0f} / {m('gateway','be_cpu'):.0f} / {m('gateway','client_cpu_us_per_req'):.0f} |" + (f" ({errs} errors)" if errs else ""))
         if kind == "call" and c == conc:
             verdicts.append(("tools/call throughput through the gateway >= 0.7x direct", f"{ratio:.2f}x", ratio >= 0.7))
         if kind == "call" and c == 1:

@@ -11,6 +11,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use mcp_policy::jsonrpc::Body;
 
+/// A body parsed once by the transport and handed to the guard: the parsed view, or why it
+/// cannot be read.
+pub(crate) type Parsed<'a> = Result<Body<'a>, mcp_policy::Error>;
+
 use super::config::ApiConfig;
 
 /// What the transport knows about the HTTP exchange a message belongs to.
@@ -78,22 +82,63 @@ pub(crate) enum ServerVerdict {
 
 /// Decides about the messages that cross the gateway. Implementations must be cheap to call
 /// concurrently: one instance serves every connection of an API.
+///
+/// The transport parses each body once (with the API's engine limits) and hands the guard the
+/// parsed view with the bytes; the guard decides, including what to answer for a body that
+/// does not parse (never forwarded, DESIGN §2.2 invariant 2).
 pub(crate) trait Guard: Send + Sync + 'static {
-    /// A client→server POST body. Decides before anything reaches the backend.
-    fn client_message(&self, body: &[u8], meta: &RequestMeta) -> ClientVerdict;
+    /// A client→server POST body and its parse. Decides before anything reaches the backend;
+    /// `Forward` carries `body` itself (a reference count, not a copy) unless it is rewritten.
+    fn client_body(&self, body: &Bytes, parsed: &Parsed<'_>, meta: &RequestMeta) -> ClientVerdict;
 
-    /// One server→client message: a whole JSON response body, or the `data` of one SSE event,
-    /// with the client request body it answers when known (for list filtering).
+    /// One server→client message (a whole JSON response body, or the `data` of one SSE event)
+    /// and its parse, with the parsed client request body it answers when known (for list
+    /// filtering).
+    fn server_body(
+        &self,
+        data: &[u8],
+        parsed: &Parsed<'_>,
+        meta: &RequestMeta,
+        answering: Option<&Body<'_>>,
+    ) -> ServerVerdict;
+
+    /// Limits the guard parses with (the transport parses with the same ones).
+    fn limits(&self) -> &mcp_policy::Limits;
+
+    /// [`Guard::client_body`] for unparsed bytes.
+    #[allow(dead_code)]
+    fn client_message(&self, body: &[u8], meta: &RequestMeta) -> ClientVerdict {
+        let body = Bytes::copy_from_slice(body);
+        let parsed = Body::parse(&body, self.limits());
+        self.client_body(&body, &parsed, meta)
+    }
+
+    /// [`Guard::server_body`] for unparsed bytes (an unreadable `answering` body is as if
+    /// unknown).
     fn server_message(
         &self,
         data: &[u8],
         meta: &RequestMeta,
         answering: Option<&[u8]>,
-    ) -> ServerVerdict;
+    ) -> ServerVerdict {
+        let parsed = Body::parse(data, self.limits());
+        let answering = answering.and_then(|a| Body::parse(a, self.limits()).ok());
+        self.server_body(data, &parsed, meta, answering.as_ref())
+    }
 
     /// Word used in logs for messages this guard let through (`allow`, `pass-through`).
     fn allow_label(&self) -> &'static str {
         "allow"
+    }
+}
+
+/// The answer to a client body that cannot be read: an error, never a forward.
+pub(crate) fn unreadable_client_body(e: &mcp_policy::Error) -> ClientVerdict {
+    ClientVerdict::Reply {
+        status: e.http_status(),
+        content_type: Some("application/json"),
+        body: Bytes::from(e.to_jsonrpc_response(None)),
+        decision: "invalid",
     }
 }
 
@@ -122,24 +167,29 @@ impl PassThroughGuard {
 }
 
 impl Guard for PassThroughGuard {
-    fn client_message(&self, body: &[u8], _meta: &RequestMeta) -> ClientVerdict {
-        match Body::parse(body, &self.limits) {
-            Ok(_) => ClientVerdict::Forward(Bytes::copy_from_slice(body)),
-            Err(e) => ClientVerdict::Reply {
-                status: e.http_status(),
-                content_type: Some("application/json"),
-                body: Bytes::from(e.to_jsonrpc_response(None)),
-                decision: "invalid",
-            },
+    fn client_body(&self, body: &Bytes, parsed: &Parsed<'_>, _: &RequestMeta) -> ClientVerdict {
+        match parsed {
+            Ok(_) => ClientVerdict::Forward(body.clone()),
+            Err(e) => unreadable_client_body(e),
         }
     }
 
-    fn server_message(&self, data: &[u8], _: &RequestMeta, _: Option<&[u8]>) -> ServerVerdict {
+    fn server_body(
+        &self,
+        _: &[u8],
+        parsed: &Parsed<'_>,
+        _: &RequestMeta,
+        _: Option<&Body<'_>>,
+    ) -> ServerVerdict {
         // A batch is a legal answer to a 2025-03-26 batch request, hence `Body`.
-        match Body::parse(data, &self.limits) {
+        match parsed {
             Ok(_) => ServerVerdict::Pass,
             Err(e) => ServerVerdict::Invalid(e.to_string()),
         }
+    }
+
+    fn limits(&self) -> &mcp_policy::Limits {
+        &self.limits
     }
 
     fn allow_label(&self) -> &'static str {

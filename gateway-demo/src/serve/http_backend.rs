@@ -4,14 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use mcp_policy::jsonrpc::{Message, MessageKind};
+use mcp_policy::jsonrpc::{Body, MessageKind};
 use tokio::sync::mpsc;
 
-use super::guard::{RequestMeta, ServerVerdict, jsonrpc_error};
+use super::guard::{Parsed, RequestMeta, ServerVerdict, jsonrpc_error};
 use super::log::{self, Exchange};
 use super::proxy::{MessageInfo, SESSION_HEADER, channel_body, id_key, rpc_error};
 use super::session::{Session, Upstream};
@@ -31,19 +31,26 @@ const HOP_BY_HOP: [&str; 9] = [
     "proxy-authenticate",
 ];
 
-/// Copies end-to-end headers, leaving out hop-by-hop ones (also those named in `Connection`)
-/// and `skip`.
-pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: &[&str]) {
-    let listed: Vec<String> = src
-        .get_all(http::header::CONNECTION)
+/// Whether header `name` is listed in one of the `Connection` header values.
+fn listed_in_connection(connection: &[&HeaderValue], name: &str) -> bool {
+    connection
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .collect();
+        .any(|t| t.trim().eq_ignore_ascii_case(name))
+}
+
+/// Copies end-to-end headers, leaving out hop-by-hop ones (also those named in `Connection`)
+/// and `skip`.
+pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: &[&str]) {
+    // Usually absent: then nothing is allocated for it.
+    let connection: Vec<&HeaderValue> = src.get_all(http::header::CONNECTION).iter().collect();
     for (k, v) in src {
         let name = k.as_str();
-        if HOP_BY_HOP.contains(&name) || listed.iter().any(|l| l == name) || skip.contains(&name) {
+        if HOP_BY_HOP.contains(&name)
+            || skip.contains(&name)
+            || (!connection.is_empty() && listed_in_connection(&connection, name))
+        {
             continue;
         }
         dst.append(k.clone(), v.clone());
@@ -70,25 +77,38 @@ pub(crate) async fn forward(
     api: Arc<Api>,
     backend: Uri,
     parts: http::request::Parts,
-    body: Option<Bytes>,
+    body: Option<(Bytes, Option<&Body<'_>>)>,
     session: Option<Arc<Session>>,
     meta: RequestMeta,
     info: &MessageInfo,
     mut ex: Exchange,
 ) -> Resp {
+    // `body`: what the guard let through, and the parsed client body (for list filtering).
+    let (body, request) = match body {
+        Some((b, parsed)) => (Some(b), parsed),
+        None => (None, None),
+    };
     let mut req = http::Request::new(Full::new(body.clone().unwrap_or_default()));
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = upstream_uri(&backend, &parts.uri);
-    let mut skip = vec![
-        HOST.as_str(),
-        CONTENT_LENGTH.as_str(),
-        "mcp-session-id",
-        "accept-encoding",
-    ];
-    if !api.config.forward_authorization {
-        skip.push(AUTHORIZATION.as_str());
-    }
-    copy_headers(&parts.headers, req.headers_mut(), &skip);
+    let skip: &[&str] = if api.config.forward_authorization {
+        &[
+            "host",
+            "content-length",
+            "mcp-session-id",
+            "accept-encoding",
+        ]
+    } else {
+        &[
+            "host",
+            "content-length",
+            "mcp-session-id",
+            "accept-encoding",
+            "authorization",
+        ]
+    };
+    // The client's headers were moved into `meta` (the guard's view), not copied.
+    copy_headers(&meta.headers, req.headers_mut(), skip);
     // The SSE parser needs the plain text, so the backend must not compress.
     req.headers_mut()
         .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
@@ -108,7 +128,8 @@ pub(crate) async fn forward(
             }
         }
     }
-    let label = api.backend_label();
+    // Only errors name the backend: built when needed.
+    let label = || api.backend_label();
     let timeouts = &api.config.timeouts;
     let id = info.first_raw_id();
     let resp = match tokio::time::timeout(timeouts.read(), api.client.request(req)).await {
@@ -119,7 +140,8 @@ pub(crate) async fn forward(
                 id,
                 -32000,
                 &format!(
-                    "Backend {label} did not answer within {} ms",
+                    "Backend {} did not answer within {} ms",
+                    label(),
                     timeouts.read_ms
                 ),
             );
@@ -135,7 +157,7 @@ pub(crate) async fn forward(
                 StatusCode::BAD_GATEWAY,
                 id,
                 -32603,
-                &format!("Backend {label} {what}: {}", error_chain(&e)),
+                &format!("Backend {} {what}: {}", label(), error_chain(&e)),
             );
         }
         Ok(Ok(r)) => r,
@@ -183,10 +205,14 @@ pub(crate) async fn forward(
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+        .unwrap_or("");
+    let is_type = |t: &str| {
+        content_type
+            .get(..t.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(t))
+    };
     let meta = Arc::new(meta);
-    if content_type.starts_with("text/event-stream") {
+    if is_type("text/event-stream") {
         let idle = if parts.method == http::Method::POST {
             timeouts.stream_idle()
         } else {
@@ -221,7 +247,7 @@ pub(crate) async fn forward(
                 StatusCode::BAD_GATEWAY,
                 id,
                 -32603,
-                &format!("Backend {label} sent an unreadable response: {e}"),
+                &format!("Backend {} sent an unreadable response: {e}", label()),
             );
         }
         Err(_) => {
@@ -231,15 +257,18 @@ pub(crate) async fn forward(
                 id,
                 -32000,
                 &format!(
-                    "Backend {label} did not finish its response within {} ms",
+                    "Backend {} did not finish its response within {} ms",
+                    label(),
                     timeouts.read_ms
                 ),
             );
         }
     };
-    let data = if content_type.starts_with("application/json") && !data.is_empty() {
-        note_answer(&data, &api, &mut ex);
-        match api.guard.server_message(&data, &meta, body.as_deref()) {
+    let data = if is_type("application/json") && !data.is_empty() {
+        // Parsed once: the exchange log and the guard read the same view.
+        let parsed = Body::parse(&data, &api.limits);
+        note_answer(&parsed, &mut ex);
+        match api.guard.server_body(&data, &parsed, &meta, request) {
             ServerVerdict::Pass => data,
             ServerVerdict::Replace(b) => b,
             ServerVerdict::Drop => jsonrpc_error(id, -32603, "Response withheld by the gateway"),
@@ -251,7 +280,10 @@ pub(crate) async fn forward(
                 jsonrpc_error(id, -32603, "Response withheld by the gateway")
             }
             ServerVerdict::Invalid(why) => {
-                let msg = format!("Backend {label} sent a message the gateway cannot read: {why}");
+                let msg = format!(
+                    "Backend {} sent a message the gateway cannot read: {why}",
+                    label()
+                );
                 log::warn(&format!("api {:?}: {msg}", api.name));
                 ex.decision = "error";
                 ex.detail = Some(msg.clone());
@@ -282,9 +314,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Notes in the exchange the JSON-RPC error of an answer, and which pending requests it
-/// answers.
-fn note_answer(data: &[u8], api: &Api, ex: &mut Exchange) -> Option<String> {
-    let m = Message::parse(data, &api.limits).ok()?;
+/// answers (a single message only; a batch or an unreadable body answers none here).
+fn note_answer(parsed: &Parsed<'_>, ex: &mut Exchange) -> Option<String> {
+    let Ok(Body::Single(m)) = parsed else {
+        return None;
+    };
     if !matches!(m.kind(), MessageKind::Response | MessageKind::ErrorResponse) {
         return None;
     }
@@ -477,19 +511,29 @@ impl SsePump {
             return Ok(Some(Bytes::from(ev.to_bytes())));
         }
         let data = ev.data.take().unwrap_or_default();
-        let mut answered = None;
-        if let Some(key) = note_answer(&data, &self.api, &mut self.ex) {
-            answered = self
-                .pending
-                .iter()
-                .position(|(k, _)| *k == key)
-                .map(|i| self.pending.remove(i));
-        }
-        match self
-            .api
-            .guard
-            .server_message(&data, &self.meta, self.answering.as_deref())
-        {
+        let verdict = {
+            // Parsed once for the exchange log and the guard; the request it may answer too.
+            let parsed = Body::parse(&data, &self.api.limits);
+            let mut answered = None;
+            if let Some(key) = note_answer(&parsed, &mut self.ex) {
+                answered = self
+                    .pending
+                    .iter()
+                    .position(|(k, _)| *k == key)
+                    .map(|i| self.pending.remove(i));
+            }
+            let request = self
+                .answering
+                .as_deref()
+                .and_then(|a| Body::parse(a, &self.api.limits).ok());
+            let verdict = self
+                .api
+                .guard
+                .server_body(&data, &parsed, &self.meta, request.as_ref());
+            (verdict, answered)
+        };
+        let (verdict, answered) = verdict;
+        match verdict {
             ServerVerdict::Pass => ev.data = Some(data),
             ServerVerdict::Replace(b) => ev.data = Some(b.to_vec()),
             ServerVerdict::Drop if answered.is_some() => {

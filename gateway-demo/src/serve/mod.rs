@@ -244,10 +244,7 @@ impl Shared {
 
 /// Entry point of `mcp-policy serve`.
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::serve_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             log::error(&format!("cannot start the async runtime: {e}"));

@@ -7,7 +7,9 @@ use mcp_policy::mcp::{self, Revision};
 use mcp_policy::policy::{Decision, Engine, Rewrite};
 use mcp_policy::{Context, Limits, Message};
 
-use super::guard::{ClientVerdict, Guard, RequestMeta, ServerVerdict, jsonrpc_error};
+use super::guard::{
+    ClientVerdict, Guard, Parsed, RequestMeta, ServerVerdict, jsonrpc_error, unreadable_client_body,
+};
 use super::proxy::id_key;
 
 /// A guard enforcing one compiled policy.
@@ -20,10 +22,6 @@ impl PolicyGuard {
     /// Wraps a compiled engine.
     pub(crate) fn new(engine: Engine) -> Self {
         Self { engine }
-    }
-
-    fn limits(&self) -> &Limits {
-        self.engine.limits()
     }
 }
 
@@ -57,10 +55,14 @@ fn reply(status: u16, body: String, decision: &'static str) -> ClientVerdict {
 }
 
 impl Guard for PolicyGuard {
-    fn client_message(&self, body: &[u8], meta: &RequestMeta) -> ClientVerdict {
-        let parsed = match Body::parse(body, self.limits()) {
+    fn limits(&self) -> &Limits {
+        self.engine.limits()
+    }
+
+    fn client_body(&self, body: &Bytes, parsed: &Parsed<'_>, meta: &RequestMeta) -> ClientVerdict {
+        let parsed = match parsed {
             Ok(b) => b,
-            Err(e) => return reply(e.http_status(), e.to_jsonrpc_response(None), "invalid"),
+            Err(e) => return unreadable_client_body(e),
         };
         let rev = match meta.protocol_version.as_deref() {
             Some(v) => match Revision::parse_header(v) {
@@ -92,7 +94,7 @@ impl Guard for PolicyGuard {
             });
         }
         if denials.iter().all(Option::is_none) {
-            return ClientVerdict::Forward(Bytes::copy_from_slice(body));
+            return ClientVerdict::Forward(body.clone());
         }
         if !parsed.is_batch() {
             let (status, body) = denials
@@ -123,20 +125,20 @@ impl Guard for PolicyGuard {
         reply(200, format!("[{}]", all.join(",")), "deny")
     }
 
-    fn server_message(
+    fn server_body(
         &self,
-        data: &[u8],
+        _data: &[u8],
+        parsed: &Parsed<'_>,
         meta: &RequestMeta,
-        answering: Option<&[u8]>,
+        answering: Option<&Body<'_>>,
     ) -> ServerVerdict {
         // `Body`: a batch is a legal answer to a 2025-03-26 batch request.
-        let body = match Body::parse(data, self.limits()) {
+        let body = match parsed {
             Ok(b) => b,
             Err(e) => return ServerVerdict::Invalid(e.to_string()),
         };
-        let requests = answering.and_then(|a| Body::parse(a, self.limits()).ok());
         let request_for = |msg: &Message<'_>| {
-            let requests = requests.as_ref()?.messages();
+            let requests = answering?.messages();
             if requests.len() == 1 {
                 return requests.first();
             }

@@ -16,7 +16,7 @@ use mcp_policy::jsonrpc::{Body, Id, MessageKind, RawValue};
 use tokio::sync::mpsc;
 
 use super::config::Backend;
-use super::guard::{ClientVerdict, RequestMeta, jsonrpc_error};
+use super::guard::{ClientVerdict, Parsed, RequestMeta, jsonrpc_error};
 use super::log::Exchange;
 use super::session::Session;
 use super::{Api, GwBody, Resp, Shared, full, http_backend, stdio};
@@ -47,11 +47,9 @@ pub(crate) fn channel_body(rx: mpsc::Receiver<Bytes>) -> GwBody {
 }
 
 /// What the transport needs to know about a client body (the guard decides; this only routes
-/// and logs).
+/// and answers).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct MessageInfo {
-    pub(crate) method: Option<String>,
-    pub(crate) subject: Option<String>,
     /// Keys ([`id_key`]) of the requests in the body: the answers the client waits for.
     pub(crate) request_ids: Vec<String>,
     /// Raw JSON ids of those requests, for error answers.
@@ -79,16 +77,18 @@ pub(crate) fn raw_key(v: &RawValue<'_>) -> String {
 }
 
 impl MessageInfo {
-    pub(crate) fn inspect(body: &[u8], limits: &mcp_policy::Limits) -> Self {
-        let Ok(parsed) = Body::parse(body, limits) else {
+    /// Reads a parsed client body (nothing for one that does not parse: the guard refuses it),
+    /// noting its method and subject in the exchange log.
+    pub(crate) fn inspect(parsed: &Parsed<'_>, ex: &mut Exchange) -> Self {
+        let Ok(parsed) = parsed else {
             return Self::default();
         };
         let mut info = Self::default();
+        if let Some(m) = parsed.messages().first() {
+            ex.method = m.method().map(str::to_owned);
+            ex.subject = m.name().or(m.uri()).map(str::to_owned);
+        }
         for m in parsed.messages() {
-            if info.method.is_none() {
-                info.method = m.method().map(str::to_owned);
-                info.subject = m.name().or(m.uri()).map(str::to_owned);
-            }
             if m.kind() == MessageKind::Request {
                 if let Some(id) = m.id() {
                     info.request_ids.push(id_key(&id));
@@ -242,22 +242,25 @@ fn find_session(
     }
 }
 
+/// What the guard may read about the request. The headers are moved out of `parts`, not
+/// copied (the forward reads them from the result).
 fn meta(
     api: &Api,
-    parts: &http::request::Parts,
+    parts: &mut http::request::Parts,
     remote: SocketAddr,
     session: Option<&Arc<Session>>,
 ) -> RequestMeta {
+    let headers = std::mem::take(&mut parts.headers);
     RequestMeta {
         http_method: parts.method.clone(),
         path: parts.uri.path().to_owned(),
-        headers: parts.headers.clone(),
+        protocol_version: header_str(&headers, &VERSION_HEADER)
+            .map(str::to_owned)
+            .or_else(|| session.and_then(|s| s.protocol_version())),
+        headers,
         remote,
         api: api.name.clone(),
         session_id: session.map(|s| s.id.clone()),
-        protocol_version: header_str(&parts.headers, &VERSION_HEADER)
-            .map(str::to_owned)
-            .or_else(|| session.and_then(|s| s.protocol_version())),
     }
 }
 
@@ -268,7 +271,7 @@ async fn post(
     remote: SocketAddr,
     mut ex: Exchange,
 ) -> Resp {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let max = api.config.limits.max_body_bytes;
     let too_large = |ex: &mut Exchange| {
         rpc_error(
@@ -296,15 +299,15 @@ async fn post(
             );
         }
     };
-    let info = MessageInfo::inspect(&body, &api.limits);
-    ex.method = info.method.clone();
-    ex.subject = info.subject.clone();
+    // Parsed once: the transport reads ids from this view and the guard judges it.
+    let parsed = Body::parse(&body, &api.limits);
+    let info = MessageInfo::inspect(&parsed, &mut ex);
     let session = match find_session(&shared, &api, &parts.headers, &mut ex) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let meta = meta(&api, &parts, remote, session.as_ref());
-    let forwarded = match api.guard.client_message(&body, &meta) {
+    let meta = meta(&api, &mut parts, remote, session.as_ref());
+    let forwarded = match api.guard.client_body(&body, &parsed, &meta) {
         ClientVerdict::Forward(b) => b,
         ClientVerdict::Reply {
             status,
@@ -328,7 +331,7 @@ async fn post(
                 api.clone(),
                 uri.clone(),
                 parts,
-                Some(forwarded),
+                Some((forwarded, parsed.as_ref().ok())),
                 session,
                 meta,
                 &info,
@@ -387,12 +390,12 @@ async fn get_or_delete(
     remote: SocketAddr,
     mut ex: Exchange,
 ) -> Resp {
-    let (parts, _body) = req.into_parts();
+    let (mut parts, _body) = req.into_parts();
     let session = match find_session(&shared, &api, &parts.headers, &mut ex) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let meta = meta(&api, &parts, remote, session.as_ref());
+    let meta = meta(&api, &mut parts, remote, session.as_ref());
     let is_delete = parts.method == Method::DELETE;
     match (&api.backend, session) {
         (Backend::Http(uri), session) => {
@@ -439,7 +442,7 @@ async fn get_or_delete(
                 p.end("session deleted by the client");
                 return respond(&mut ex, StatusCode::OK, None, Bytes::new());
             }
-            let accept = header_str(&parts.headers, &http::header::ACCEPT).unwrap_or("");
+            let accept = header_str(&meta.headers, &http::header::ACCEPT).unwrap_or("");
             if !accept.contains("text/event-stream") {
                 return rpc_error(
                     &mut ex,
@@ -449,7 +452,7 @@ async fn get_or_delete(
                     "Not Acceptable: Client must accept text/event-stream",
                 );
             }
-            p.get(header_str(&parts.headers, &LAST_EVENT_ID), &s.id, ex)
+            p.get(header_str(&meta.headers, &LAST_EVENT_ID), &s.id, ex)
         }
     }
 }

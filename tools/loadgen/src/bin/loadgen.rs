@@ -6,11 +6,14 @@
 //! mcp-loadgen sessions URL SESSIONS RSS_PID HOLD_SECS
 //! ```
 //!
-//! `bench`: each of CONCURRENCY workers opens one HTTP/1.1 connection and one MCP session, then
-//! sends `tools/call` (echo) or `tools/list` requests back to back until REQUESTS have been sent
-//! in total or MAX_SECS have passed. Prints one JSON line: requests, errors, seconds,
-//! requests/s, p50/p99/max latency in µs. An answer counts as an error unless it is HTTP 200
-//! with a JSON-RPC `result`.
+//! `bench`: each of CONCURRENCY workers opens one HTTP/1.1 connection and one MCP session, sends
+//! a short warm-up (up to 200 requests per connection, not measured), then sends `tools/call`
+//! (echo) or `tools/list` requests back to back until REQUESTS have been sent in total or
+//! MAX_SECS have passed. The same client, connection reuse and concurrency serve the direct and
+//! the through-the-gateway runs. Prints one JSON line: requests, errors, seconds, requests/s,
+//! p50/p99/max latency in µs, and the load generator's own CPU time per request in µs (from
+//! `/proc/self/stat`, so the reader can see how much of the shared cores the client took). An
+//! answer counts as an error unless it is HTTP 200 with a JSON-RPC `result`.
 //!
 //! `sessions`: opens SESSIONS sessions, each on its own connection with a GET stream left open,
 //! then reads the resident set size of process RSS_PID (the gateway) from `/proc`, holds for
@@ -120,6 +123,22 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
+/// CPU time (user + system) of this process so far, in µs (Linux clock ticks of 10 ms).
+fn self_cpu_us() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<u64>() * 10_000
+}
+
 async fn bench(uri: Uri, what: String, total: usize, concurrency: usize, max: Duration) {
     let body = match what.as_str() {
         "call" => {
@@ -140,6 +159,16 @@ async fn bench(uri: Uri, what: String, total: usize, concurrency: usize, max: Du
             .unwrap_or_else(|e| fail(&e));
         conns.push((send, sid));
     }
+    // Warm-up on every connection (pools, allocator, caches), not measured.
+    let warm = (total / concurrency / 10).clamp(10, 200);
+    for (send, sid) in &mut conns {
+        for _ in 0..warm {
+            if post(send, &uri, Some(sid), body.clone()).await.is_err() {
+                fail("warm-up request failed");
+            }
+        }
+    }
+    let cpu0 = self_cpu_us();
     let start = Instant::now();
     let deadline = start + max;
     for (mut send, sid) in conns {
@@ -172,14 +201,16 @@ async fn bench(uri: Uri, what: String, total: usize, concurrency: usize, max: Du
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = self_cpu_us().saturating_sub(cpu0);
     lat.sort_unstable();
     println!(
-        "{{\"kind\":\"{what}\",\"concurrency\":{concurrency},\"requests\":{},\"errors\":{errors},\"secs\":{secs:.3},\"rps\":{:.0},\"p50_us\":{:.1},\"p99_us\":{:.1},\"max_us\":{:.1}}}",
+        "{{\"kind\":\"{what}\",\"concurrency\":{concurrency},\"requests\":{},\"errors\":{errors},\"secs\":{secs:.3},\"rps\":{:.0},\"p50_us\":{:.1},\"p99_us\":{:.1},\"max_us\":{:.1},\"client_cpu_us_per_req\":{:.1}}}",
         lat.len(),
         lat.len() as f64 / secs,
         percentile(&lat, 0.50),
         percentile(&lat, 0.99),
         percentile(&lat, 1.0),
+        cpu as f64 / lat.len().max(1) as f64,
     );
 }
 
