@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use crate::context::Context;
 use crate::error::{Error, ErrorKind};
-use crate::jsonrpc::{Message, MessageKind};
+use crate::jsonrpc::Message;
 use crate::policy::{Engine, Rewrite};
 
 /// One complete event.
@@ -259,8 +259,9 @@ impl<'e> Filter<'e> {
         }
         let data = ev.data.as_deref().unwrap_or("");
         let limits = self.engine.limits();
-        let msg = match Message::parse(data.as_bytes(), limits) {
-            Ok(m) => m,
+        let request = self.request.as_deref().and_then(|r| Message::parse(r.as_bytes(), limits).ok());
+        let filtered = match self.engine.filter_body(request.as_ref(), data.as_bytes(), ctx) {
+            Ok((_, f)) => f,
             Err(e) => {
                 write_event(
                     out,
@@ -272,11 +273,6 @@ impl<'e> Filter<'e> {
                 return EventAction::Invalid(e);
             }
         };
-        let request = match (&self.request, msg.kind()) {
-            (Some(r), MessageKind::Response) => Message::parse(r.as_bytes(), limits).ok(),
-            _ => None,
-        };
-        let filtered = self.engine.filter_message(&msg, request.as_ref(), ctx);
         match filtered.rewrite {
             Rewrite::Unchanged => {
                 out.extend_from_slice(&ev.raw);

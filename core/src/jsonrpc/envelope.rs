@@ -147,6 +147,7 @@ pub(crate) fn message<'a>(
     sc: &mut Scanner<'a>,
     limits: &Limits,
     depth: usize,
+    mut list: Option<&mut ListScan<'a>>,
 ) -> Result<Fields<'a>, Error> {
     let start = sc.pos;
     sc.enter(depth)?;
@@ -193,9 +194,10 @@ pub(crate) fn message<'a>(
                     &Path::Key(&root, k),
                     Some(&mut f.p),
                 )?,
-                Some(b'{') if k.eq_str("result") => {
-                    object(sc, limits, depth + 1, false, &Path::Key(&root, k), None)?
-                }
+                Some(b'{') if k.eq_str("result") => match list.as_deref_mut() {
+                    Some(l) => result_with_list(sc, limits, depth + 1, &Path::Key(&root, k), l)?,
+                    None => object(sc, limits, depth + 1, false, &Path::Key(&root, k), None)?,
+                },
                 _ => sc.scan_value(depth)?,
             };
             *slot = Some(v);
@@ -300,4 +302,128 @@ fn array<'a>(
         }
     }
     sc.value_from(start, Kind::Array)
+}
+
+/// One item of a list result: its exact text, and its identity member (`name`, `uri`,
+/// `uriTemplate`) or why it has none usable.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListItem<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) identity: Result<JsonStr<'a>, &'static str>,
+}
+
+/// What to look for in a list result, and what was found: filled during the one parse, so the
+/// filter never walks the (often megabyte) list again.
+#[derive(Debug)]
+pub(crate) struct ListScan<'a> {
+    pub(crate) key: &'static str,
+    pub(crate) identity: &'static str,
+    pub(crate) array: Option<RawValue<'a>>,
+    pub(crate) items: Vec<ListItem<'a>>,
+}
+
+impl ListScan<'_> {
+    pub(crate) fn new(key: &'static str, identity: &'static str) -> Self {
+        Self { key, identity, array: None, items: Vec::new() }
+    }
+}
+
+/// `result` with duplicate keys refused at its level, and the list array read item by item.
+fn result_with_list<'a>(
+    sc: &mut Scanner<'a>,
+    limits: &Limits,
+    depth: usize,
+    path: &Path<'_>,
+    list: &mut ListScan<'a>,
+) -> Result<RawValue<'a>, Error> {
+    let start = sc.pos;
+    sc.enter(depth)?;
+    let mut keys = KeySet::new();
+    sc.skip_ws();
+    if sc.peek() == Some(b'}') {
+        sc.pos += 1;
+        return sc.value_from(start, Kind::Object);
+    }
+    loop {
+        let k = sc.key()?;
+        if keys.insert(k, limits, path)? {
+            return Err(duplicate(path, &k.decode()));
+        }
+        if k.eq_str(list.key) && sc.peek() == Some(b'[') {
+            list.array = Some(list_array(sc, depth + 1, list)?);
+        } else {
+            sc.scan_value(depth)?;
+        }
+        if !sc.next_or_close(b'}')? {
+            break;
+        }
+    }
+    if let Some(k) = keys.finish() {
+        return Err(duplicate(path, k));
+    }
+    sc.value_from(start, Kind::Object)
+}
+
+fn list_array<'a>(
+    sc: &mut Scanner<'a>,
+    depth: usize,
+    list: &mut ListScan<'a>,
+) -> Result<RawValue<'a>, Error> {
+    let start = sc.pos;
+    sc.enter(depth)?;
+    list.items.clear();
+    sc.skip_ws();
+    if sc.peek() == Some(b']') {
+        sc.pos += 1;
+        return sc.value_from(start, Kind::Array);
+    }
+    loop {
+        let item_start = sc.pos;
+        let identity = if sc.peek() == Some(b'{') {
+            list_item(sc, depth + 1, list.identity)?
+        } else {
+            sc.scan_value(depth)?;
+            Err("item is not an object")
+        };
+        let text = sc.value_from(item_start, Kind::Object)?.as_text();
+        list.items.push(ListItem { text, identity });
+        if !sc.next_or_close(b']')? {
+            break;
+        }
+    }
+    sc.value_from(start, Kind::Array)
+}
+
+/// Validates one item object and finds its identity member. An item naming it twice, or not
+/// as a string, has no usable identity (which one would the client show?).
+fn list_item<'a>(
+    sc: &mut Scanner<'a>,
+    depth: usize,
+    identity: &str,
+) -> Result<Result<JsonStr<'a>, &'static str>, Error> {
+    sc.enter(depth)?;
+    let mut found: Option<RawValue<'a>> = None;
+    let mut count = 0u32;
+    sc.skip_ws();
+    if sc.peek() == Some(b'}') {
+        sc.pos += 1;
+    } else {
+        loop {
+            let k = sc.key()?;
+            let v = sc.scan_value(depth)?;
+            if k.eq_str(identity) {
+                count += 1;
+                found = Some(v);
+            }
+            if !sc.next_or_close(b'}')? {
+                break;
+            }
+        }
+    }
+    Ok(match (count, found.and_then(|v| v.as_json_str())) {
+        (0, _) => Err("item without its identity member"),
+        (1, Some(s)) => Ok(s),
+        (1, None) => Err("identity member is not a string"),
+        _ => Err("identity member repeated"),
+    })
 }

@@ -8,6 +8,8 @@
 
 mod envelope;
 mod scan;
+
+pub(crate) use envelope::ListScan;
 mod value;
 
 use alloc::borrow::Cow;
@@ -117,7 +119,7 @@ impl<'a> Body<'a> {
                 ));
             }
             let msg =
-                Message::scan(&mut sc, limits, 2).map_err(|e| e.under(&alloc::format!("[{i}]")))?;
+                Message::scan(&mut sc, limits, 2, None).map_err(|e| e.under(&alloc::format!("[{i}]")))?;
             out.push(msg);
             if !sc.next_or_close(b']')? {
                 break;
@@ -210,6 +212,24 @@ impl<'a> Message<'a> {
     }
 
     fn parse_text(text: &'a str, limits: &Limits) -> Result<Self, Error> {
+        Self::parse_text_with(text, limits, None)
+    }
+
+    /// Parses a response whose `result` holds a list (`list.key`), collecting its items with
+    /// their identity member in the same pass.
+    pub(crate) fn parse_list(
+        bytes: &'a [u8],
+        limits: &Limits,
+        list: &mut ListScan<'a>,
+    ) -> Result<Self, Error> {
+        Self::parse_text_with(check_text(bytes, limits)?, limits, Some(list))
+    }
+
+    fn parse_text_with(
+        text: &'a str,
+        limits: &Limits,
+        list: Option<&mut ListScan<'a>>,
+    ) -> Result<Self, Error> {
         let mut sc = scan::Scanner::new(text, limits);
         sc.skip_ws();
         if sc.peek() == Some(b'[') {
@@ -220,7 +240,7 @@ impl<'a> Message<'a> {
                 "a batch where a single message is expected",
             ));
         }
-        let msg = Self::scan(&mut sc, limits, 1)?;
+        let msg = Self::scan(&mut sc, limits, 1, list)?;
         sc.skip_ws();
         if !sc.at_end() {
             return Err(sc.err(ErrorKind::TrailingData, "data after the JSON value"));
@@ -229,7 +249,12 @@ impl<'a> Message<'a> {
     }
 
     /// Scans one message at the cursor, the message object sitting at nesting `depth`.
-    fn scan(sc: &mut scan::Scanner<'a>, limits: &Limits, depth: usize) -> Result<Self, Error> {
+    fn scan(
+        sc: &mut scan::Scanner<'a>,
+        limits: &Limits,
+        depth: usize,
+        list: Option<&mut ListScan<'a>>,
+    ) -> Result<Self, Error> {
         sc.skip_ws();
         if sc.peek() != Some(b'{') {
             let v = sc.scan_value(depth - 1)?;
@@ -241,7 +266,7 @@ impl<'a> Message<'a> {
                 ),
             ));
         }
-        let f = envelope::message(sc, limits, depth)?;
+        let f = envelope::message(sc, limits, depth, list)?;
         Self::from_fields(f)
     }
 

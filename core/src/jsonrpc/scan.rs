@@ -75,8 +75,15 @@ fn is_string_special(b: u8) -> bool {
 }
 
 /// Whether any byte of an 8-byte word is `"`, `\` or below 0x20 (SWAR, no unsafe).
-#[inline]
+#[cfg(test)]
 fn word_has_special(w: u64) -> bool {
+    special_mask(w) != 0
+}
+
+/// High bit set in each byte lane of `w` that is `"`, `\` or below 0x20. Lanes above the
+/// first such byte may be flagged spuriously (borrows), but the lowest flagged lane is exact.
+#[inline]
+pub(crate) fn special_mask(w: u64) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
@@ -84,7 +91,7 @@ fn word_has_special(w: u64) -> bool {
     let backslash = has_zero(w ^ (LO * u64::from(b'\\')));
     // A byte below 0x20 has, after subtracting 0x20, its top bit set where it was clear before.
     let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    (quote | backslash | control) != 0
+    quote | backslash | control
 }
 
 fn hex_val(b: u8) -> Option<u16> {
@@ -221,11 +228,15 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            // Fast path: 8 plain bytes at a time.
-            while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-                let mut arr = [0u8; 8];
-                arr.copy_from_slice(chunk);
-                if word_has_special(u64::from_le_bytes(arr)) {
+            // Fast path: 8 plain bytes at a time, jumping straight to the first special one.
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            for chunk in rest.chunks_exact(8) {
+                // `chunks_exact` yields 8 bytes; an impossible short chunk reads as zeros,
+                // which are control bytes and so end the fast path.
+                let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+                let mask = special_mask(word);
+                if mask != 0 {
+                    self.pos += (mask.trailing_zeros() / 8) as usize;
                     break;
                 }
                 self.pos += 8;

@@ -339,14 +339,24 @@ fn value_len(s: &str) -> usize {
 /// Length of the string token (quotes included) at the start of `b`.
 fn string_len(b: &[u8]) -> usize {
     let mut i = 1;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
+    loop {
+        // Validated strings hold no raw control bytes, so the mask finds `"` or `\\` only.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+            let mask = super::scan::special_mask(word);
+            if mask != 0 {
+                i += (mask.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        match b.get(i) {
+            Some(b'\\') => i += 2,
+            Some(b'"') => return i + 1,
+            Some(_) => i += 1,
+            None => return b.len(),
         }
     }
-    b.len()
 }
 
 fn kind_of(s: &str) -> Kind {

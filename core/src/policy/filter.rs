@@ -16,7 +16,7 @@ use super::model::{AclMethod, LinkMode};
 use crate::context::Context;
 use crate::error::{Error, ErrorKind};
 use crate::expr::Env;
-use crate::jsonrpc::{Kind, Message, MessageKind, RawValue};
+use crate::jsonrpc::{Kind, ListScan, Message, MessageKind, RawValue};
 use crate::mcp::Method;
 
 /// What happens to a server→client message.
@@ -81,25 +81,6 @@ fn list_shape(m: Method) -> Option<(AclMethod, &'static str, &'static str)> {
     })
 }
 
-/// The single string value of `key` in an item; `None` when absent, not a string, repeated
-/// (ambiguous: which one would the client show?), or holding a control character.
-fn identity<'a>(item: RawValue<'a>, key: &str) -> Option<alloc::borrow::Cow<'a, str>> {
-    if item.kind() != Kind::Object {
-        return None;
-    }
-    let mut found = None;
-    for (k, v) in item.members() {
-        if k.eq_str(key) {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(v);
-        }
-    }
-    let s = found?.as_str()?;
-    (!s.chars().any(char::is_control)).then_some(s)
-}
-
 /// Rebuilds `text` without the elements of `array` for which `keep` is false. `None` when
 /// every element is kept.
 fn cut_array(
@@ -158,21 +139,106 @@ impl Engine {
     }
 
     /// Parses `body` (one JSON-RPC message) and filters it. Unparseable input is an error:
-    /// the host must not forward it (invariant 2).
+    /// the host must not forward it (invariant 2). A list result is parsed and filtered in one
+    /// pass over the body.
     pub fn filter_response(
         &self,
         request: &Message<'_>,
         body: &[u8],
         ctx: &Context<'_>,
     ) -> Result<Filtered, Error> {
-        let msg = Message::parse(body, &self.limits)?;
-        if msg.kind() == MessageKind::Request {
+        let (kind, filtered) = self.filter_body(Some(request), body, ctx)?;
+        if kind == MessageKind::Request {
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
                 "a server request where a response or notification was expected; judge it with check",
             ));
         }
-        Ok(self.filter_message(&msg, Some(request), ctx))
+        Ok(filtered)
+    }
+
+    /// Parses and filters one server→client message; requests pass (judge them with
+    /// [`Engine::check`]).
+    pub(crate) fn filter_body(
+        &self,
+        request: Option<&Message<'_>>,
+        body: &[u8],
+        ctx: &Context<'_>,
+    ) -> Result<(MessageKind, Filtered), Error> {
+        let shape = request.and_then(|r| r.method()).and_then(Method::from_name).and_then(list_shape);
+        let Some((acl, key, id_key)) = shape else {
+            let msg = Message::parse(body, &self.limits)?;
+            return Ok((msg.kind(), self.filter_message(&msg, request, ctx)));
+        };
+        let mut list = ListScan::new(key, id_key);
+        let msg = Message::parse_list(body, &self.limits, &mut list)?;
+        let filtered = match (msg.kind(), request) {
+            (MessageKind::Response, Some(req)) => self.filter_list(&msg, req, acl, &list, ctx),
+            _ => self.filter_message(&msg, request, ctx),
+        };
+        Ok((msg.kind(), filtered))
+    }
+
+    /// Keeps the granted items of a list scanned by [`Message::parse_list`], copying each kept
+    /// item's bytes as they came.
+    fn filter_list(
+        &self,
+        msg: &Message<'_>,
+        req: &Message<'_>,
+        acl: AclMethod,
+        list: &ListScan<'_>,
+        ctx: &Context<'_>,
+    ) -> Filtered {
+        let Some(array) = list.array else {
+            return Filtered::unchanged();
+        };
+        let env = Env { context: ctx, mcp: Some(mcp_vars(req)) };
+        let mut log = CondLog::default();
+        let mut hidden = Vec::new();
+        let mut kept: Vec<&str> = Vec::with_capacity(list.items.len());
+        for item in &list.items {
+            let verdict = match item.identity {
+                Ok(name) => {
+                    let name = name.decode();
+                    if name.chars().any(char::is_control) {
+                        Err((name.into_owned(), "identity holds a control character"))
+                    } else if matches!(self.judge(acl, &name, &env, &mut log), Verdict::Allowed(_)) {
+                        Ok(())
+                    } else {
+                        Err((name.into_owned(), "not granted"))
+                    }
+                }
+                Err(why) => Err((String::new(), why)),
+            };
+            match verdict {
+                Ok(()) => kept.push(item.text),
+                Err((subject, reason)) => hidden.push(HiddenItem { subject, reason }),
+            }
+        }
+        if hidden.is_empty() {
+            return Filtered::unchanged();
+        }
+        let text = msg.text();
+        let rewritten = array.offset_in(text).and_then(|start| {
+            let end = start + array.as_text().len();
+            let mut out = String::with_capacity(text.len());
+            out.push_str(text.get(..start)?);
+            out.push('[');
+            for (i, k) in kept.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(k);
+            }
+            out.push(']');
+            out.push_str(text.get(end..)?);
+            Some(out)
+        });
+        match rewritten {
+            Some(text) => Filtered { rewrite: Rewrite::Replaced(text), hidden },
+            // Cannot happen for a span of the message itself; fail closed all the same.
+            None => Filtered { rewrite: Rewrite::Dropped, hidden },
+        }
     }
 
     fn filter_notification(&self, msg: &Message<'_>, ctx: &Context<'_>) -> Filtered {
@@ -219,37 +285,11 @@ impl Engine {
             context: ctx,
             mcp: Some(mcp_vars(req)),
         };
-        if let Some((acl, key, id_key)) = list_shape(method) {
-            let Some(items) = result.get(key).filter(|v| v.kind() == Kind::Array) else {
-                return Filtered::unchanged();
-            };
-            let mut hidden = Vec::new();
-            let mut log = CondLog::default();
-            let rewritten = cut_array(msg.text(), items, |item| match identity(item, id_key) {
-                Some(name) => {
-                    let ok = matches!(self.judge(acl, &name, &env, &mut log), Verdict::Allowed(_));
-                    if !ok {
-                        hidden.push(HiddenItem {
-                            subject: name.into_owned(),
-                            reason: "not granted",
-                        });
-                    }
-                    ok
-                }
-                None => {
-                    hidden.push(HiddenItem {
-                        subject: String::new(),
-                        reason: "item without exactly one string identity member",
-                    });
-                    false
-                }
-            });
-            return match rewritten {
-                Some(text) => Filtered {
-                    rewrite: Rewrite::Replaced(text),
-                    hidden,
-                },
-                None => Filtered::unchanged(),
+        if list_shape(method).is_some() {
+            // Parsed generically already; the list pass reads it again, once.
+            return match self.filter_body(Some(req), msg.text().as_bytes(), ctx) {
+                Ok((_, f)) => f,
+                Err(_) => Filtered { rewrite: Rewrite::Dropped, hidden: Vec::new() },
             };
         }
         if self.links == LinkMode::Keep {
