@@ -35,11 +35,15 @@ const TOOLS_LIST: &str = include_str!("../../core/tests/fixtures/traffic/tools-l
 
 type Log = Arc<Mutex<Vec<Bytes>>>;
 
-/// The `tools/list` answer for request `id`, as compact JSON text.
+/// The `tools/list` answer for request `id`: the captured bytes with only the id replaced, so
+/// member order is the server's (a serde round trip would reorder keys depending on
+/// `serde_json` features elsewhere in the build, and the tricks below edit the text).
 fn tools_list(id: &Value) -> String {
-    let mut v: Value = serde_json::from_str(TOOLS_LIST).unwrap();
-    v["id"] = id.clone();
-    v.to_string()
+    let body = TOOLS_LIST.trim_end();
+    let head = body
+        .strip_suffix(r#""id":1}"#)
+        .expect("fixture ends with its id");
+    format!("{head}\"id\":{id}}}")
 }
 
 /// What the backend answers to one JSON-RPC message (a real server matches method names
@@ -87,6 +91,7 @@ fn trick(name: &str, id: &Value) -> (&'static str, String) {
                 "{\"name\":\"echo\",\"name\":\"get-env\",",
                 1,
             );
+            assert_ne!(body, list, "the duplicate-name trick must apply");
             if name == "dupname-sse" {
                 (sse, format!("data: {body}\n\n"))
             } else {
@@ -609,7 +614,14 @@ async fn server_tricks_never_show_hidden_tools() {
     for t in ["split", "other", "dupname-sse", "dupname-json", "escaped"] {
         let a = post(&url, &[s, v, ("x-trick", t)], list).await;
         assert_eq!(a.status, 200, "{t}: {}", a.text);
-        assert_eq!(a.tool_names(), ["echo"], "{t}: {}", a.text);
+        // A list item naming itself twice is ambiguous (which name would the client show?),
+        // so it is hidden, echo included.
+        let expected: &[&str] = if t.starts_with("dupname") {
+            &[]
+        } else {
+            &["echo"]
+        };
+        assert_eq!(a.tool_names(), expected, "{t}: {}", a.text);
         assert!(
             !a.text.contains("get-env") && !a.text.contains(r"\u0065nv"),
             "{t}: the hidden tool reached the client: {}",
