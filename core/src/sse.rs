@@ -259,8 +259,14 @@ impl<'e> Filter<'e> {
         }
         let data = ev.data.as_deref().unwrap_or("");
         let limits = self.engine.limits();
-        let request = self.request.as_deref().and_then(|r| Message::parse(r.as_bytes(), limits).ok());
-        let filtered = match self.engine.filter_body(request.as_ref(), data.as_bytes(), ctx) {
+        let request = self
+            .request
+            .as_deref()
+            .and_then(|r| Message::parse(r.as_bytes(), limits).ok());
+        let filtered = match self
+            .engine
+            .filter_body(request.as_ref(), data.as_bytes(), ctx)
+        {
             Ok((_, f)) => f,
             Err(e) => {
                 write_event(

@@ -324,7 +324,12 @@ pub(crate) struct ListScan<'a> {
 
 impl ListScan<'_> {
     pub(crate) fn new(key: &'static str, identity: &'static str) -> Self {
-        Self { key, identity, array: None, items: Vec::new() }
+        Self {
+            key,
+            identity,
+            array: None,
+            items: Vec::new(),
+        }
     }
 }
 

@@ -118,8 +118,8 @@ impl<'a> Body<'a> {
                     alloc::format!("batch longer than max_batch_len {}", limits.max_batch_len),
                 ));
             }
-            let msg =
-                Message::scan(&mut sc, limits, 2, None).map_err(|e| e.under(&alloc::format!("[{i}]")))?;
+            let msg = Message::scan(&mut sc, limits, 2, None)
+                .map_err(|e| e.under(&alloc::format!("[{i}]")))?;
             out.push(msg);
             if !sc.next_or_close(b']')? {
                 break;

@@ -165,7 +165,10 @@ impl Engine {
         body: &[u8],
         ctx: &Context<'_>,
     ) -> Result<(MessageKind, Filtered), Error> {
-        let shape = request.and_then(|r| r.method()).and_then(Method::from_name).and_then(list_shape);
+        let shape = request
+            .and_then(|r| r.method())
+            .and_then(Method::from_name)
+            .and_then(list_shape);
         let Some((acl, key, id_key)) = shape else {
             let msg = Message::parse(body, &self.limits)?;
             return Ok((msg.kind(), self.filter_message(&msg, request, ctx)));
@@ -192,7 +195,10 @@ impl Engine {
         let Some(array) = list.array else {
             return Filtered::unchanged();
         };
-        let env = Env { context: ctx, mcp: Some(mcp_vars(req)) };
+        let env = Env {
+            context: ctx,
+            mcp: Some(mcp_vars(req)),
+        };
         let mut log = CondLog::default();
         let mut hidden = Vec::new();
         let mut kept: Vec<&str> = Vec::with_capacity(list.items.len());
@@ -202,7 +208,8 @@ impl Engine {
                     let name = name.decode();
                     if name.chars().any(char::is_control) {
                         Err((name.into_owned(), "identity holds a control character"))
-                    } else if matches!(self.judge(acl, &name, &env, &mut log), Verdict::Allowed(_)) {
+                    } else if matches!(self.judge(acl, &name, &env, &mut log), Verdict::Allowed(_))
+                    {
                         Ok(())
                     } else {
                         Err((name.into_owned(), "not granted"))
@@ -235,9 +242,15 @@ impl Engine {
             Some(out)
         });
         match rewritten {
-            Some(text) => Filtered { rewrite: Rewrite::Replaced(text), hidden },
+            Some(text) => Filtered {
+                rewrite: Rewrite::Replaced(text),
+                hidden,
+            },
             // Cannot happen for a span of the message itself; fail closed all the same.
-            None => Filtered { rewrite: Rewrite::Dropped, hidden },
+            None => Filtered {
+                rewrite: Rewrite::Dropped,
+                hidden,
+            },
         }
     }
 
@@ -289,7 +302,10 @@ impl Engine {
             // Parsed generically already; the list pass reads it again, once.
             return match self.filter_body(Some(req), msg.text().as_bytes(), ctx) {
                 Ok((_, f)) => f,
-                Err(_) => Filtered { rewrite: Rewrite::Dropped, hidden: Vec::new() },
+                Err(_) => Filtered {
+                    rewrite: Rewrite::Dropped,
+                    hidden: Vec::new(),
+                },
             };
         }
         if self.links == LinkMode::Keep {
