@@ -108,8 +108,14 @@ impl ErrorKind {
 }
 
 /// An error found in a message, a header or a configuration.
+///
+/// Boxed, so that `Result<T, Error>` stays small on the parsing hot path, where every scanned
+/// value travels through a `Result` but errors are rare.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(alloc::boxed::Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     kind: ErrorKind,
     detail: String,
     offset: Option<usize>,
@@ -119,32 +125,32 @@ pub struct Error {
 impl Error {
     /// Creates an error of `kind` with a human-readable detail.
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        Self {
+        Self(alloc::boxed::Box::new(Inner {
             kind,
             detail: detail.into(),
             offset: None,
             path: None,
-        }
+        }))
     }
 
     /// Adds the byte offset in the input where the problem was found.
     #[must_use]
     pub fn at_offset(mut self, offset: usize) -> Self {
-        self.offset = Some(offset);
+        self.0.offset = Some(offset);
         self
     }
 
     /// Adds the JSON path (`params.name`, `[2].method`) of the offending member.
     #[must_use]
     pub fn at_path(mut self, path: impl Into<String>) -> Self {
-        self.path = Some(path.into());
+        self.0.path = Some(path.into());
         self
     }
 
     /// Prefixes the JSON path, e.g. with the index of a message inside a batch.
     #[must_use]
     pub(crate) fn under(mut self, prefix: &str) -> Self {
-        self.path = Some(match self.path.take() {
+        self.0.path = Some(match self.0.path.take() {
             Some(p) if p.starts_with('[') => alloc::format!("{prefix}{p}"),
             Some(p) => alloc::format!("{prefix}.{p}"),
             None => String::from(prefix),
@@ -154,39 +160,39 @@ impl Error {
 
     /// The category.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// What exactly was wrong.
     pub fn detail(&self) -> &str {
-        &self.detail
+        &self.0.detail
     }
 
     /// Byte offset in the input, when known.
     pub fn offset(&self) -> Option<usize> {
-        self.offset
+        self.0.offset
     }
 
     /// JSON path of the offending member, when known.
     pub fn path(&self) -> Option<&str> {
-        self.path.as_deref()
+        self.0.path.as_deref()
     }
 
     /// The JSON-RPC error code to answer with (-32700, -32600, -32602...).
     pub fn jsonrpc_code(&self) -> i32 {
-        self.kind.jsonrpc_code()
+        self.0.kind.jsonrpc_code()
     }
 
     /// The HTTP status to answer with when refusing at the transport (400, 413...).
     pub fn http_status(&self) -> u16 {
-        self.kind.http_status()
+        self.0.kind.http_status()
     }
 
     /// A complete JSON-RPC error response for this error. `id` is the raw JSON text of the
     /// request id when it could be read (`"7"`, `"\"abc\""`), else `null` is used, as JSON-RPC
     /// requires for unparseable requests.
     pub fn to_jsonrpc_response(&self, id: Option<&str>) -> String {
-        let mut out = String::with_capacity(128 + self.detail.len());
+        let mut out = String::with_capacity(128 + self.0.detail.len());
         out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
         out.push_str(id.unwrap_or("null"));
         out.push_str(",\"error\":{\"code\":");
@@ -204,14 +210,14 @@ fn itoa_i32(v: i32) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.detail)?;
-        match (&self.path, self.offset) {
+        f.write_str(&self.0.detail)?;
+        match (&self.0.path, self.0.offset) {
             (Some(p), Some(o)) => write!(f, " (at `{p}`, byte {o})")?,
             (Some(p), None) => write!(f, " (at `{p}`)")?,
             (None, Some(o)) => write!(f, " (at byte {o})")?,
             (None, None) => {}
         }
-        write!(f, ": {}", self.kind.hint())
+        write!(f, ": {}", self.0.kind.hint())
     }
 }
 
