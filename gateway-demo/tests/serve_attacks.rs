@@ -7,10 +7,11 @@
 //! tricks (SSE framing, non-`message` events, duplicate keys in list items) check that hidden
 //! tools never reach the client.
 
+mod common;
+use common::Gateway;
+
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -169,18 +170,6 @@ async fn backend() -> (SocketAddr, Log) {
     (addr, log)
 }
 
-struct Gateway {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn gateway(backend: SocketAddr) -> Gateway {
     let dir = std::env::temp_dir().join(format!(
         "mcp-gw-attacks-{}-{}",
@@ -200,24 +189,7 @@ fn gateway(backend: SocketAddr) -> Gateway {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-policy"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("gateway exited").unwrap();
-        if let Some(i) = line.find("listening on http://") {
-            let rest = &line[i + "listening on ".len()..];
-            break rest.trim_end_matches(['"', '}']).to_owned();
-        }
-    };
-    // Keep draining stderr so the gateway never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Gateway { child, base }
+    common::start(&config)
 }
 
 /// A client answer: status, content type and the JSON-RPC messages in it (JSON or SSE).

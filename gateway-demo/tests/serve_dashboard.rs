@@ -6,8 +6,9 @@
 //! `garbage` is "answered" with a line of plain text, `resources/read` with `-32002`, anything
 //! else with an empty result. The policy denies the tool `secret`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+use common::Gateway;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -51,18 +52,6 @@ const POLICY: &str = r#"{
   ]
 }"#;
 
-struct Gateway {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn gateway(name: &str) -> Gateway {
     let dir = std::env::temp_dir().join(format!("mcp-gw-dash-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -81,24 +70,7 @@ fn gateway(name: &str) -> Gateway {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-policy"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("gateway exited").unwrap();
-        if let Some(i) = line.find("listening on http://") {
-            let rest = &line[i + "listening on ".len()..];
-            break rest.trim_end_matches(['"', '}']).to_owned();
-        }
-    };
-    // Keep draining stderr so the gateway never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Gateway { child, base }
+    common::start(&config)
 }
 
 /// Status, headers and body of one request; fails the test instead of hanging.

@@ -1,10 +1,11 @@
 //! `mcp-policy serve` against a recording HTTP backend: what reaches the backend, and what the
 //! client gets back. The backend is a few lines of hyper that remembers every request.
 
+mod common;
+use common::Gateway;
+
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -107,18 +108,6 @@ impl hyper::body::Body for ChannelBody {
     }
 }
 
-struct Gateway {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn gateway(extra: &str, backend: SocketAddr) -> Gateway {
     let dir = std::env::temp_dir().join(format!(
         "mcp-gw-rs-{}-{}",
@@ -135,24 +124,7 @@ fn gateway(extra: &str, backend: SocketAddr) -> Gateway {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-policy"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("gateway exited").unwrap();
-        if let Some(i) = line.find("listening on http://") {
-            let rest = &line[i + "listening on ".len()..];
-            break rest.trim_end_matches(['"', '}']).to_owned();
-        }
-    };
-    // Keep draining stderr so the gateway never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Gateway { child, base }
+    common::start(&config)
 }
 
 async fn post(
