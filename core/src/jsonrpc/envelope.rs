@@ -142,87 +142,14 @@ pub(crate) struct Fields<'a> {
     pub(crate) p: ParamsFields<'a>,
 }
 
-/// Scans one message object at the cursor (a `{` at nesting `depth`).
-pub(crate) fn message<'a>(
+/// The skeleton every object walk shares: enter at `depth`, read each key (refusing repeats,
+/// compared after decoding), let `member` consume the value, and return the object's span.
+fn walk_object<'a>(
     sc: &mut Scanner<'a>,
     limits: &Limits,
     depth: usize,
-    mut list: Option<&mut ListScan<'a>>,
-) -> Result<Fields<'a>, Error> {
-    let start = sc.pos;
-    sc.enter(depth)?;
-    let mut f = Fields::default();
-    let mut keys = KeySet::new();
-    let root = Path::Root;
-    sc.skip_ws();
-    if sc.peek() == Some(b'}') {
-        sc.pos += 1;
-    } else {
-        loop {
-            let k = sc.key()?;
-            if keys.insert(k, limits, &root)? {
-                return Err(duplicate(&root, &k.decode()));
-            }
-            let slot = if k.eq_str("jsonrpc") {
-                &mut f.version
-            } else if k.eq_str("id") {
-                &mut f.id
-            } else if k.eq_str("method") {
-                &mut f.method
-            } else if k.eq_str("params") {
-                &mut f.params
-            } else if k.eq_str("result") {
-                &mut f.result
-            } else if k.eq_str("error") {
-                &mut f.error
-            } else {
-                sc.scan_value(depth)?;
-                if sc.next_or_close(b'}')? {
-                    continue;
-                }
-                break;
-            };
-            let is_params = k.eq_str("params");
-            let v = match sc.peek() {
-                // Everything in `params` is checked for duplicates: a condition may read any
-                // argument and must see what the server will see.
-                Some(b'{') if is_params => object(
-                    sc,
-                    limits,
-                    depth + 1,
-                    true,
-                    &Path::Key(&root, k),
-                    Some(&mut f.p),
-                )?,
-                Some(b'{') if k.eq_str("result") => match list.as_deref_mut() {
-                    Some(l) => result_with_list(sc, limits, depth + 1, &Path::Key(&root, k), l)?,
-                    None => object(sc, limits, depth + 1, false, &Path::Key(&root, k), None)?,
-                },
-                _ => sc.scan_value(depth)?,
-            };
-            *slot = Some(v);
-            if !sc.next_or_close(b'}')? {
-                break;
-            }
-        }
-    }
-    if let Some(k) = keys.finish() {
-        return Err(duplicate(&root, k));
-    }
-    f.text = sc.value_from(start, Kind::Object)?.as_text();
-    Ok(f)
-}
-
-/// Validates an object at the cursor (nesting `depth`), refusing repeated keys; with `deep`,
-/// nested objects and arrays are checked the same way. `fields` collects the members of
-/// `params` a policy reads.
-fn object<'a>(
-    sc: &mut Scanner<'a>,
-    limits: &Limits,
-    depth: usize,
-    deep: bool,
     path: &Path<'_>,
-    mut fields: Option<&mut ParamsFields<'a>>,
+    mut member: impl FnMut(&mut Scanner<'a>, JsonStr<'a>) -> Result<(), Error>,
 ) -> Result<RawValue<'a>, Error> {
     let start = sc.pos;
     sc.enter(depth)?;
@@ -237,29 +164,7 @@ fn object<'a>(
         if keys.insert(k, limits, path)? {
             return Err(duplicate(path, &k.decode()));
         }
-        let v = match sc.peek() {
-            Some(b'{') if deep => object(sc, limits, depth + 1, deep, &Path::Key(path, k), None)?,
-            Some(b'[') if deep => array(sc, limits, depth + 1, &Path::Key(path, k))?,
-            _ => sc.scan_value(depth)?,
-        };
-        if let Some(f) = fields.as_deref_mut() {
-            let slot = if k.eq_str("name") {
-                Some(&mut f.name)
-            } else if k.eq_str("uri") {
-                Some(&mut f.uri)
-            } else if k.eq_str("arguments") {
-                Some(&mut f.arguments)
-            } else if k.eq_str("ref") {
-                Some(&mut f.reference)
-            } else if k.eq_str("_meta") {
-                Some(&mut f.meta)
-            } else {
-                None
-            };
-            if let Some(slot) = slot {
-                *slot = Some(v);
-            }
-        }
+        member(sc, k)?;
         if !sc.next_or_close(b'}')? {
             break;
         }
@@ -268,6 +173,91 @@ fn object<'a>(
         return Err(duplicate(path, k));
     }
     sc.value_from(start, Kind::Object)
+}
+
+/// Scans one message object at the cursor (a `{` at nesting `depth`).
+pub(crate) fn message<'a>(
+    sc: &mut Scanner<'a>,
+    limits: &Limits,
+    depth: usize,
+    mut list: Option<&mut ListScan<'a>>,
+) -> Result<Fields<'a>, Error> {
+    let mut f = Fields::default();
+    let root = Path::Root;
+    let text = walk_object(sc, limits, depth, &root, |sc, k| {
+        let here = Path::Key(&root, k);
+        let (slot, v) = if k.eq_str("params") && sc.peek() == Some(b'{') {
+            // Everything in `params` is checked for duplicates: a condition may read any
+            // argument and must see what the server will see.
+            let v = object(sc, limits, depth + 1, true, &here, Some(&mut f.p))?;
+            (&mut f.params, v)
+        } else if k.eq_str("result") && sc.peek() == Some(b'{') {
+            let v = match list.as_deref_mut() {
+                Some(l) => result_with_list(sc, limits, depth + 1, &here, l)?,
+                None => object(sc, limits, depth + 1, false, &here, None)?,
+            };
+            (&mut f.result, v)
+        } else {
+            let v = sc.scan_value(depth)?;
+            let slot = if k.eq_str("jsonrpc") {
+                &mut f.version
+            } else if k.eq_str("id") {
+                &mut f.id
+            } else if k.eq_str("method") {
+                &mut f.method
+            } else if k.eq_str("params") {
+                &mut f.params
+            } else if k.eq_str("result") {
+                &mut f.result
+            } else if k.eq_str("error") {
+                &mut f.error
+            } else {
+                return Ok(());
+            };
+            (slot, v)
+        };
+        *slot = Some(v);
+        Ok(())
+    })?;
+    f.text = text.as_text();
+    Ok(f)
+}
+
+/// Validates an object at the cursor (nesting `depth`), refusing repeated keys; with `deep`,
+/// nested objects and arrays are checked the same way. `fields` collects the members of
+/// `params` a policy reads.
+fn object<'a>(
+    sc: &mut Scanner<'a>,
+    limits: &Limits,
+    depth: usize,
+    deep: bool,
+    path: &Path<'_>,
+    mut fields: Option<&mut ParamsFields<'a>>,
+) -> Result<RawValue<'a>, Error> {
+    walk_object(sc, limits, depth, path, |sc, k| {
+        let v = match sc.peek() {
+            Some(b'{') if deep => object(sc, limits, depth + 1, deep, &Path::Key(path, k), None)?,
+            Some(b'[') if deep => array(sc, limits, depth + 1, &Path::Key(path, k))?,
+            _ => sc.scan_value(depth)?,
+        };
+        if let Some(f) = fields.as_deref_mut() {
+            let slot = if k.eq_str("name") {
+                &mut f.name
+            } else if k.eq_str("uri") {
+                &mut f.uri
+            } else if k.eq_str("arguments") {
+                &mut f.arguments
+            } else if k.eq_str("ref") {
+                &mut f.reference
+            } else if k.eq_str("_meta") {
+                &mut f.meta
+            } else {
+                return Ok(());
+            };
+            *slot = Some(v);
+        }
+        Ok(())
+    })
 }
 
 fn array<'a>(
@@ -341,32 +331,14 @@ fn result_with_list<'a>(
     path: &Path<'_>,
     list: &mut ListScan<'a>,
 ) -> Result<RawValue<'a>, Error> {
-    let start = sc.pos;
-    sc.enter(depth)?;
-    let mut keys = KeySet::new();
-    sc.skip_ws();
-    if sc.peek() == Some(b'}') {
-        sc.pos += 1;
-        return sc.value_from(start, Kind::Object);
-    }
-    loop {
-        let k = sc.key()?;
-        if keys.insert(k, limits, path)? {
-            return Err(duplicate(path, &k.decode()));
-        }
+    walk_object(sc, limits, depth, path, |sc, k| {
         if k.eq_str(list.key) && sc.peek() == Some(b'[') {
             list.array = Some(list_array(sc, depth + 1, list)?);
         } else {
             sc.scan_value(depth)?;
         }
-        if !sc.next_or_close(b'}')? {
-            break;
-        }
-    }
-    if let Some(k) = keys.finish() {
-        return Err(duplicate(path, k));
-    }
-    sc.value_from(start, Kind::Object)
+        Ok(())
+    })
 }
 
 fn list_array<'a>(
