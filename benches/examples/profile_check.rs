@@ -5,7 +5,9 @@
 //! `valgrind --tool=callgrind target/bench/examples/profile_check check 100000`
 //! (paths: `check` = parse + check of the `check_call` allow message; `parse` = parse only;
 //! `filter` = `filter_response` of the synthetic 500-tool list; `validate` = its validation
-//! alone (`RawValue::parse_with`); `floor` = `serde_json::from_slice::<IgnoredAny>` of it).
+//! alone (`RawValue::parse_with`); `floor` = `serde_json::from_slice::<IgnoredAny>` of it; `floor-call` = the same for the
+//! `check` message; `filter-everything`, `floor-everything`: the same on server-everything's
+//! 17-tool list).
 
 use std::hint::black_box;
 
@@ -13,6 +15,9 @@ use mcp_policy::context::Data;
 use mcp_policy::policy::Engine;
 use mcp_policy::{Context, Limits, Message};
 use mcp_policy_benches::{call_message, check_policy_json, list_policy_json, synthetic_tools_list};
+
+/// server-everything's real `tools/list` answer (the `filter_list` bench's small input).
+const EVERYTHING: &str = include_str!("../../core/tests/fixtures/traffic/tools-list.json");
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -46,10 +51,14 @@ fn main() {
                 }
             }
         }
-        "filter" => {
+        "filter" | "filter-everything" => {
             let engine = Engine::from_json(list_policy_json().as_bytes(), &limits)
                 .unwrap_or_else(|e| panic!("{e}"));
-            let list = synthetic_tools_list(500);
+            let list = if what == "filter" {
+                synthetic_tools_list(500)
+            } else {
+                String::from(EVERYTHING)
+            };
             let req = Message::parse(
                 br#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
                 &limits,
@@ -62,8 +71,12 @@ fn main() {
                 hits += f.apply(list.as_bytes()).map_or(0, <[u8]>::len);
             }
         }
-        "floor" => {
-            let list = synthetic_tools_list(500);
+        "floor" | "floor-everything" => {
+            let list = if what == "floor" {
+                synthetic_tools_list(500)
+            } else {
+                String::from(EVERYTHING)
+            };
             for _ in 0..n {
                 hits += usize::from(
                     serde_json::from_slice::<serde::de::IgnoredAny>(black_box(list.as_bytes()))
@@ -76,6 +89,15 @@ fn main() {
             for _ in 0..n {
                 hits += usize::from(
                     mcp_policy::RawValue::parse_with(black_box(&list), &limits).is_ok(),
+                );
+            }
+        }
+        "floor-call" => {
+            let body = call_message("query_orders");
+            for _ in 0..n {
+                hits += usize::from(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(black_box(body.as_bytes()))
+                        .is_ok(),
                 );
             }
         }

@@ -1,123 +1,21 @@
 //! One pass over a message: validation, duplicate-key checks and the positions of the members
 //! a policy reads, together. Walking the text again for each of those (as a generic validator
 //! followed by lookups would) costs several times the parse itself on the hot path.
+//!
+//! The walk is one loop over an explicit stack of the containers whose members matter (the
+//! message, `params` and everything in it, `result`, a list and its items); every other value
+//! is validated by [`Scanner::scan_value`] without a frame. Keeping the cursor and the stack in
+//! one function is what makes a `tools/call` parse a few thousand instructions: a call and a
+//! `Result` per token cost more than the token.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::scan::Scanner;
+use super::scan::{Scanner, StrSpan};
 use super::value::{JsonStr, Kind, RawValue};
 use crate::error::{Error, ErrorKind};
 use crate::limits::Limits;
-
-/// Where an object sits, rendered only when there is an error to report: building path
-/// strings for every nested value would allocate on the hot path.
-#[derive(Clone, Copy)]
-pub(crate) enum Path<'p> {
-    Root,
-    Key(&'p Path<'p>, JsonStr<'p>),
-    Index(&'p Path<'p>, usize),
-}
-
-impl Path<'_> {
-    pub(crate) fn render(&self) -> String {
-        match self {
-            Self::Root => String::new(),
-            Self::Key(parent, k) => join(&parent.render(), &k.decode()),
-            Self::Index(parent, i) => alloc::format!("{}[{i}]", parent.render()),
-        }
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        String::from(key)
-    } else {
-        alloc::format!("{path}.{key}")
-    }
-}
-
-/// The keys of one object, compared after decoding escapes. The first sixteen live on the
-/// stack; bigger objects spill to the heap and are checked by sorting at the end.
-struct KeySet<'a> {
-    inline: [Option<JsonStr<'a>>; 16],
-    n: usize,
-    spill: Vec<Cow<'a, str>>,
-}
-
-impl<'a> KeySet<'a> {
-    fn new() -> Self {
-        Self {
-            inline: [None; 16],
-            n: 0,
-            spill: Vec::new(),
-        }
-    }
-
-    /// Adds `k`; returns whether it was already there (for small sets; big ones are checked
-    /// by [`KeySet::finish`]).
-    fn insert(&mut self, k: JsonStr<'a>, limits: &Limits, path: &Path<'_>) -> Result<bool, Error> {
-        self.n += 1;
-        if self.n > limits.max_object_keys {
-            return Err(Error::new(
-                ErrorKind::TooManyKeys,
-                alloc::format!(
-                    "object has more than max_object_keys {}",
-                    limits.max_object_keys
-                ),
-            )
-            .at_path(display(&path.render())));
-        }
-        if self.n <= self.inline.len() {
-            let earlier = self.inline.iter().take(self.n - 1).flatten();
-            let dup = earlier.clone().any(|e| same_key(*e, k));
-            if let Some(slot) = self.inline.get_mut(self.n - 1) {
-                *slot = Some(k);
-            }
-            return Ok(dup);
-        }
-        if self.spill.is_empty() {
-            self.spill
-                .extend(self.inline.iter().flatten().map(|e| e.decode()));
-        }
-        self.spill.push(k.decode());
-        Ok(false)
-    }
-
-    /// For spilled sets: the first repeated key, if any.
-    fn finish(&self) -> Option<&str> {
-        if self.spill.is_empty() {
-            return None;
-        }
-        let mut sorted: Vec<&str> = self.spill.iter().map(|c| c.as_ref()).collect();
-        sorted.sort_unstable();
-        sorted
-            .windows(2)
-            .find(|w| w.first() == w.get(1))
-            .and_then(|w| w.first().copied())
-    }
-}
-
-fn same_key(a: JsonStr<'_>, b: JsonStr<'_>) -> bool {
-    if !a.has_escapes() && !b.has_escapes() {
-        return a.raw() == b.raw();
-    }
-    a.decode() == b.decode()
-}
-
-fn display(path: &str) -> &str {
-    if path.is_empty() { "(message)" } else { path }
-}
-
-pub(crate) fn duplicate(path: &Path<'_>, key: &str) -> Error {
-    let at = join(&path.render(), key);
-    Error::new(
-        ErrorKind::DuplicateKey,
-        alloc::format!("duplicate key `{key}`"),
-    )
-    .at_path(at)
-}
 
 /// The members of `params` a policy reads, found while `params` is validated.
 #[derive(Default)]
@@ -140,158 +38,6 @@ pub(crate) struct Fields<'a> {
     pub(crate) result: Option<RawValue<'a>>,
     pub(crate) error: Option<RawValue<'a>>,
     pub(crate) p: ParamsFields<'a>,
-}
-
-/// The skeleton every object walk shares: enter at `depth`, read each key (refusing repeats,
-/// compared after decoding), let `member` consume the value, and return the object's span.
-fn walk_object<'a>(
-    sc: &mut Scanner<'a>,
-    limits: &Limits,
-    depth: usize,
-    path: &Path<'_>,
-    mut member: impl FnMut(&mut Scanner<'a>, JsonStr<'a>) -> Result<(), Error>,
-) -> Result<RawValue<'a>, Error> {
-    let start = sc.pos;
-    sc.enter(depth)?;
-    let mut keys = KeySet::new();
-    sc.skip_ws();
-    if sc.peek() == Some(b'}') {
-        sc.pos += 1;
-        return sc.value_from(start, Kind::Object);
-    }
-    loop {
-        let k = sc.key()?;
-        if keys.insert(k, limits, path)? {
-            return Err(duplicate(path, &k.decode()));
-        }
-        member(sc, k)?;
-        if !sc.next_or_close(b'}')? {
-            break;
-        }
-    }
-    if let Some(k) = keys.finish() {
-        return Err(duplicate(path, k));
-    }
-    sc.value_from(start, Kind::Object)
-}
-
-/// Scans one message object at the cursor (a `{` at nesting `depth`).
-pub(crate) fn message<'a>(
-    sc: &mut Scanner<'a>,
-    limits: &Limits,
-    depth: usize,
-    mut list: Option<&mut ListScan<'a>>,
-) -> Result<Fields<'a>, Error> {
-    let mut f = Fields::default();
-    let root = Path::Root;
-    let text = walk_object(sc, limits, depth, &root, |sc, k| {
-        let here = Path::Key(&root, k);
-        let (slot, v) = if k.eq_str("params") && sc.peek() == Some(b'{') {
-            // Everything in `params` is checked for duplicates: a condition may read any
-            // argument and must see what the server will see.
-            let v = object(sc, limits, depth + 1, true, &here, Some(&mut f.p))?;
-            (&mut f.params, v)
-        } else if k.eq_str("result") && sc.peek() == Some(b'{') {
-            let v = match list.as_deref_mut() {
-                Some(l) => result_with_list(sc, limits, depth + 1, &here, l)?,
-                None => object(sc, limits, depth + 1, false, &here, None)?,
-            };
-            (&mut f.result, v)
-        } else {
-            let v = sc.scan_value(depth)?;
-            let slot = if k.eq_str("jsonrpc") {
-                &mut f.version
-            } else if k.eq_str("id") {
-                &mut f.id
-            } else if k.eq_str("method") {
-                &mut f.method
-            } else if k.eq_str("params") {
-                &mut f.params
-            } else if k.eq_str("result") {
-                &mut f.result
-            } else if k.eq_str("error") {
-                &mut f.error
-            } else {
-                return Ok(());
-            };
-            (slot, v)
-        };
-        *slot = Some(v);
-        Ok(())
-    })?;
-    f.text = text.as_text();
-    Ok(f)
-}
-
-/// Validates an object at the cursor (nesting `depth`), refusing repeated keys; with `deep`,
-/// nested objects and arrays are checked the same way. `fields` collects the members of
-/// `params` a policy reads.
-fn object<'a>(
-    sc: &mut Scanner<'a>,
-    limits: &Limits,
-    depth: usize,
-    deep: bool,
-    path: &Path<'_>,
-    mut fields: Option<&mut ParamsFields<'a>>,
-) -> Result<RawValue<'a>, Error> {
-    walk_object(sc, limits, depth, path, |sc, k| {
-        let v = match sc.peek() {
-            Some(b'{') if deep => object(sc, limits, depth + 1, deep, &Path::Key(path, k), None)?,
-            Some(b'[') if deep => array(sc, limits, depth + 1, &Path::Key(path, k))?,
-            _ => sc.scan_value(depth)?,
-        };
-        if let Some(f) = fields.as_deref_mut() {
-            let slot = if k.eq_str("name") {
-                &mut f.name
-            } else if k.eq_str("uri") {
-                &mut f.uri
-            } else if k.eq_str("arguments") {
-                &mut f.arguments
-            } else if k.eq_str("ref") {
-                &mut f.reference
-            } else if k.eq_str("_meta") {
-                &mut f.meta
-            } else {
-                return Ok(());
-            };
-            *slot = Some(v);
-        }
-        Ok(())
-    })
-}
-
-fn array<'a>(
-    sc: &mut Scanner<'a>,
-    limits: &Limits,
-    depth: usize,
-    path: &Path<'_>,
-) -> Result<RawValue<'a>, Error> {
-    let start = sc.pos;
-    sc.enter(depth)?;
-    sc.skip_ws();
-    if sc.peek() == Some(b']') {
-        sc.pos += 1;
-        return sc.value_from(start, Kind::Array);
-    }
-    let mut i = 0usize;
-    loop {
-        match sc.peek() {
-            Some(b'{') => {
-                object(sc, limits, depth + 1, true, &Path::Index(path, i), None)?;
-            }
-            Some(b'[') => {
-                array(sc, limits, depth + 1, &Path::Index(path, i))?;
-            }
-            _ => {
-                sc.scan_value(depth)?;
-            }
-        }
-        i += 1;
-        if !sc.next_or_close(b']')? {
-            break;
-        }
-    }
-    sc.value_from(start, Kind::Array)
 }
 
 /// One item of a list result: its exact text, and its identity member (`name`, `uri`,
@@ -318,89 +64,562 @@ impl ListScan<'_> {
             key,
             identity,
             array: None,
-            items: Vec::new(),
+            // Real servers list a few dozen items; starting there saves the first regrowths.
+            items: Vec::with_capacity(32),
         }
     }
 }
 
-/// `result` with duplicate keys refused at its level, and the list array read item by item.
-fn result_with_list<'a>(
+/// What a container is to the walk, which decides what its members are checked for and where
+/// their values go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The message object.
+    Root,
+    /// `params` of the message.
+    Params,
+    /// Anything inside `params`: a condition may read any argument, so every object there is
+    /// checked for repeated keys.
+    Deep,
+    /// `result` of the message: repeated keys refused at its level.
+    Result,
+    /// The list array of a list result.
+    ListArray,
+    /// One item of that list.
+    ListItem,
+}
+
+impl Role {
+    /// Whether objects in this role refuse repeated keys.
+    fn checks_keys(self) -> bool {
+        !matches!(self, Self::ListItem | Self::ListArray)
+    }
+}
+
+/// Member slots: which field the value of the current member goes to (0 = none).
+mod slot {
+    pub(super) const NONE: u8 = 0;
+    pub(super) const VERSION: u8 = 1;
+    pub(super) const ID: u8 = 2;
+    pub(super) const METHOD: u8 = 3;
+    pub(super) const PARAMS: u8 = 4;
+    pub(super) const RESULT: u8 = 5;
+    pub(super) const ERROR: u8 = 6;
+    pub(super) const NAME: u8 = 7;
+    pub(super) const URI: u8 = 8;
+    pub(super) const ARGUMENTS: u8 = 9;
+    pub(super) const REF: u8 = 10;
+    pub(super) const META: u8 = 11;
+    /// The list member of `result`, or the identity member of a list item.
+    pub(super) const LIST: u8 = 12;
+}
+
+#[derive(Clone, Copy)]
+struct Frame {
+    start: usize,
+    /// Where the current member's key is (for error paths).
+    key: StrSpan,
+    is_object: bool,
+    role: Role,
+    slot: u8,
+    /// Index of the current element (arrays), for error paths.
+    index: usize,
+    /// Where this object's keys start in the key stack, and how many it has.
+    keys_base: usize,
+    nkeys: usize,
+}
+
+const EMPTY_FRAME: Frame = Frame {
+    start: 0,
+    key: StrSpan {
+        start: 0,
+        end: 0,
+        escaped: false,
+    },
+    is_object: false,
+    role: Role::Root,
+    slot: slot::NONE,
+    index: 0,
+    keys_base: 0,
+    nkeys: 0,
+};
+
+/// Frames and keys live in fixed arrays for the common shapes; deeper or wider messages spill
+/// to the heap.
+const INLINE_FRAMES: usize = 8;
+const INLINE_KEYS: usize = 24;
+/// Up to this many keys an object is checked for repeats as each key arrives; past it, once by
+/// sorting when it closes (so a huge object costs n log n, not n²).
+const LINEAR_KEYS: usize = 16;
+
+struct Stack {
+    frames: [Frame; INLINE_FRAMES],
+    more_frames: Vec<Frame>,
+    depth: usize,
+    keys: [Key; INLINE_KEYS],
+    more_keys: Vec<Key>,
+    nkeys: usize,
+}
+
+impl Stack {
+    fn new() -> Self {
+        Self {
+            frames: [EMPTY_FRAME; INLINE_FRAMES],
+            more_frames: Vec::new(),
+            depth: 0,
+            keys: [EMPTY_KEY; INLINE_KEYS],
+            more_keys: Vec::new(),
+            nkeys: 0,
+        }
+    }
+
+    /// Saves the parent of a container being entered.
+    #[inline]
+    fn push(&mut self, f: Frame) {
+        if let Some(slot) = self.frames.get_mut(self.depth) {
+            *slot = f;
+        } else {
+            self.more_frames.push(f);
+        }
+        self.depth += 1;
+    }
+
+    /// The parent of the container just closed; `None` when that was the message.
+    #[inline]
+    fn pop(&mut self) -> Option<Frame> {
+        self.depth = self.depth.checked_sub(1)?;
+        if self.depth >= INLINE_FRAMES {
+            return self.more_frames.pop();
+        }
+        self.frames.get(self.depth).copied()
+    }
+
+    fn frame(&self, i: usize) -> Frame {
+        self.frames
+            .get(i)
+            .or_else(|| self.more_frames.get(i.wrapping_sub(INLINE_FRAMES)))
+            .copied()
+            .unwrap_or(EMPTY_FRAME)
+    }
+
+    #[inline]
+    fn key(&self, i: usize) -> Key {
+        match self.keys.get(i) {
+            Some(k) => *k,
+            None => self
+                .more_keys
+                .get(i - INLINE_KEYS)
+                .copied()
+                .unwrap_or(EMPTY_KEY),
+        }
+    }
+
+    #[inline]
+    fn push_key(&mut self, k: Key) {
+        if let Some(slot) = self.keys.get_mut(self.nkeys) {
+            *slot = k;
+        } else {
+            self.more_keys.push(k);
+        }
+        self.nkeys += 1;
+    }
+
+    #[inline]
+    fn truncate_keys(&mut self, n: usize) {
+        self.nkeys = n;
+        if n >= INLINE_KEYS {
+            self.more_keys.truncate(n - INLINE_KEYS);
+        } else if !self.more_keys.is_empty() {
+            self.more_keys.clear();
+        }
+    }
+
+    /// Records key `k` of object `cur`; returns whether an earlier key of it is the same
+    /// (objects past [`LINEAR_KEYS`] are checked by [`Stack::repeated_key`] when they close).
+    #[inline]
+    fn add_key(
+        &mut self,
+        sc: &Scanner<'_>,
+        cur: &mut Frame,
+        k: Key,
+        limits: &Limits,
+    ) -> Result<bool, Error> {
+        if cur.nkeys >= limits.max_object_keys {
+            return Err(too_many_keys(limits, &self.render_path(sc, None)));
+        }
+        let mut dup = false;
+        if cur.nkeys < LINEAR_KEYS {
+            let raw = sc.span_bytes(k);
+            for i in cur.keys_base..self.nkeys {
+                let e = self.key(i);
+                if sc.span_bytes(e) == raw || ((e.escaped || k.escaped) && same_key(sc, e, k)) {
+                    dup = true;
+                    break;
+                }
+            }
+        }
+        self.push_key(k);
+        cur.nkeys += 1;
+        Ok(dup)
+    }
+
+    /// For an object past [`LINEAR_KEYS`] keys: the first key it repeats, if any.
+    #[cold]
+    #[inline(never)]
+    fn repeated_key(&self, sc: &Scanner<'_>, f: &Frame) -> Option<String> {
+        let mut sorted: Vec<Cow<'_, str>> = (f.keys_base..f.keys_base + f.nkeys)
+            .map(|i| sc.span_str(self.key(i)).decode())
+            .collect();
+        sorted.sort_unstable();
+        sorted
+            .windows(2)
+            .find(|w| w.first() == w.get(1))
+            .and_then(|w| w.first().map(|k| String::from(k.as_ref())))
+    }
+
+    /// The JSON path of `cur` (and of `key` in it), as error messages give it:
+    /// `params.arguments.x`, `result.tools[3]`.
+    #[cold]
+    #[inline(never)]
+    fn render_path(&self, sc: &Scanner<'_>, key: Option<&str>) -> String {
+        let mut out = String::new();
+        for i in 0..self.depth {
+            let parent = self.frame(i);
+            if parent.is_object {
+                let k = sc.span_str(parent.key).decode();
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&k);
+            } else {
+                out.push_str(&alloc::format!("[{}]", parent.index));
+            }
+        }
+        if let Some(k) = key {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(k);
+        }
+        out
+    }
+}
+
+/// A key as written (where it is), compared byte for byte unless an escape is involved.
+type Key = StrSpan;
+
+const EMPTY_KEY: Key = StrSpan {
+    start: 0,
+    end: 0,
+    escaped: false,
+};
+
+#[cold]
+#[inline(never)]
+fn same_key(sc: &Scanner<'_>, a: Key, b: Key) -> bool {
+    sc.span_str(a).decode() == sc.span_str(b).decode()
+}
+
+fn display(path: &str) -> &str {
+    if path.is_empty() { "(message)" } else { path }
+}
+
+#[cold]
+#[inline(never)]
+fn too_many_keys(limits: &Limits, path: &str) -> Error {
+    Error::new(
+        ErrorKind::TooManyKeys,
+        alloc::format!(
+            "object has more than max_object_keys {}",
+            limits.max_object_keys
+        ),
+    )
+    .at_path(display(path))
+}
+
+#[cold]
+#[inline(never)]
+fn duplicate(path: String, key: &str) -> Error {
+    Error::new(
+        ErrorKind::DuplicateKey,
+        alloc::format!("duplicate key `{key}`"),
+    )
+    .at_path(path)
+}
+
+/// The slot a member of a `role` container goes to.
+#[inline]
+fn slot_of(sc: &Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) -> u8 {
+    if matches!(role, Role::Deep | Role::ListArray) {
+        return slot::NONE;
+    }
+    // Member names that matter have no escapes when written by any real peer; an escaped one
+    // is decoded (rare, allocates) so that `"n\u0061me"` still counts as `name`.
+    let decoded;
+    let raw = if k.escaped {
+        decoded = sc.span_str(k).decode();
+        decoded.as_bytes()
+    } else {
+        sc.span_bytes(k)
+    };
+    match role {
+        Role::Root => match raw {
+            b"jsonrpc" => slot::VERSION,
+            b"id" => slot::ID,
+            b"method" => slot::METHOD,
+            b"params" => slot::PARAMS,
+            b"result" => slot::RESULT,
+            b"error" => slot::ERROR,
+            _ => slot::NONE,
+        },
+        Role::Params => match raw {
+            b"name" => slot::NAME,
+            b"uri" => slot::URI,
+            b"arguments" => slot::ARGUMENTS,
+            b"ref" => slot::REF,
+            b"_meta" => slot::META,
+            _ => slot::NONE,
+        },
+        Role::Result => match list {
+            Some(l) if raw == l.key.as_bytes() => slot::LIST,
+            _ => slot::NONE,
+        },
+        Role::ListItem => match list {
+            Some(l) if raw == l.identity.as_bytes() => slot::LIST,
+            _ => slot::NONE,
+        },
+        Role::Deep | Role::ListArray => slot::NONE,
+    }
+}
+
+/// The role of a container found as the current member/element of `parent`, or `None` when
+/// it is only validated.
+#[inline]
+fn child_role(parent: &Frame, is_object: bool) -> Option<Role> {
+    match (parent.role, parent.slot, is_object) {
+        (Role::Root, slot::PARAMS, true) => Some(Role::Params),
+        (Role::Root, slot::RESULT, true) => Some(Role::Result),
+        (Role::Params | Role::Deep, _, _) => Some(Role::Deep),
+        (Role::Result, slot::LIST, false) => Some(Role::ListArray),
+        (Role::ListArray, _, true) => Some(Role::ListItem),
+        _ => None,
+    }
+}
+
+/// Where the walk puts what it finds.
+struct Sink<'a, 'l> {
+    f: Fields<'a>,
+    list: Option<&'l mut ListScan<'a>>,
+    /// The identity member of the list item being read: how often it appeared, and its value.
+    item_count: u32,
+    item_found: Option<RawValue<'a>>,
+}
+
+impl<'a> Sink<'a, '_> {
+    /// A value completed as the current member/element of `parent`.
+    #[inline(always)]
+    fn value(&mut self, parent: &Frame, v: RawValue<'a>, item_identity: Option<ItemIdentity<'a>>) {
+        match parent.role {
+            Role::Root => {
+                let f = &mut self.f;
+                let target = match parent.slot {
+                    slot::VERSION => &mut f.version,
+                    slot::ID => &mut f.id,
+                    slot::METHOD => &mut f.method,
+                    slot::PARAMS => &mut f.params,
+                    slot::RESULT => &mut f.result,
+                    slot::ERROR => &mut f.error,
+                    _ => return,
+                };
+                *target = Some(v);
+            }
+            Role::Params => {
+                let p = &mut self.f.p;
+                let target = match parent.slot {
+                    slot::NAME => &mut p.name,
+                    slot::URI => &mut p.uri,
+                    slot::ARGUMENTS => &mut p.arguments,
+                    slot::REF => &mut p.reference,
+                    slot::META => &mut p.meta,
+                    _ => return,
+                };
+                *target = Some(v);
+            }
+            Role::Result => {
+                if parent.slot == slot::LIST
+                    && v.kind() == Kind::Array
+                    && let Some(l) = self.list.as_deref_mut()
+                {
+                    l.array = Some(v);
+                }
+            }
+            Role::ListArray => {
+                if let Some(l) = self.list.as_deref_mut() {
+                    l.items.push(ListItem {
+                        text: v.as_text(),
+                        identity: item_identity.unwrap_or(Err("item is not an object")),
+                    });
+                }
+            }
+            Role::ListItem => {
+                if parent.slot == slot::LIST {
+                    self.item_count += 1;
+                    self.item_found = Some(v);
+                }
+            }
+            Role::Deep => {}
+        }
+    }
+
+    /// The identity of the list item that just closed. An item naming it twice, or not as a
+    /// string, has no usable identity (which one would the client show?).
+    fn item_identity(&mut self) -> ItemIdentity<'a> {
+        let found = self.item_found.take().and_then(|v| v.as_json_str());
+        let count = core::mem::take(&mut self.item_count);
+        match (count, found) {
+            (0, _) => Err("item without its identity member"),
+            (1, Some(s)) => Ok(s),
+            (1, None) => Err("identity member is not a string"),
+            _ => Err("identity member repeated"),
+        }
+    }
+}
+
+type ItemIdentity<'a> = Result<JsonStr<'a>, &'static str>;
+
+/// Scans one message object at the cursor (a `{` at nesting `depth`).
+pub(crate) fn message<'a>(
     sc: &mut Scanner<'a>,
     limits: &Limits,
     depth: usize,
-    path: &Path<'_>,
-    list: &mut ListScan<'a>,
-) -> Result<RawValue<'a>, Error> {
-    walk_object(sc, limits, depth, path, |sc, k| {
-        if k.eq_str(list.key) && sc.peek() == Some(b'[') {
-            list.array = Some(list_array(sc, depth + 1, list)?);
-        } else {
-            sc.scan_value(depth)?;
-        }
-        Ok(())
-    })
-}
-
-fn list_array<'a>(
-    sc: &mut Scanner<'a>,
-    depth: usize,
-    list: &mut ListScan<'a>,
-) -> Result<RawValue<'a>, Error> {
-    let start = sc.pos;
-    sc.enter(depth)?;
-    list.items.clear();
-    sc.skip_ws();
-    if sc.peek() == Some(b']') {
-        sc.pos += 1;
-        return sc.value_from(start, Kind::Array);
+    list: Option<&mut ListScan<'a>>,
+) -> Result<Fields<'a>, Error> {
+    let mut list = list;
+    if let Some(l) = list.as_deref_mut() {
+        l.items.clear();
+        l.array = None;
     }
+    let mut st = Stack::new();
+    let mut sink = Sink {
+        f: Fields::default(),
+        list,
+        item_count: 0,
+        item_found: None,
+    };
+    // The innermost open container lives in a local; the stack holds its ancestors.
+    let mut cur = Frame {
+        start: sc.pos,
+        role: Role::Root,
+        is_object: true,
+        ..EMPTY_FRAME
+    };
+    sc.enter(depth)?;
+    sc.skip_ws();
+    let mut opened = true;
     loop {
-        let item_start = sc.pos;
-        let identity = if sc.peek() == Some(b'{') {
-            list_item(sc, depth + 1, list.identity)?
+        // At the start of a member or element, or at the closer of a container just opened.
+        let closes_at_once = opened && sc.peek() == Some(if cur.is_object { b'}' } else { b']' });
+        if closes_at_once {
+            sc.pos += 1;
+            if close(sc, &mut st, &mut cur, &mut sink)? {
+                return Ok(sink.f);
+            }
         } else {
-            sc.scan_value(depth)?;
-            Err("item is not an object")
-        };
-        let text = sc.value_from(item_start, Kind::Object)?.as_text();
-        list.items.push(ListItem { text, identity });
-        if !sc.next_or_close(b']')? {
-            break;
+            if cur.is_object {
+                let k = sc.key_span()?;
+                cur.key = k;
+                cur.slot = slot_of(sc, cur.role, k, sink.list.as_deref());
+                if cur.role.checks_keys() && st.add_key(sc, &mut cur, k, limits)? {
+                    let k = sc.span_str(k).decode();
+                    return Err(duplicate(st.render_path(sc, Some(&k)), &k));
+                }
+            }
+            let b = sc.peek();
+            let child = match b {
+                Some(b'{') => child_role(&cur, true).map(|r| (r, true)),
+                Some(b'[') => child_role(&cur, false).map(|r| (r, false)),
+                _ => None,
+            };
+            if let Some((role, is_object)) = child {
+                let start = sc.pos;
+                sc.enter(depth + st.depth + 1)?;
+                let keys_base = st.nkeys;
+                st.push(cur);
+                cur = Frame {
+                    start,
+                    role,
+                    is_object,
+                    keys_base,
+                    ..EMPTY_FRAME
+                };
+                sc.skip_ws();
+                opened = true;
+                continue;
+            }
+            if cur.slot == slot::NONE && cur.role != Role::ListArray {
+                // Nobody reads this value: validate it without slicing out its span.
+                sc.skip_value(depth + st.depth)?;
+            } else {
+                let v = sc.scan_value(depth + st.depth)?;
+                sink.value(&cur, v, None);
+            }
         }
+        // After a value: `,` and the next member, or closers.
+        loop {
+            sc.skip_ws();
+            match sc.peek() {
+                Some(b',') => {
+                    sc.pos += 1;
+                    cur.index += 1;
+                    sc.skip_ws();
+                    break;
+                }
+                Some(b'}') if cur.is_object => {}
+                Some(b']') if !cur.is_object => {}
+                _ => {
+                    return Err(sc.syntax(if cur.is_object {
+                        "expected `,` or `}` after an object member"
+                    } else {
+                        "expected `,` or `]` after an array element"
+                    }));
+                }
+            }
+            sc.pos += 1;
+            if close(sc, &mut st, &mut cur, &mut sink)? {
+                return Ok(sink.f);
+            }
+        }
+        opened = false;
     }
-    sc.value_from(start, Kind::Array)
 }
 
-/// Validates one item object and finds its identity member. An item naming it twice, or not
-/// as a string, has no usable identity (which one would the client show?).
-fn list_item<'a>(
+/// `cur` has just been closed (the cursor is past its closer): checks its keys, hands its span
+/// to its parent, which becomes `cur`; returns `true` when it was the message itself.
+#[inline(always)]
+fn close<'a>(
     sc: &mut Scanner<'a>,
-    depth: usize,
-    identity: &str,
-) -> Result<Result<JsonStr<'a>, &'static str>, Error> {
-    sc.enter(depth)?;
-    let mut found: Option<RawValue<'a>> = None;
-    let mut count = 0u32;
-    sc.skip_ws();
-    if sc.peek() == Some(b'}') {
-        sc.pos += 1;
-    } else {
-        loop {
-            let k = sc.key()?;
-            let v = sc.scan_value(depth)?;
-            if k.eq_str(identity) {
-                count += 1;
-                found = Some(v);
-            }
-            if !sc.next_or_close(b'}')? {
-                break;
-            }
-        }
+    st: &mut Stack,
+    cur: &mut Frame,
+    sink: &mut Sink<'a, '_>,
+) -> Result<bool, Error> {
+    if cur.nkeys > LINEAR_KEYS
+        && let Some(k) = st.repeated_key(sc, cur)
+    {
+        return Err(duplicate(st.render_path(sc, Some(&k)), &k));
     }
-    Ok(match (count, found.and_then(|v| v.as_json_str())) {
-        (0, _) => Err("item without its identity member"),
-        (1, Some(s)) => Ok(s),
-        (1, None) => Err("identity member is not a string"),
-        _ => Err("identity member repeated"),
-    })
+    let kind = if cur.is_object {
+        Kind::Object
+    } else {
+        Kind::Array
+    };
+    let v = sc.value_from(cur.start, kind)?;
+    let Some(parent) = st.pop() else {
+        sink.f.text = v.as_text();
+        return Ok(true);
+    };
+    st.truncate_keys(cur.keys_base);
+    let identity = (cur.role == Role::ListItem).then(|| sink.item_identity());
+    *cur = parent;
+    sink.value(cur, v, identity);
+    Ok(false)
 }

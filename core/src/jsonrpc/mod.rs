@@ -165,6 +165,10 @@ fn check_text<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, Error> {
 /// Characters that must never appear in a method, name or URI: a C host or a log line could
 /// cut or reinterpret the value at them, so what it sees would differ from what was judged.
 fn has_control(s: &str) -> bool {
+    // Printable ASCII settles almost every real name without decoding characters.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return false;
+    }
     s.chars().any(|c| c.is_control())
 }
 
@@ -178,6 +182,18 @@ fn wrong_type(path: &str, want: &str, got: Kind, kind: ErrorKind) -> Error {
 
 /// A string member that a decision depends on: decoded once, checked for control characters.
 fn subject_string<'a>(v: RawValue<'a>, path: &str, kind: ErrorKind) -> Result<Cow<'a, str>, Error> {
+    // Printable ASCII without escapes (nearly every real method, name and URI) is its own
+    // decoding and holds no control character: one pass settles it.
+    if v.kind() == Kind::String {
+        let text = v.as_text();
+        let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+        if inner
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+        {
+            return Ok(Cow::Borrowed(inner));
+        }
+    }
     let Some(s) = v.as_str() else {
         return Err(wrong_type(path, "a string", v.kind(), kind));
     };

@@ -10,6 +10,15 @@ use crate::limits::{Limits, MAX_DEPTH_CEILING};
 
 use super::value::{JsonStr, Kind, RawValue};
 
+/// Where a string's contents sit in the input (between its quotes), and whether they hold
+/// escapes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StrSpan {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) escaped: bool,
+}
+
 /// Cursor over the input.
 pub(crate) struct Scanner<'a> {
     text: &'a str,
@@ -67,13 +76,6 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// Bytes that end the fast part of a string scan: the closing quote, an escape, or a control
-/// character (which JSON forbids raw inside strings).
-#[inline]
-fn is_string_special(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
-}
-
 /// Whether any byte of an 8-byte word is `"`, `\` or below 0x20 (SWAR, no unsafe).
 #[cfg(test)]
 fn word_has_special(w: u64) -> bool {
@@ -114,10 +116,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn err(&self, kind: ErrorKind, detail: &str) -> Error {
         Error::new(kind, detail).at_offset(self.pos)
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn syntax(&self, what: &str) -> Error {
         match self.peek() {
             None => self.err(
@@ -131,15 +137,16 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn skip_ws(&mut self) {
+        // Compact JSON has no whitespace: one compare settles the common case.
         while let Some(&b) = self.bytes.get(self.pos) {
-            if !is_ws(b) {
+            if b > b' ' || !is_ws(b) {
                 break;
             }
             self.pos += 1;
@@ -150,36 +157,25 @@ impl<'a> Scanner<'a> {
         self.pos >= self.bytes.len()
     }
 
-    /// Consumes `b` after optional whitespace, or fails with a message naming what was expected.
-    pub(crate) fn expect(&mut self, b: u8, what: &str) -> Result<(), Error> {
-        self.skip_ws();
-        if self.peek() == Some(b) {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(self.syntax(what))
-        }
-    }
-
     /// Enters a container at nesting `depth` (1 = top level), or fails past the limit.
+    #[inline(always)]
     pub(crate) fn enter(&mut self, depth: usize) -> Result<(), Error> {
         if depth > self.max_depth {
-            return Err(self.err(
-                ErrorKind::TooDeep,
-                &alloc::format!("nesting deeper than max_depth {}", self.max_depth),
-            ));
+            return Err(self.too_deep());
         }
         self.pos += 1;
         Ok(())
     }
 
     /// The validated value spanning `start..self.pos`.
+    #[inline(always)]
     pub(crate) fn value_from(&self, start: usize, kind: Kind) -> Result<RawValue<'a>, Error> {
         Ok(RawValue::new(self.slice(start, self.pos)?, kind))
     }
 
     /// After a member or element: consumes `,` (returns `true`: another follows) or the
     /// closing bracket (returns `false`).
+    #[inline(always)]
     pub(crate) fn next_or_close(&mut self, close: u8) -> Result<bool, Error> {
         self.skip_ws();
         match self.peek() {
@@ -200,17 +196,32 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A member key and its colon, leaving the cursor on the value.
-    pub(crate) fn key(&mut self) -> Result<JsonStr<'a>, Error> {
+    /// A member key and its colon, leaving the cursor on the value; returns where the key is.
+    #[inline(always)]
+    pub(crate) fn key_span(&mut self) -> Result<StrSpan, Error> {
         if self.peek() != Some(b'"') {
             return Err(self.syntax("expected a string key"));
         }
-        let k = self.scan_string()?;
-        self.expect(b':', "expected `:` after an object key")?;
+        let k = self.string_span()?;
+        self.colon()?;
         self.skip_ws();
         Ok(k)
     }
 
+    /// The `:` after a key.
+    #[inline(always)]
+    fn colon(&mut self) -> Result<(), Error> {
+        if self.peek() != Some(b':') {
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.syntax("expected `:` after an object key"));
+            }
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    #[inline(always)]
     fn slice(&self, start: usize, end: usize) -> Result<&'a str, Error> {
         // Every span boundary sits on an ASCII delimiter, hence on a char boundary.
         self.text
@@ -218,64 +229,98 @@ impl<'a> Scanner<'a> {
             .ok_or_else(|| Error::new(ErrorKind::Syntax, "span is not on a character boundary"))
     }
 
-    /// Scans a string starting at its opening quote; returns its raw contents.
-    pub(crate) fn scan_string(&mut self) -> Result<JsonStr<'a>, Error> {
+    /// Scans a string starting at its opening quote; returns where its contents are, without
+    /// slicing the text (which costs two character-boundary checks the walk rarely needs).
+    #[inline(always)]
+    pub(crate) fn string_span(&mut self) -> Result<StrSpan, Error> {
+        let bytes = self.bytes;
         let open = self.pos;
-        if self.peek() != Some(b'"') {
+        if bytes.get(open) != Some(&b'"') {
             return Err(self.syntax("expected a string"));
         }
-        self.pos += 1;
-        let start = self.pos;
+        let start = open + 1;
+        let mut pos = start;
         let mut escaped = false;
         loop {
-            // Fast path: 8 plain bytes at a time, jumping straight to the first special one.
-            let rest = self.bytes.get(self.pos..).unwrap_or_default();
-            for chunk in rest.chunks_exact(8) {
-                // `chunks_exact` yields 8 bytes; an impossible short chunk reads as zeros,
-                // which are control bytes and so end the fast path.
-                let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-                let mask = special_mask(word);
+            // Eight plain bytes at a time, jumping straight to the first special one.
+            while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+                let mask = special_mask(u64::from_le_bytes(*chunk));
                 if mask != 0 {
-                    self.pos += (mask.trailing_zeros() / 8) as usize;
+                    pos += (mask.trailing_zeros() / 8) as usize;
                     break;
                 }
-                self.pos += 8;
+                pos += 8;
             }
-            let Some(b) = self.peek() else {
-                return Err(Error::new(ErrorKind::Syntax, "unterminated string").at_offset(open));
-            };
-            if !is_string_special(b) {
-                self.pos += 1;
-                continue;
-            }
-            match b {
-                b'"' => break,
-                b'\\' => {
+            match bytes.get(pos) {
+                Some(b'"') => break,
+                Some(b'\\') => {
                     escaped = true;
+                    self.pos = pos;
                     self.scan_escape()?;
+                    pos = self.pos;
                 }
-                _ => {
-                    return Err(self.err(
-                        ErrorKind::Syntax,
-                        "raw control character in string (escape it as \\u00XX)",
-                    ));
-                }
+                Some(&b) if b >= 0x20 => pos += 1,
+                _ => return Err(self.string_error(open, pos)),
             }
         }
-        let end = self.pos;
-        self.pos += 1;
-        if end - start > self.max_string {
-            return Err(Error::new(
-                ErrorKind::StringTooLong,
-                alloc::format!(
-                    "string of {} bytes exceeds max_string_bytes {}",
-                    end - start,
-                    self.max_string
-                ),
-            )
-            .at_offset(open));
+        self.pos = pos + 1;
+        if pos - start > self.max_string {
+            return Err(self.string_too_long(open, pos - start));
         }
-        Ok(JsonStr::new(self.slice(start, end)?, escaped))
+        Ok(StrSpan {
+            start,
+            end: pos,
+            escaped,
+        })
+    }
+
+    /// The text of a span found by [`Scanner::string_span`].
+    pub(crate) fn span_str(&self, span: StrSpan) -> JsonStr<'a> {
+        JsonStr::new(
+            self.text.get(span.start..span.end).unwrap_or(""),
+            span.escaped,
+        )
+    }
+
+    /// The bytes of a span found by [`Scanner::string_span`].
+    #[inline(always)]
+    pub(crate) fn span_bytes(&self, span: StrSpan) -> &'a [u8] {
+        self.bytes.get(span.start..span.end).unwrap_or_default()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_deep(&self) -> Error {
+        self.err(
+            ErrorKind::TooDeep,
+            &alloc::format!("nesting deeper than max_depth {}", self.max_depth),
+        )
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn string_error(&mut self, open: usize, at: usize) -> Error {
+        if at >= self.bytes.len() {
+            return Error::new(ErrorKind::Syntax, "unterminated string").at_offset(open);
+        }
+        self.pos = at;
+        self.err(
+            ErrorKind::Syntax,
+            "raw control character in string (escape it as \\u00XX)",
+        )
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn string_too_long(&self, open: usize, len: usize) -> Error {
+        Error::new(
+            ErrorKind::StringTooLong,
+            alloc::format!(
+                "string of {len} bytes exceeds max_string_bytes {}",
+                self.max_string
+            ),
+        )
+        .at_offset(open)
     }
 
     fn read_hex4(&mut self) -> Result<u16, Error> {
@@ -336,6 +381,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline(always)]
     fn digits(&mut self) -> usize {
         let start = self.pos;
         while matches!(self.peek(), Some(b'0'..=b'9')) {
@@ -344,6 +390,7 @@ impl<'a> Scanner<'a> {
         self.pos - start
     }
 
+    #[inline(always)]
     fn scan_number(&mut self) -> Result<(), Error> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -373,6 +420,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    #[inline(always)]
     fn scan_literal(&mut self, lit: &'static [u8]) -> Result<(), Error> {
         if self.bytes.get(self.pos..self.pos + lit.len()) == Some(lit) {
             self.pos += lit.len();
@@ -383,9 +431,10 @@ impl<'a> Scanner<'a> {
     }
 
     /// Scans one scalar at the cursor (no leading whitespace).
+    #[inline(always)]
     fn scan_scalar(&mut self) -> Result<Kind, Error> {
         match self.peek() {
-            Some(b'"') => self.scan_string().map(|_| Kind::String),
+            Some(b'"') => self.string_span().map(|_| Kind::String),
             Some(b't') => self.scan_literal(b"true").map(|()| Kind::Bool),
             Some(b'f') => self.scan_literal(b"false").map(|()| Kind::Bool),
             Some(b'n') => self.scan_literal(b"null").map(|()| Kind::Null),
@@ -396,6 +445,7 @@ impl<'a> Scanner<'a> {
 
     /// Validates one complete value (skipping leading whitespace) whose container, if any,
     /// sits at nesting depth `depth + 1`; returns its exact span.
+    #[inline(always)]
     pub(crate) fn scan_value(&mut self, depth: usize) -> Result<RawValue<'a>, Error> {
         self.skip_ws();
         let start = self.pos;
@@ -411,12 +461,20 @@ impl<'a> Scanner<'a> {
         Ok(RawValue::new(self.slice(start, self.pos)?, kind))
     }
 
+    /// Validates one complete value like [`Scanner::scan_value`], without slicing out its span.
+    #[inline(always)]
+    pub(crate) fn skip_value(&mut self, depth: usize) -> Result<(), Error> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b'{' | b'[') => self.scan_container(depth),
+            _ => self.scan_scalar().map(|_| ()),
+        }
+    }
+
+    #[inline(always)]
     fn open(&mut self, stack: &mut BitStack, depth: usize, is_object: bool) -> Result<(), Error> {
         if depth + stack.len + 1 > self.max_depth || !stack.push(is_object) {
-            return Err(self.err(
-                ErrorKind::TooDeep,
-                &alloc::format!("nesting deeper than max_depth {}", self.max_depth),
-            ));
+            return Err(self.too_deep());
         }
         self.pos += 1;
         Ok(())
@@ -425,14 +483,13 @@ impl<'a> Scanner<'a> {
     /// Iterative container walk: recursion would let a deep input exhaust the stack.
     fn scan_container(&mut self, depth: usize) -> Result<(), Error> {
         let mut stack = BitStack::new();
-        let first = self.peek() == Some(b'{');
-        self.open(&mut stack, depth, first)?;
-        // `true` when the next token starts a member (after `{`/`[`/`,`), `false` after a value.
-        let mut just_opened = true;
+        let mut in_object = self.peek() == Some(b'{');
+        self.open(&mut stack, depth, in_object)?;
+        // Whether the last token was `{`/`[` (so the container may close at once).
+        let mut opened = true;
         loop {
             self.skip_ws();
-            if just_opened {
-                let in_object = stack.top_is_object();
+            if opened {
                 let closer = if in_object { b'}' } else { b']' };
                 if self.peek() == Some(closer) {
                     self.pos += 1;
@@ -440,74 +497,82 @@ impl<'a> Scanner<'a> {
                     if stack.len == 0 {
                         return Ok(());
                     }
-                    just_opened = false;
+                    in_object = stack.top_is_object();
+                    opened = false;
+                    if self.after_value(&mut stack, &mut in_object)? {
+                        return Ok(());
+                    }
                     continue;
                 }
-                if in_object {
-                    self.member_key()?;
-                }
-                if self.value_or_open(&mut stack, depth)? {
+            }
+            if in_object {
+                self.member_key()?;
+                self.skip_ws();
+            }
+            match self.peek() {
+                Some(b'{') => {
+                    self.open(&mut stack, depth, true)?;
+                    in_object = true;
+                    opened = true;
                     continue;
                 }
-                just_opened = false;
-            } else {
-                let in_object = stack.top_is_object();
-                match self.peek() {
-                    Some(b',') => {
-                        self.pos += 1;
-                        if in_object {
-                            self.skip_ws();
-                            self.member_key()?;
-                        }
-                        if self.value_or_open(&mut stack, depth)? {
-                            just_opened = true;
-                            continue;
-                        }
+                Some(b'[') => {
+                    self.open(&mut stack, depth, false)?;
+                    in_object = false;
+                    opened = true;
+                    continue;
+                }
+                _ => {
+                    self.scan_scalar()?;
+                }
+            }
+            opened = false;
+            if self.after_value(&mut stack, &mut in_object)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// After a value inside a container: consumes the `,` before the next member (returns
+    /// `false`), or closes containers until one continues with `,`; returns `true` when the
+    /// outermost one has closed.
+    #[inline]
+    fn after_value(&mut self, stack: &mut BitStack, in_object: &mut bool) -> Result<bool, Error> {
+        loop {
+            self.skip_ws();
+            let closer = if *in_object { b'}' } else { b']' };
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    return Ok(false);
+                }
+                Some(b) if b == closer => {
+                    self.pos += 1;
+                    stack.pop();
+                    if stack.len == 0 {
+                        return Ok(true);
                     }
-                    Some(b'}') if in_object => {
-                        self.pos += 1;
-                        stack.pop();
-                        if stack.len == 0 {
-                            return Ok(());
-                        }
-                    }
-                    Some(b']') if !in_object => {
-                        self.pos += 1;
-                        stack.pop();
-                        if stack.len == 0 {
-                            return Ok(());
-                        }
-                    }
-                    _ => {
-                        return Err(self.syntax(if in_object {
-                            "expected `,` or `}` after an object member"
-                        } else {
-                            "expected `,` or `]` after an array element"
-                        }));
-                    }
+                    *in_object = stack.top_is_object();
+                }
+                _ => {
+                    return Err(self.syntax(if *in_object {
+                        "expected `,` or `}` after an object member"
+                    } else {
+                        "expected `,` or `]` after an array element"
+                    }));
                 }
             }
         }
     }
 
     /// A member key and its colon.
+    #[inline(always)]
     fn member_key(&mut self) -> Result<(), Error> {
         if self.peek() != Some(b'"') {
             return Err(self.syntax("expected a string key"));
         }
-        self.scan_string()?;
-        self.expect(b':', "expected `:` after an object key")
-    }
-
-    /// Scans a scalar value, or opens a container; returns whether a container was opened (its
-    /// first member comes next).
-    fn value_or_open(&mut self, stack: &mut BitStack, depth: usize) -> Result<bool, Error> {
-        self.skip_ws();
-        match self.peek() {
-            Some(b'{') => self.open(stack, depth, true).map(|()| true),
-            Some(b'[') => self.open(stack, depth, false).map(|()| true),
-            _ => self.scan_scalar().map(|_| false),
-        }
+        self.string_span()?;
+        self.colon()
     }
 }
 
