@@ -9,11 +9,18 @@
 # the same client, the same connection reuse and concurrency, each warms up first, and they
 # alternate (direct, gateway, direct, ...) REPEAT times so a load change on the machine hits
 # both; the table shows the median of each figure. CPU µs per request of the gateway, the
-# backend and the load generator (from /proc) show who used the shared cores.
-# Knobs: REQUESTS (default 20000), LAT_REQUESTS (5000), CONCURRENCY (16), SESSIONS (1000),
-#        MAX_SECS (30 per run), REPEAT (3), GATEWAY_THREADS (unset: the gateway's default;
-#        passed as MCP_POLICY_WORKER_THREADS), GATEWAY_BIN (another gateway build to measure,
-#        e.g. an older one for a before/after).
+# backend and the load generator (from /proc) show who used the cores.
+#
+# Two placements, each with its own backend and gateway processes and its own table:
+#   shared  every process may run on every core (what a laptop or CI box does);
+#   pinned  load generator and backend on CPU 0, the gateway alone on CPU 1 (taskset), in the
+#           direct runs as in the gateway runs: the client+backend capacity is the same with
+#           and without a gateway in the path, and the gateway has its own core, as deployed.
+# Knobs: PIN (both, the default: shared then pinned; 0: shared only; 1: pinned only; pinned
+#        needs taskset and at least 2 CPUs), REQUESTS (default 20000), LAT_REQUESTS (5000),
+#        CONCURRENCY (16), SESSIONS (1000), MAX_SECS (30 per run), REPEAT (3), GATEWAY_THREADS
+#        (unset: the gateway's default; passed as MCP_POLICY_WORKER_THREADS), GATEWAY_BIN
+#        (another gateway build to measure, e.g. an older one for a before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +30,20 @@ CONCURRENCY=${CONCURRENCY:-16}
 SESSIONS=${SESSIONS:-1000}
 MAX_SECS=${MAX_SECS:-30}
 REPEAT=${REPEAT:-3}
+PIN=${PIN:-both}
 CARGO=${CARGO:-cargo}
 REL="${CARGO_TARGET_DIR:-target}/release"
+
+case $PIN in
+  0) modes=(shared) ;;
+  1) modes=(pinned) ;;
+  both) modes=(shared pinned) ;;
+  *) echo "bench-gateway: PIN must be 0, 1 or both (got $PIN)" >&2; exit 2 ;;
+esac
+if [[ " ${modes[*]} " == *" pinned "* ]] && { ! command -v taskset >/dev/null || (($(nproc) < 2)); }; then
+  echo "bench-gateway: the pinned mode needs taskset and 2 CPUs; measuring shared only" >&2
+  modes=(shared)
+fi
 
 "$CARGO" build --release --locked -p mcp-policy-gateway -p mcp-policy-loadgen >&2
 
@@ -55,12 +74,27 @@ wait_listening() {
   return 1
 }
 
-"$REL/mcp-fast-backend" 127.0.0.1:0 >"$work/backend.out" 2>&1 &
-pids+=($!)
-backend_pid=$!
-backend=$(wait_listening "$work/backend.out")
+# CPU time (user + system) of a process, in µs (clock ticks of 10 ms).
+cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
 
-cat >"$work/gateway.toml" <<TOML
+lg="$REL/mcp-loadgen"
+if [[ -n ${GATEWAY_THREADS:-} ]]; then export MCP_POLICY_WORKER_THREADS=$GATEWAY_THREADS; fi
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+results="$work/results.jsonl"
+rss_line=
+for mode in "${modes[@]}"; do
+  # Who runs where: nothing pinned, or client + backend on CPU 0 and the gateway on CPU 1.
+  # Processes start pinned, so their runtimes size themselves for the CPUs they get.
+  client_on=() gateway_on=()
+  if [[ $mode == pinned ]]; then client_on=(taskset -c 0) gateway_on=(taskset -c 1); fi
+
+  "${client_on[@]}" "$REL/mcp-fast-backend" 127.0.0.1:0 >"$work/backend-$mode.out" 2>&1 &
+  backend_pid=$!
+  pids+=("$backend_pid")
+  backend=$(wait_listening "$work/backend-$mode.out")
+
+  cat >"$work/gateway-$mode.toml" <<TOML
 listen = "127.0.0.1:0"
 metrics_path = "/metrics"
 
@@ -70,49 +104,48 @@ path = "/mcp"
 policy = "$PWD/examples/policy.json"
 backend = { url = "http://$backend/mcp" }
 TOML
-# The per-exchange JSON log goes to stdout; it is written (that cost counts) and discarded.
-if [[ -n ${GATEWAY_THREADS:-} ]]; then export MCP_POLICY_WORKER_THREADS=$GATEWAY_THREADS; fi
-"${GATEWAY_BIN:-$REL/mcp-policy}" serve --config "$work/gateway.toml" >/dev/null 2>"$work/gateway.err" &
-gw_pid=$!
-pids+=($gw_pid)
-gateway=$(wait_listening "$work/gateway.err")
+  # The per-exchange JSON log goes to stdout; it is written (that cost counts) and discarded.
+  "${gateway_on[@]}" "${GATEWAY_BIN:-$REL/mcp-policy}" serve --config "$work/gateway-$mode.toml" \
+    >/dev/null 2>"$work/gateway-$mode.err" &
+  gw_pid=$!
+  pids+=("$gw_pid")
+  gateway=$(wait_listening "$work/gateway-$mode.err")
+  direct_url="http://$backend/mcp"
+  gw_url="http://$gateway/mcp"
+  echo "[$mode] backend $direct_url, gateway $gw_url (pid $gw_pid, $(ls /proc/$gw_pid/task | wc -l) threads, policy examples/policy.json)${client_on[*]:+; client and backend: ${client_on[*]}, gateway: ${gateway_on[*]}}" >&2
 
-direct_url="http://$backend/mcp"
-gw_url="http://$gateway/mcp"
-lg="$REL/mcp-loadgen"
+  # Warm-up: connections, allocator, page cache.
+  "${client_on[@]}" "$lg" bench "$gw_url" list 2000 4 "$MAX_SECS" >/dev/null
+  "${client_on[@]}" "$lg" bench "$direct_url" list 2000 4 "$MAX_SECS" >/dev/null
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-echo "backend $direct_url, gateway $gw_url (pid $gw_pid, $(ls /proc/$gw_pid/task | wc -l) threads, policy examples/policy.json)" >&2
-
-# CPU time (user + system) of a process, in µs (clock ticks of 10 ms).
-cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
-
-# Warm-up: connections, allocator, page cache.
-"$lg" bench "$gw_url" list 2000 4 "$MAX_SECS" >/dev/null
-"$lg" bench "$direct_url" list 2000 4 "$MAX_SECS" >/dev/null
-
-results="$work/results.jsonl"
-for kind in call list; do
-  for c in "$CONCURRENCY" 1; do
-    n=$REQUESTS
-    [[ $c == 1 ]] && n=$LAT_REQUESTS
-    for _ in $(seq 1 "$REPEAT"); do
-      for target in direct gateway; do
-        url=$direct_url
-        [[ $target == gateway ]] && url=$gw_url
-        g0=$(cpu_us "$gw_pid") b0=$(cpu_us "$backend_pid")
-        line=$("$lg" bench "$url" "$kind" "$n" "$c" "$MAX_SECS")
-        g1=$(cpu_us "$gw_pid") b1=$(cpu_us "$backend_pid")
-        line="{\"target\":\"$target\",\"gateway_cpu_us\":$((g1 - g0)),\"backend_cpu_us\":$((b1 - b0)),${line#\{}"
-        echo "$line" >>"$results"
-        echo "$line" >&2
+  for kind in call list; do
+    for c in "$CONCURRENCY" 1; do
+      n=$REQUESTS
+      [[ $c == 1 ]] && n=$LAT_REQUESTS
+      for _ in $(seq 1 "$REPEAT"); do
+        for target in direct gateway; do
+          url=$direct_url
+          [[ $target == gateway ]] && url=$gw_url
+          g0=$(cpu_us "$gw_pid") b0=$(cpu_us "$backend_pid")
+          line=$("${client_on[@]}" "$lg" bench "$url" "$kind" "$n" "$c" "$MAX_SECS")
+          g1=$(cpu_us "$gw_pid") b1=$(cpu_us "$backend_pid")
+          line="{\"mode\":\"$mode\",\"target\":\"$target\",\"gateway_cpu_us\":$((g1 - g0)),\"backend_cpu_us\":$((b1 - b0)),${line#\{}"
+          echo "$line" >>"$results"
+          echo "$line" >&2
+        done
       done
     done
   done
-done
 
-rss_line=$("$lg" sessions "$gw_url" "$SESSIONS" "$gw_pid" 3)
-echo "sessions $rss_line" >&2
+  # RSS once, on the first placement's gateway (placement does not change what it holds).
+  if [[ -z $rss_line ]]; then
+    rss_line=$("${client_on[@]}" "$lg" sessions "$gw_url" "$SESSIONS" "$gw_pid" 3)
+    echo "sessions $rss_line" >&2
+  fi
+  kill "$gw_pid" "$backend_pid" 2>/dev/null || true
+  wait "$gw_pid" "$backend_pid" 2>/dev/null || true
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 python3 - "$results" "$rss_line" "$CONCURRENCY" <<'PY'
 import json, statistics, sys
@@ -123,30 +156,37 @@ for r in rows:
     n = max(r["requests"], 1)
     r["gw_cpu"] = r["gateway_cpu_us"] / n
     r["be_cpu"] = r["backend_cpu_us"] / n
-def med(target, kind, c, key):
-    return statistics.median(r[key] for r in rows if r["target"] == target and r["kind"] == kind and r["concurrency"] == c)
-def runs(target, kind, c):
-    return [r for r in rows if r["target"] == target and r["kind"] == kind and r["concurrency"] == c]
-n_runs = len(runs("direct", "call", conc))
-print(f"Median of {n_runs} alternating runs each. CPU columns: µs of CPU per request (gateway / backend / load generator).")
-print()
-print("| request | connections | direct req/s | gateway req/s | ratio | direct p50 / p99 (µs) | gateway p50 / p99 (µs) | added p50 (µs) | CPU µs/req direct: backend / client | CPU µs/req via gateway: gateway / backend / client |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+def runs(mode, target, kind, c):
+    return [r for r in rows if r["mode"] == mode and r["target"] == target and r["kind"] == kind and r["concurrency"] == c]
+def med(mode, target, kind, c, key):
+    return statistics.median(r[key] for r in runs(mode, target, kind, c))
+titles = {
+    "shared": "shared: load generator, backend and gateway on any core",
+    "pinned": "pinned: load generator and backend on CPU 0, gateway alone on CPU 1 (direct runs: the same CPU 0)",
+}
 verdicts = []
-for kind, label in (("call", "`tools/call` (echo)"), ("list", "`tools/list` (17 tools, filtered to 16)")):
-    for c in (conc, 1):
-        m = lambda t, k: med(t, kind, c, k)
-        d_rps, g_rps = m("direct", "rps"), m("gateway", "rps")
-        ratio = g_rps / d_rps if d_rps else 0
-        added = m("gateway", "p50_us") - m("direct", "p50_us")
-        errs = sum(r["errors"] for r in runs("direct", kind, c) + runs("gateway", kind, c))
-        print(f"| {label} | {c} | {d_rps:.0f} | {g_rps:.0f} | {ratio:.2f}× | {m('direct','p50_us'):.0f} / {m('direct','p99_us'):.0f} | {m('gateway','p50_us'):.0f} / {m('gateway','p99_us'):.0f} | {added:.0f} | {m('direct','be_cpu'):.0f} / {m('direct','client_cpu_us_per_req'):.0f} | {m('gateway','gw_cpu'):.0f} / {m('gateway','be_cpu'):.0f} / {m('gateway','client_cpu_us_per_req'):.0f} |" + (f" ({errs} errors)" if errs else ""))
-        if kind == "call" and c == conc:
-            verdicts.append(("tools/call throughput through the gateway >= 0.7x direct", f"{ratio:.2f}x", ratio >= 0.7))
-        if kind == "call" and c == 1:
-            verdicts.append(("added p50 latency <= 150 us (1 connection)", f"{added:.0f} us", added <= 150))
+for mode in dict.fromkeys(r["mode"] for r in rows):
+    n_runs = len(runs(mode, "direct", "call", conc))
+    print(f"### {titles[mode]}")
+    print()
+    print(f"Median of {n_runs} alternating runs each. CPU columns: µs of CPU per request (gateway / backend / load generator).")
+    print()
+    print("| request | connections | direct req/s | gateway req/s | ratio | direct p50 / p99 (µs) | gateway p50 / p99 (µs) | added p50 (µs) | CPU µs/req direct: backend / client | CPU µs/req via gateway: gateway / backend / client |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for kind, label in (("call", "`tools/call` (echo)"), ("list", "`tools/list` (17 tools, filtered to 16)")):
+        for c in (conc, 1):
+            m = lambda t, k: med(mode, t, kind, c, k)
+            d_rps, g_rps = m("direct", "rps"), m("gateway", "rps")
+            ratio = g_rps / d_rps if d_rps else 0
+            added = m("gateway", "p50_us") - m("direct", "p50_us")
+            errs = sum(r["errors"] for r in runs(mode, "direct", kind, c) + runs(mode, "gateway", kind, c))
+            print(f"| {label} | {c} | {d_rps:.0f} | {g_rps:.0f} | {ratio:.2f}× | {m('direct','p50_us'):.0f} / {m('direct','p99_us'):.0f} | {m('gateway','p50_us'):.0f} / {m('gateway','p99_us'):.0f} | {added:.0f} | {m('direct','be_cpu'):.0f} / {m('direct','client_cpu_us_per_req'):.0f} | {m('gateway','gw_cpu'):.0f} / {m('gateway','be_cpu'):.0f} / {m('gateway','client_cpu_us_per_req'):.0f} |" + (f" ({errs} errors)" if errs else ""))
+            if kind == "call" and c == conc:
+                verdicts.append((f"[{mode}] tools/call throughput through the gateway >= 0.7x direct", f"{ratio:.2f}x", ratio >= 0.7))
+            if kind == "call" and c == 1:
+                verdicts.append((f"[{mode}] added p50 latency <= 150 us (1 connection)", f"{added:.0f} us", added <= 150))
+    print()
 mb = rss["rss_after_hold_kb"] / 1024
-print()
 print(f"Gateway RSS: {rss['rss_before_kb']/1024:.1f} MB idle after the runs, {rss['rss_open_kb']/1024:.1f} MB with {rss['sessions']} sessions each holding a GET stream ({rss['errors']} failed to open, opened in {rss['open_secs']} s), {mb:.1f} MB after holding them 3 s.")
 verdicts.append((f"RSS <= 100 MB with 1,000 sessions", f"{mb:.1f} MB ({rss['sessions']} sessions)", mb <= 100 and rss["sessions"] >= 1000))
 print()
