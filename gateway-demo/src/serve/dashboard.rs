@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -502,11 +501,11 @@ struct StatsJson {
 pub(crate) async fn route(
     shared: Arc<Shared>,
     req: http::Request<Incoming>,
-    remote: SocketAddr,
+    remote_ip: Arc<str>,
 ) -> Result<Resp, Infallible> {
     match dashboard(&shared, &req) {
         Some(resp) => Ok(resp),
-        None => proxy::handle(shared, req, remote).await,
+        None => proxy::handle(shared, req, remote_ip).await,
     }
 }
 

@@ -5,10 +5,10 @@
 //! the gateway testable without the engine and lets the policy-backed guard replace
 //! [`PassThroughGuard`] without touching the transport.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use mcp_policy::Context;
 use mcp_policy::jsonrpc::Body;
 
 /// A body parsed once by the transport and handed to the guard: the parsed view, or why it
@@ -28,12 +28,12 @@ pub(crate) struct RequestMeta {
     pub(crate) path: String,
     /// Client request headers, as received.
     pub(crate) headers: http::HeaderMap,
-    /// Peer address of the client connection.
-    pub(crate) remote: SocketAddr,
+    /// IP address of the client connection, as text (formatted once per connection).
+    pub(crate) remote_ip: Arc<str>,
     /// Name of the API (from the configuration).
     pub(crate) api: Arc<str>,
     /// Gateway session id, when the exchange belongs to a session.
-    pub(crate) session_id: Option<String>,
+    pub(crate) session_id: Option<Arc<str>>,
     /// Negotiated protocol version (from `MCP-Protocol-Version` or the session), when known.
     pub(crate) protocol_version: Option<String>,
 }
@@ -85,20 +85,36 @@ pub(crate) enum ServerVerdict {
 ///
 /// The transport parses each body once (with the API's engine limits) and hands the guard the
 /// parsed view with the bytes; the guard decides, including what to answer for a body that
-/// does not parse (never forwarded, DESIGN §2.2 invariant 2).
+/// does not parse (never forwarded, DESIGN §2.2 invariant 2). The policy context of an
+/// exchange is built once ([`Guard::context`]) and handed to every judgement of that exchange.
 pub(crate) trait Guard: Send + Sync + 'static {
-    /// A client→server POST body and its parse. Decides before anything reaches the backend;
-    /// `Forward` carries `body` itself (a reference count, not a copy) unless it is rewritten.
-    fn client_body(&self, body: &Bytes, parsed: &Parsed<'_>, meta: &RequestMeta) -> ClientVerdict;
+    /// What conditions may read about the exchange described by `meta`. The transport builds it
+    /// once per exchange and passes it to [`Guard::client_body`] and [`Guard::server_body`];
+    /// a guard without conditions needs none (the default: an empty context, no allocation).
+    fn context<'m>(&self, _meta: &'m RequestMeta) -> Context<'m> {
+        Context::default()
+    }
+
+    /// A client→server POST body and its parse, with the exchange's [`Guard::context`].
+    /// Decides before anything reaches the backend; `Forward` carries `body` itself (a
+    /// reference count, not a copy) unless it is rewritten.
+    fn client_body(
+        &self,
+        body: &Bytes,
+        parsed: &Parsed<'_>,
+        meta: &RequestMeta,
+        ctx: &Context<'_>,
+    ) -> ClientVerdict;
 
     /// One server→client message (a whole JSON response body, or the `data` of one SSE event)
-    /// and its parse, with the parsed client request body it answers when known (for list
-    /// filtering).
+    /// and its parse, with the exchange's [`Guard::context`] and the parsed client request body
+    /// it answers when known (for list filtering).
     fn server_body(
         &self,
         data: &[u8],
         parsed: &Parsed<'_>,
         meta: &RequestMeta,
+        ctx: &Context<'_>,
         answering: Option<&Body<'_>>,
     ) -> ServerVerdict;
 
@@ -110,7 +126,7 @@ pub(crate) trait Guard: Send + Sync + 'static {
     fn client_message(&self, body: &[u8], meta: &RequestMeta) -> ClientVerdict {
         let body = Bytes::copy_from_slice(body);
         let parsed = Body::parse(&body, self.limits());
-        self.client_body(&body, &parsed, meta)
+        self.client_body(&body, &parsed, meta, &self.context(meta))
     }
 
     /// [`Guard::server_body`] for unparsed bytes (an unreadable `answering` body is as if
@@ -123,7 +139,7 @@ pub(crate) trait Guard: Send + Sync + 'static {
     ) -> ServerVerdict {
         let parsed = Body::parse(data, self.limits());
         let answering = answering.and_then(|a| Body::parse(a, self.limits()).ok());
-        self.server_body(data, &parsed, meta, answering.as_ref())
+        self.server_body(data, &parsed, meta, &self.context(meta), answering.as_ref())
     }
 
     /// Word used in logs for messages this guard let through (`allow`, `pass-through`).
@@ -167,7 +183,13 @@ impl PassThroughGuard {
 }
 
 impl Guard for PassThroughGuard {
-    fn client_body(&self, body: &Bytes, parsed: &Parsed<'_>, _: &RequestMeta) -> ClientVerdict {
+    fn client_body(
+        &self,
+        body: &Bytes,
+        parsed: &Parsed<'_>,
+        _: &RequestMeta,
+        _: &Context<'_>,
+    ) -> ClientVerdict {
         match parsed {
             Ok(_) => ClientVerdict::Forward(body.clone()),
             Err(e) => unreadable_client_body(e),
@@ -179,6 +201,7 @@ impl Guard for PassThroughGuard {
         _: &[u8],
         parsed: &Parsed<'_>,
         _: &RequestMeta,
+        _: &Context<'_>,
         _: Option<&Body<'_>>,
     ) -> ServerVerdict {
         // A batch is a legal answer to a 2025-03-26 batch request, hence `Body`.
@@ -242,7 +265,7 @@ mod tests {
             http_method: http::Method::POST,
             path: "/mcp".into(),
             headers: http::HeaderMap::new(),
-            remote: "127.0.0.1:1".parse().unwrap(),
+            remote_ip: Arc::from("127.0.0.1"),
             api: Arc::from("a"),
             session_id: None,
             protocol_version: None,

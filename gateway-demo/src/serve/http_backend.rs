@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use mcp_policy::Context;
 use mcp_policy::jsonrpc::{Body, MessageKind};
 use tokio::sync::mpsc;
 
@@ -44,7 +45,7 @@ fn listed_in_connection(connection: &[&HeaderValue], name: &str) -> bool {
 /// and `skip`.
 pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: &[&str]) {
     // Usually absent: then nothing is allocated for it.
-    let connection: Vec<&HeaderValue> = src.get_all(http::header::CONNECTION).iter().collect();
+    let connection: Vec<&HeaderValue> = src.get_all(CONNECTION).iter().collect();
     for (k, v) in src {
         let name = k.as_str();
         if HOP_BY_HOP.contains(&name)
@@ -54,6 +55,26 @@ pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: &[&str]) 
             continue;
         }
         dst.append(k.clone(), v.clone());
+    }
+}
+
+/// [`copy_headers`] in place: removes hop-by-hop headers (also those named in `Connection`)
+/// and `skip` from `headers`. Nothing is allocated unless one of them is present.
+fn strip_headers(headers: &mut HeaderMap, skip: &[HeaderName]) {
+    for name in skip {
+        headers.remove(name);
+    }
+    let connection: Vec<&HeaderValue> = headers.get_all(CONNECTION).iter().collect();
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| {
+            HOP_BY_HOP.contains(&k.as_str())
+                || (!connection.is_empty() && listed_in_connection(&connection, k.as_str()))
+        })
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(name);
     }
 }
 
@@ -71,6 +92,8 @@ fn upstream_uri(backend: &Uri, client: &Uri) -> Uri {
 }
 
 /// Sends one client request to the backend and streams its answer back through the guard.
+/// `ctx` is the exchange's policy context when the caller built one (a JSON answer is judged
+/// with it; an SSE stream builds its own, as it outlives this call).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn forward(
     shared: Arc<Shared>,
@@ -79,7 +102,8 @@ pub(crate) async fn forward(
     parts: http::request::Parts,
     body: Option<(Bytes, Option<&Body<'_>>)>,
     session: Option<Arc<Session>>,
-    meta: RequestMeta,
+    meta: &Arc<RequestMeta>,
+    ctx: Option<&Context<'_>>,
     info: &MessageInfo,
     mut ex: Exchange,
 ) -> Resp {
@@ -91,6 +115,8 @@ pub(crate) async fn forward(
     let mut req = http::Request::new(Full::new(body.clone().unwrap_or_default()));
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = upstream_uri(&backend, &parts.uri);
+    // Sized once: the copied headers plus the two set below.
+    *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 2);
     let skip: &[&str] = if api.config.forward_authorization {
         &[
             "host",
@@ -165,12 +191,12 @@ pub(crate) async fn forward(
     let (rparts, rbody) = resp.into_parts();
     let status = rparts.status;
     ex.status = status.as_u16();
+    // The backend's headers are passed on in place (hop-by-hop ones removed), not copied.
+    let mut rheaders = rparts.headers;
+    let upstream_session = rheaders.remove(SESSION_HEADER);
+    let upstream_session = upstream_session.as_ref().and_then(|v| v.to_str().ok());
 
     let mut session_out = session.as_ref().map(|s| s.id.clone());
-    let upstream_session = rparts
-        .headers
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok());
     if let (None, Some(up), true) = (&session, upstream_session, status.is_success()) {
         let s = Arc::new(Session::new(
             api.name.clone(),
@@ -189,30 +215,24 @@ pub(crate) async fn forward(
         shared.sessions.remove(&s.id);
     }
 
-    let mut out = http::Response::new(full(Bytes::new()));
-    *out.status_mut() = status;
-    copy_headers(
-        &rparts.headers,
-        out.headers_mut(),
-        &["content-length", "mcp-session-id"],
-    );
+    // The body may be rewritten: hyper sets the length of what is sent.
+    strip_headers(&mut rheaders, &[CONTENT_LENGTH]);
     if let (Some(id), true) = (&session_out, upstream_session.is_some())
         && let Ok(v) = HeaderValue::from_str(id)
     {
-        out.headers_mut().insert(SESSION_HEADER, v);
+        rheaders.insert(SESSION_HEADER, v);
     }
-    let content_type = rparts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let is_type = |t: &str| {
-        content_type
-            .get(..t.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(t))
+        rheaders
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.as_bytes().get(..t.len()))
+            .is_some_and(|p| p.eq_ignore_ascii_case(t.as_bytes()))
     };
-    let meta = Arc::new(meta);
-    if is_type("text/event-stream") {
+    let (is_sse, is_json) = (is_type("text/event-stream"), is_type("application/json"));
+    let mut out = http::Response::new(full(Bytes::new()));
+    *out.status_mut() = status;
+    *out.headers_mut() = rheaders;
+    if is_sse {
         let idle = if parts.method == http::Method::POST {
             timeouts.stream_idle()
         } else {
@@ -221,7 +241,7 @@ pub(crate) async fn forward(
         let pump = SsePump {
             api: api.clone(),
             upstream: backend_session_of(session_out.as_deref(), &shared),
-            meta,
+            meta: meta.clone(),
             answering: body,
             pending: info
                 .request_ids
@@ -264,11 +284,20 @@ pub(crate) async fn forward(
             );
         }
     };
-    let data = if is_type("application/json") && !data.is_empty() {
+    let data = if is_json && !data.is_empty() {
+        let own_ctx;
+        let ctx = match ctx {
+            Some(c) => c,
+            None => {
+                own_ctx = api.guard.context(meta);
+                &own_ctx
+            }
+        };
         // Parsed once: the exchange log and the guard read the same view.
         let parsed = Body::parse(&data, &api.limits);
         note_answer(&parsed, &mut ex);
-        match api.guard.server_body(&data, &parsed, &meta, request) {
+        let verdict = api.guard.server_body(&data, &parsed, meta, ctx, request);
+        match verdict {
             ServerVerdict::Pass => data,
             ServerVerdict::Replace(b) => b,
             ServerVerdict::Drop => jsonrpc_error(id, -32603, "Response withheld by the gateway"),
@@ -313,22 +342,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Notes in the exchange the JSON-RPC error of an answer, and which pending requests it
-/// answers (a single message only; a batch or an unreadable body answers none here).
-fn note_answer(parsed: &Parsed<'_>, ex: &mut Exchange) -> Option<String> {
+/// The single answer in a parsed body (a batch or an unreadable body answers nothing here).
+fn answer_of<'p>(parsed: &'p Parsed<'_>) -> Option<&'p mcp_policy::Message<'p>> {
     let Ok(Body::Single(m)) = parsed else {
         return None;
     };
-    if !matches!(m.kind(), MessageKind::Response | MessageKind::ErrorResponse) {
-        return None;
-    }
-    if m.kind() == MessageKind::ErrorResponse {
+    matches!(m.kind(), MessageKind::Response | MessageKind::ErrorResponse).then_some(m)
+}
+
+/// Notes in the exchange the JSON-RPC error of an answer.
+fn note_answer(parsed: &Parsed<'_>, ex: &mut Exchange) {
+    if let Some(m) = answer_of(parsed)
+        && m.kind() == MessageKind::ErrorResponse
+    {
         ex.rpc_error = m
             .error()
             .and_then(|e| e.get("code"))
             .and_then(|c| c.as_i64());
     }
-    m.id().map(|id| id_key(&id))
 }
 
 /// The backend's session id behind a gateway session id.
@@ -421,6 +452,9 @@ impl SsePump {
         tokio::spawn(async move {
             let mut parser = SseParser::new(self.api.config.limits.max_response_bytes);
             let label = self.api.backend_label();
+            // One context for every event of the stream.
+            let (guard, meta) = (self.api.guard.clone(), self.meta.clone());
+            let ctx = guard.context(&meta);
             let failure = loop {
                 let frame = tokio::select! {
                     // The client went away: stop reading, which drops (frees) the upstream
@@ -455,7 +489,7 @@ impl SsePump {
                 };
                 let mut broken = None;
                 for ev in events {
-                    let out = match self.guard_event(ev) {
+                    let out = match self.guard_event(ev, &ctx) {
                         Ok(Some(out)) => out,
                         Ok(None) => continue,
                         Err(why) => {
@@ -496,7 +530,11 @@ impl SsePump {
     /// One upstream event, guarded: `Ok(None)` when nothing is left to send, `Err` when the
     /// event cannot be read while requests wait on this stream (the stream is then ended and
     /// each of them answered with an error).
-    fn guard_event(&mut self, mut ev: SseEvent) -> Result<Option<Bytes>, String> {
+    fn guard_event(
+        &mut self,
+        mut ev: SseEvent,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Bytes>, String> {
         if !ev.is_message() {
             if ev.data.as_ref().is_some_and(|d| !d.is_empty()) {
                 // Data in a non-`message` event is not an MCP message, so the policy cannot
@@ -515,7 +553,11 @@ impl SsePump {
             // Parsed once for the exchange log and the guard; the request it may answer too.
             let parsed = Body::parse(&data, &self.api.limits);
             let mut answered = None;
-            if let Some(key) = note_answer(&parsed, &mut self.ex) {
+            note_answer(&parsed, &mut self.ex);
+            if let Some(key) = answer_of(&parsed)
+                .and_then(|m| m.id())
+                .map(|id| id_key(&id))
+            {
                 answered = self
                     .pending
                     .iter()
@@ -526,10 +568,10 @@ impl SsePump {
                 .answering
                 .as_deref()
                 .and_then(|a| Body::parse(a, &self.api.limits).ok());
-            let verdict = self
-                .api
-                .guard
-                .server_body(&data, &parsed, &self.meta, request.as_ref());
+            let verdict =
+                self.api
+                    .guard
+                    .server_body(&data, &parsed, &self.meta, ctx, request.as_ref());
             (verdict, answered)
         };
         let (verdict, answered) = verdict;

@@ -1,15 +1,119 @@
 //! JSON log lines: one per exchange on stdout, operational messages on stderr.
+//!
+//! Exchange lines are gathered and written in batches: one `write` per exchange was a system
+//! call per proxied request. [`flusher`] writes what gathered as soon as the tasks woken with
+//! it have run (so a line is out within one scheduler round, not after a timer), a batch over
+//! [`FLUSH_AT`] bytes is written at once, and [`stop_flusher`] makes every later line go out
+//! on its own. Operational messages are rare and written immediately.
 
+use std::borrow::Cow;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
+use tokio::sync::Notify;
 
 use super::metrics::Metrics;
 
+/// Exchange lines not written yet.
+#[derive(Debug)]
+struct Pending {
+    buf: Vec<u8>,
+    /// Whether a [`flusher`] task will write `buf`; without one each line is written at once.
+    flusher: bool,
+}
+
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    buf: Vec::new(),
+    flusher: false,
+});
+/// Rung when the first line lands in an empty buffer.
+static LINES_WAITING: Notify = Notify::const_new();
+/// A batch this large is written by the exchange that filled it.
+const FLUSH_AT: usize = 64 * 1024;
+
+fn pending() -> MutexGuard<'static, Pending> {
+    // A panic while appending leaves at worst a partial line; logging must go on.
+    PENDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes the gathered exchange lines to stdout now.
+pub(crate) fn flush() {
+    let mut batch = std::mem::take(&mut pending().buf);
+    if batch.is_empty() {
+        return;
+    }
+    // A closed stdout must not take the gateway down, so write errors are ignored.
+    let _ = std::io::stdout().lock().write_all(&batch);
+    batch.clear();
+    let mut p = pending();
+    if p.buf.is_empty() {
+        // Keep the allocation for the next batch.
+        p.buf = batch;
+    }
+}
+
+/// Writes exchange lines in batches for as long as the runtime runs it (`serve` spawns it).
+pub(crate) async fn flusher() {
+    pending().flusher = true;
+    loop {
+        LINES_WAITING.notified().await;
+        // Tasks woken by the same I/O events finish their exchanges first, so one write
+        // carries all their lines; tokio runs a yielded task after the next I/O poll.
+        tokio::task::yield_now().await;
+        flush();
+    }
+}
+
+/// From now on every exchange line is written at once (the runtime that ran [`flusher`] is
+/// going away), and what gathered is written now.
+pub(crate) fn stop_flusher() {
+    pending().flusher = false;
+    flush();
+}
+
+/// Appends `t` as RFC 3339 UTC with microseconds (`2026-11-25T15:38:23.123456Z`, as
+/// `humantime::format_rfc3339_micros`), without the formatting machinery.
+fn push_time(out: &mut Vec<u8>, t: SystemTime) {
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Days to civil date (H. Hinnant's algorithm), for dates after 1970.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    let fields = [
+        (year, 4, b'-'),
+        (month, 2, b'-'),
+        (day, 2, b'T'),
+        (rem / 3_600, 2, b':'),
+        (rem / 60 % 60, 2, b':'),
+        (rem % 60, 2, b'.'),
+        (u64::from(since.subsec_micros()), 6, b'Z'),
+    ];
+    for (n, width, then) in fields {
+        for i in (0..width).rev() {
+            out.push(b'0' + (n / 10u64.pow(i) % 10) as u8);
+        }
+        out.push(then);
+    }
+}
+
+/// The current time as [`push_time`] writes it.
 fn now() -> String {
-    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
+    let mut b = Vec::with_capacity(27);
+    push_time(&mut b, SystemTime::now());
+    String::from_utf8(b).unwrap_or_default()
 }
 
 fn emit_stderr(level: &str, msg: &str) {
@@ -44,6 +148,14 @@ pub(crate) fn error(msg: &str) {
     emit_stderr("error", msg);
 }
 
+/// The JSON-RPC method as the log names it: catalogue names borrowed, others copied.
+pub(crate) fn method_name(name: &str) -> Cow<'static, str> {
+    match mcp_policy::mcp::Method::from_name(name).map(mcp_policy::mcp::Method::as_str) {
+        Some(known) if known == name => Cow::Borrowed(known),
+        _ => Cow::Owned(name.to_owned()),
+    }
+}
+
 /// One client exchange (an HTTP request and everything streamed back for it). It is logged and
 /// counted when dropped, so a streamed response is accounted for when the stream ends, however
 /// it ends.
@@ -54,9 +166,9 @@ pub(crate) struct Exchange {
     /// API name.
     pub(crate) api: Arc<str>,
     /// HTTP method.
-    pub(crate) http_method: String,
+    pub(crate) http_method: http::Method,
     /// JSON-RPC method (first message of a batch), if any.
-    pub(crate) method: Option<String>,
+    pub(crate) method: Option<Cow<'static, str>>,
     /// Tool name, resource URI or prompt name.
     pub(crate) subject: Option<String>,
     /// `allow`, `pass-through`, `deny`, `invalid`, `error`...
@@ -66,7 +178,7 @@ pub(crate) struct Exchange {
     /// JSON-RPC error code of the answer, when it was an error.
     pub(crate) rpc_error: Option<i64>,
     /// Gateway session id.
-    pub(crate) session: Option<String>,
+    pub(crate) session: Option<Arc<str>>,
     /// Free-text detail for errors.
     pub(crate) detail: Option<String>,
 }
@@ -78,7 +190,7 @@ impl Exchange {
             metrics,
             start: Instant::now(),
             api,
-            http_method: http_method.as_str().to_owned(),
+            http_method: http_method.clone(),
             method: None,
             subject: None,
             decision: "allow",
@@ -90,25 +202,84 @@ impl Exchange {
     }
 }
 
+/// Appends `s` as a JSON string.
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    // Most values need no escaping: copied as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => push_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, n: impl Into<i128>) {
+    let n: i128 = n.into();
+    if n < 0 {
+        out.push(b'-');
+    }
+    let mut n = n.unsigned_abs();
+    let mut digits = [0u8; 40];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+impl Exchange {
+    /// The log line (without its newline): the members of the JSON object in a fixed order,
+    /// written directly (this runs once per proxied request).
+    fn write_line(&self, out: &mut Vec<u8>, latency_us: u128, time: SystemTime) {
+        out.extend_from_slice(b"{\"time\":\"");
+        push_time(out, time);
+        out.extend_from_slice(b"\",\"api\":");
+        push_str(out, &self.api);
+        out.extend_from_slice(b",\"http_method\":");
+        push_str(out, self.http_method.as_str());
+        out.extend_from_slice(b",\"method\":");
+        push_opt_str(out, self.method.as_deref());
+        out.extend_from_slice(b",\"subject\":");
+        push_opt_str(out, self.subject.as_deref());
+        out.extend_from_slice(b",\"decision\":");
+        push_str(out, self.decision);
+        out.extend_from_slice(b",\"status\":");
+        push_int(out, self.status);
+        out.extend_from_slice(b",\"rpc_error\":");
+        match self.rpc_error {
+            Some(code) => push_int(out, code),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"latency_us\":");
+        push_int(out, i128::try_from(latency_us).unwrap_or(i128::MAX));
+        out.extend_from_slice(b",\"session\":");
+        push_opt_str(out, self.session.as_deref());
+        if let Some(detail) = &self.detail {
+            out.extend_from_slice(b",\"detail\":");
+            push_str(out, detail);
+        }
+        out.push(b'}');
+    }
+}
+
 impl Drop for Exchange {
     fn drop(&mut self) {
-        #[derive(Serialize)]
-        struct Line<'a> {
-            time: String,
-            api: &'a str,
-            http_method: &'a str,
-            method: Option<&'a str>,
-            subject: Option<&'a str>,
-            decision: &'a str,
-            status: u16,
-            rpc_error: Option<i64>,
-            latency_us: u128,
-            session: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            detail: Option<&'a str>,
-        }
         let latency = self.start.elapsed();
-        let method_label = self.method.as_deref().unwrap_or(&self.http_method);
+        let method_label = self.method.as_deref().unwrap_or(self.http_method.as_str());
         self.metrics.record(&super::metrics::Sample {
             api: &self.api,
             method: method_label,
@@ -118,21 +289,78 @@ impl Drop for Exchange {
             rpc_error: self.rpc_error,
             latency,
         });
-        let line = Line {
-            time: now(),
-            api: &self.api,
-            http_method: &self.http_method,
-            method: self.method.as_deref(),
-            subject: self.subject.as_deref(),
-            decision: self.decision,
-            status: self.status,
-            rpc_error: self.rpc_error,
-            latency_us: latency.as_micros(),
-            session: self.session.as_deref(),
-            detail: self.detail.as_deref(),
-        };
-        if let Ok(text) = serde_json::to_string(&line) {
-            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        let now = SystemTime::now();
+        let mut p = pending();
+        let was_empty = p.buf.is_empty();
+        self.write_line(&mut p.buf, latency.as_micros(), now);
+        p.buf.push(b'\n');
+        if !p.flusher || p.buf.len() >= FLUSH_AT {
+            drop(p);
+            flush();
+        } else if was_empty {
+            LINES_WAITING.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn time_is_rfc3339_micros() {
+        for secs in [0, 951_782_400, 1_709_164_800, 1_795_620_703, 4_102_444_799] {
+            for micros in [0, 7, 999_999] {
+                let t = SystemTime::UNIX_EPOCH + Duration::new(secs, micros * 1_000);
+                let mut b = Vec::new();
+                push_time(&mut b, t);
+                let expected = humantime::format_rfc3339_micros(t).to_string();
+                assert_eq!(String::from_utf8(b).unwrap(), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn lines_are_json_with_every_member() {
+        let mut ex = Exchange::start(
+            Arc::new(Metrics::default()),
+            Arc::from("a\"pi"),
+            &http::Method::POST,
+        );
+        let mut out = Vec::new();
+        ex.write_line(&mut out, 42, SystemTime::UNIX_EPOCH);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"time": "1970-01-01T00:00:00.000000Z", "api": "a\"pi",
+                "http_method": "POST", "method": null, "subject": null, "decision": "allow",
+                "status": 0, "rpc_error": null, "latency_us": 42, "session": null})
+        );
+        ex.method = Some(method_name("tools/call"));
+        ex.subject = Some("t\u{1}\\".into());
+        ex.rpc_error = Some(-32603);
+        ex.session = Some(Arc::from("s"));
+        ex.detail = Some("why\n".into());
+        ex.status = 502;
+        out.clear();
+        ex.write_line(&mut out, u128::MAX, SystemTime::UNIX_EPOCH);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["subject"], "t\u{1}\\");
+        assert_eq!(v["rpc_error"], -32603);
+        assert_eq!(v["status"], 502);
+        assert_eq!(v["detail"], "why\n");
+        assert_eq!(v["session"], "s");
+        assert_eq!(v["method"], "tools/call");
+        assert!(v["latency_us"].as_f64().unwrap() > 1e30);
+    }
+
+    #[test]
+    fn method_names_are_kept_as_sent() {
+        assert!(matches!(
+            method_name("tools/call"),
+            Cow::Borrowed("tools/call")
+        ));
+        assert_eq!(method_name("made/up"), "made/up");
     }
 }

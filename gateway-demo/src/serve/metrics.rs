@@ -19,10 +19,18 @@ struct Histogram {
     sum: f64,
 }
 
+/// The counters of one API. Keys are static labels, so counting allocates nothing.
+#[derive(Debug, Default)]
+struct ApiCounters {
+    /// (method, status, decision) → exchanges.
+    requests: BTreeMap<(&'static str, u16, &'static str), u64>,
+    latency: BTreeMap<&'static str, Histogram>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16, String), u64>,
-    latency: BTreeMap<(String, String), Histogram>,
+    /// By API name; looked up by `&str`, so only a new API allocates.
+    apis: BTreeMap<Box<str>, ApiCounters>,
     /// Behind the same lock: one lock per exchange, not two.
     dashboard: Stats,
 }
@@ -55,11 +63,15 @@ pub(crate) struct Metrics {
 
 /// Keeps label cardinality bounded: a client can send any method name, but only the MCP
 /// catalogue's names (and the HTTP verbs used for GET/DELETE) become label values.
-fn method_label(method: &str) -> &str {
+fn method_label(method: &str) -> &'static str {
     match mcp_policy::mcp::Method::from_name(method) {
         Some(m) => m.as_str(),
-        None if matches!(method, "GET" | "POST" | "DELETE") => method,
-        None => "other",
+        None => match method {
+            "GET" => "GET",
+            "POST" => "POST",
+            "DELETE" => "DELETE",
+            _ => "other",
+        },
     }
 }
 
@@ -67,6 +79,19 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// The decision words the gateway uses, as static labels (anything else counts as `other`).
+fn decision_label(decision: &str) -> &'static str {
+    match decision {
+        "allow" => "allow",
+        "pass-through" => "pass-through",
+        "deny" => "deny",
+        "invalid" => "invalid",
+        "error" => "error",
+        "reject" => "reject",
+        _ => "other",
+    }
 }
 
 impl Metrics {
@@ -80,7 +105,6 @@ impl Metrics {
             ..
         } = *sample;
         let label = method_label(sample.method);
-        let method = label.to_owned();
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -89,11 +113,15 @@ impl Metrics {
             method: label,
             ..*sample
         });
-        *inner
+        let counters = match inner.apis.get_mut(api) {
+            Some(c) => c,
+            None => inner.apis.entry(api.into()).or_default(),
+        };
+        *counters
             .requests
-            .entry((api.to_owned(), method.clone(), status, decision.to_owned()))
+            .entry((label, status, decision_label(decision)))
             .or_default() += 1;
-        let h = inner.latency.entry((api.to_owned(), method)).or_default();
+        let h = counters.latency.entry(label).or_default();
         let secs = latency.as_secs_f64();
         for (i, le) in BUCKETS.iter().enumerate() {
             if secs <= *le {
@@ -122,7 +150,12 @@ impl Metrics {
             "# HELP mcp_gateway_requests_total Client exchanges by API, JSON-RPC method, HTTP \
              status and decision.\n# TYPE mcp_gateway_requests_total counter\n",
         );
-        for ((api, method, status, decision), n) in &inner.requests {
+        let requests = inner.apis.iter().flat_map(|(api, c)| {
+            c.requests
+                .iter()
+                .map(move |((method, status, decision), n)| (api, method, status, decision, n))
+        });
+        for (api, method, status, decision, n) in requests {
             let _ = writeln!(
                 out,
                 "mcp_gateway_requests_total{{api=\"{}\",method=\"{}\",status=\"{status}\",\
@@ -136,7 +169,11 @@ impl Metrics {
             "# HELP mcp_gateway_request_duration_seconds Time from request to the end of the \
              response (streams included).\n# TYPE mcp_gateway_request_duration_seconds histogram\n",
         );
-        for ((api, method), h) in &inner.latency {
+        let latency = inner
+            .apis
+            .iter()
+            .flat_map(|(api, c)| c.latency.iter().map(move |(method, h)| (api, method, h)));
+        for (api, method, h) in latency {
             let labels = format!("api=\"{}\",method=\"{}\"", escape(api), escape(method));
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(

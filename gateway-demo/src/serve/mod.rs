@@ -251,7 +251,11 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(serve(args))
+    let code = rt.block_on(serve(args));
+    // Exchanges still open end with the runtime; their lines are written as they drop.
+    log::stop_flusher();
+    drop(rt);
+    code
 }
 
 async fn serve(args: &ServeArgs) -> ExitCode {
@@ -306,6 +310,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     });
     log::info(&format!("listening on http://{addr}"));
 
+    tokio::spawn(log::flusher());
     tokio::spawn(reap_idle_sessions(shared.clone()));
     tokio::spawn(watch_for_reload(shared.clone()));
 
@@ -325,9 +330,12 @@ async fn serve(args: &ServeArgs) -> ExitCode {
                 };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
+                // Formatted once per connection: policy conditions read it as text.
+                let remote_ip: Arc<str> = Arc::from(remote.ip().to_string());
                 // `/dashboard` first; everything else goes to `proxy::handle`.
-                let service =
-                    service_fn(move |req| dashboard::route(shared.clone(), req, remote));
+                let service = service_fn(move |req| {
+                    dashboard::route(shared.clone(), req, remote_ip.clone())
+                });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(Duration::from_secs(30))

@@ -31,7 +31,7 @@ fn context(meta: &RequestMeta) -> Context<'_> {
     let mut b = Context::builder()
         .method(meta.http_method.as_str())
         .path(meta.path.as_str())
-        .remote_address(meta.remote.ip().to_string())
+        .remote_address(&*meta.remote_ip)
         .attribute("api", &*meta.api);
     for (name, value) in &meta.headers {
         if name == http::header::AUTHORIZATION || name == http::header::COOKIE {
@@ -59,7 +59,17 @@ impl Guard for PolicyGuard {
         self.engine.limits()
     }
 
-    fn client_body(&self, body: &Bytes, parsed: &Parsed<'_>, meta: &RequestMeta) -> ClientVerdict {
+    fn context<'m>(&self, meta: &'m RequestMeta) -> Context<'m> {
+        context(meta)
+    }
+
+    fn client_body(
+        &self,
+        body: &Bytes,
+        parsed: &Parsed<'_>,
+        meta: &RequestMeta,
+        ctx: &Context<'_>,
+    ) -> ClientVerdict {
         let parsed = match parsed {
             Ok(b) => b,
             Err(e) => return unreadable_client_body(e),
@@ -76,7 +86,6 @@ impl Guard for PolicyGuard {
         }
         let header = |n: &str| meta.headers.get(n).and_then(|v| v.to_str().ok());
         let (h_method, h_name) = (header("mcp-method"), header("mcp-name"));
-        let ctx = context(meta);
         // The answer owed for each message when something is denied: its denial, or None.
         let mut denials: Vec<Option<(u16, String)>> = Vec::with_capacity(parsed.messages().len());
         for msg in parsed.messages() {
@@ -88,7 +97,7 @@ impl Guard for PolicyGuard {
                     "invalid",
                 );
             }
-            denials.push(match self.engine.check(msg, &ctx) {
+            denials.push(match self.engine.check(msg, ctx) {
                 Decision::Deny(d) => Some((d.http_status(), d.jsonrpc_response())),
                 Decision::Allow(..) => None,
             });
@@ -129,7 +138,8 @@ impl Guard for PolicyGuard {
         &self,
         _data: &[u8],
         parsed: &Parsed<'_>,
-        meta: &RequestMeta,
+        _meta: &RequestMeta,
+        ctx: &Context<'_>,
         answering: Option<&Body<'_>>,
     ) -> ServerVerdict {
         // `Body`: a batch is a legal answer to a 2025-03-26 batch request.
@@ -147,16 +157,15 @@ impl Guard for PolicyGuard {
                 .iter()
                 .find(|r| r.id().is_some_and(|i| id_key(&i) == key))
         };
-        let ctx = context(meta);
         if !body.is_batch() {
             let msg = &body.messages()[0];
-            return self.judge_server(msg, request_for(msg), &ctx);
+            return self.judge_server(msg, request_for(msg), ctx);
         }
         // A batch answer: judge each message; the batch changes only if one of them does.
         let mut changed = false;
         let mut kept: Vec<String> = Vec::with_capacity(body.messages().len());
         for msg in body.messages() {
-            match self.judge_server(msg, request_for(msg), &ctx) {
+            match self.judge_server(msg, request_for(msg), ctx) {
                 ServerVerdict::Pass => kept.push(msg.text().to_owned()),
                 ServerVerdict::Replace(b) => {
                     changed = true;

@@ -2,7 +2,6 @@
 //! the client-side guard call, and the error answers.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -17,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::config::Backend;
 use super::guard::{ClientVerdict, Parsed, RequestMeta, jsonrpc_error};
-use super::log::Exchange;
+use super::log::{self, Exchange};
 use super::session::Session;
 use super::{Api, GwBody, Resp, Shared, full, http_backend, stdio};
 
@@ -85,7 +84,7 @@ impl MessageInfo {
         };
         let mut info = Self::default();
         if let Some(m) = parsed.messages().first() {
-            ex.method = m.method().map(str::to_owned);
+            ex.method = m.method().map(log::method_name);
             ex.subject = m.name().or(m.uri()).map(str::to_owned);
         }
         for m in parsed.messages() {
@@ -162,10 +161,10 @@ fn header_str<'a>(h: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     req: http::Request<Incoming>,
-    remote: SocketAddr,
+    remote_ip: Arc<str>,
 ) -> Result<Resp, Infallible> {
     let rt = shared.runtime();
-    let path = req.uri().path().to_owned();
+    let path = req.uri().path();
     if !rt.config.metrics_path.is_empty() && path == rt.config.metrics_path {
         let mut r = http::Response::new(full(shared.metrics.render(&shared.session_counts())));
         r.headers_mut().insert(
@@ -174,7 +173,7 @@ pub(crate) async fn handle(
         );
         return Ok(r);
     }
-    let Some(api) = rt.api_for_path(&path).cloned() else {
+    let Some(api) = rt.api_for_path(path).cloned() else {
         let mut r = http::Response::new(full("no MCP API at this path\n"));
         *r.status_mut() = StatusCode::NOT_FOUND;
         return Ok(r);
@@ -193,8 +192,8 @@ pub(crate) async fn handle(
     }
     let method = req.method().clone();
     let resp = match method {
-        Method::POST => post(shared, api, req, remote, ex).await,
-        Method::GET | Method::DELETE => get_or_delete(shared, api, req, remote, ex).await,
+        Method::POST => post(shared, api, req, remote_ip, ex).await,
+        Method::GET | Method::DELETE => get_or_delete(shared, api, req, remote_ip, ex).await,
         _ => {
             let mut r = rpc_error(
                 &mut ex,
@@ -247,7 +246,7 @@ fn find_session(
 fn meta(
     api: &Api,
     parts: &mut http::request::Parts,
-    remote: SocketAddr,
+    remote_ip: Arc<str>,
     session: Option<&Arc<Session>>,
 ) -> RequestMeta {
     let headers = std::mem::take(&mut parts.headers);
@@ -258,7 +257,7 @@ fn meta(
             .map(str::to_owned)
             .or_else(|| session.and_then(|s| s.protocol_version())),
         headers,
-        remote,
+        remote_ip,
         api: api.name.clone(),
         session_id: session.map(|s| s.id.clone()),
     }
@@ -268,7 +267,7 @@ async fn post(
     shared: Arc<Shared>,
     api: Arc<Api>,
     req: http::Request<Incoming>,
-    remote: SocketAddr,
+    remote_ip: Arc<str>,
     mut ex: Exchange,
 ) -> Resp {
     let (mut parts, body) = req.into_parts();
@@ -306,8 +305,10 @@ async fn post(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let meta = meta(&api, &mut parts, remote, session.as_ref());
-    let forwarded = match api.guard.client_body(&body, &parsed, &meta) {
+    let meta = Arc::new(meta(&api, &mut parts, remote_ip, session.as_ref()));
+    // Built once: the client body and the answer are judged with the same context.
+    let ctx = api.guard.context(&meta);
+    let forwarded = match api.guard.client_body(&body, &parsed, &meta, &ctx) {
         ClientVerdict::Forward(b) => b,
         ClientVerdict::Reply {
             status,
@@ -333,7 +334,8 @@ async fn post(
                 parts,
                 Some((forwarded, parsed.as_ref().ok())),
                 session,
-                meta,
+                &meta,
+                Some(&ctx),
                 &info,
                 ex,
             )
@@ -387,7 +389,7 @@ async fn get_or_delete(
     shared: Arc<Shared>,
     api: Arc<Api>,
     req: http::Request<Incoming>,
-    remote: SocketAddr,
+    remote_ip: Arc<str>,
     mut ex: Exchange,
 ) -> Resp {
     let (mut parts, _body) = req.into_parts();
@@ -395,7 +397,7 @@ async fn get_or_delete(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let meta = meta(&api, &mut parts, remote, session.as_ref());
+    let meta = Arc::new(meta(&api, &mut parts, remote_ip, session.as_ref()));
     let is_delete = parts.method == Method::DELETE;
     match (&api.backend, session) {
         (Backend::Http(uri), session) => {
@@ -408,7 +410,8 @@ async fn get_or_delete(
                 parts,
                 None,
                 session.clone(),
-                meta,
+                &meta,
+                None,
                 &info,
                 ex,
             )

@@ -22,8 +22,9 @@ pub(crate) enum Upstream {
 /// One MCP session.
 #[derive(Debug)]
 pub(crate) struct Session {
-    /// Gateway-minted id, sent to the client as `Mcp-Session-Id`.
-    pub(crate) id: String,
+    /// Gateway-minted id, sent to the client as `Mcp-Session-Id` (shared, not copied, by
+    /// every exchange of the session).
+    pub(crate) id: Arc<str>,
     /// Name of the API the session was opened on.
     pub(crate) api: Arc<str>,
     /// Upstream binding.
@@ -47,7 +48,7 @@ impl Session {
     /// A session with a chosen id (a stdio process needs to know its id before it exists).
     pub(crate) fn with_id(id: String, api: Arc<str>, upstream: Upstream) -> Self {
         Self {
-            id,
+            id: Arc::from(id),
             api,
             upstream,
             protocol_version: Mutex::new(None),
@@ -95,7 +96,7 @@ pub(crate) fn mint_id() -> String {
 /// All live sessions.
 #[derive(Debug, Default)]
 pub(crate) struct SessionTable {
-    map: Mutex<HashMap<String, Arc<Session>>>,
+    map: Mutex<HashMap<Arc<str>, Arc<Session>>>,
 }
 
 impl SessionTable {
@@ -130,7 +131,7 @@ impl SessionTable {
         idle: impl Fn(&str) -> Option<Duration>,
     ) -> Vec<Arc<Session>> {
         let mut map = lock(&self.map);
-        let expired: Vec<String> = map
+        let expired: Vec<Arc<str>> = map
             .values()
             .filter(|s| {
                 let limit = idle(&s.api);

@@ -197,7 +197,7 @@ pub(crate) fn start(
     };
     let id = mint_id();
     let mut meta = meta.clone();
-    meta.session_id = Some(id.clone());
+    meta.session_id = Some(Arc::from(id.as_str()));
     let proc = Arc::new(StdioSession {
         api: api.name.clone(),
         session_id: id.clone(),
