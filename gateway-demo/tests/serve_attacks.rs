@@ -106,6 +106,7 @@ fn trick(name: &str, id: &Value) -> (&'static str, String) {
         ),
         // Unparseable data where the answer should be (trailing garbage after the list).
         "garbage" => (sse, format!("id: g1\ndata: {list} {{\"x\":1}}\n\n")),
+        "garbage-json" => ("application/json", format!("{list} {{\"x\":1}}")),
         other => panic!("unknown trick {other}"),
     }
 }
@@ -613,8 +614,14 @@ async fn server_tricks_never_show_hidden_tools() {
     assert!(!a.text.contains("get-env"), "{}", a.text);
     assert_eq!(a.error_codes(), [-32603], "{}", a.text);
     assert_eq!(a.messages[0]["id"], 2, "{}", a.text);
+    // The same as a JSON answer (the one-pass list filter refuses it; so does the gateway).
+    let a = post(&url, &[s, v, ("x-trick", "garbage-json")], list).await;
+    assert_eq!(a.status, 502, "{}", a.text);
+    assert!(!a.text.contains("get-env"), "{}", a.text);
+    assert_eq!(a.error_codes(), [-32603], "{}", a.text);
+    assert_eq!(a.messages[0]["id"], 2, "{}", a.text);
 
     // Only the initialize and the list requests reached the backend.
     let seen = log.lock().unwrap().len();
-    assert_eq!(seen, 1 + 7, "{:?}", log.lock().unwrap());
+    assert_eq!(seen, 1 + 8, "{:?}", log.lock().unwrap());
 }

@@ -118,6 +118,19 @@ pub(crate) trait Guard: Send + Sync + 'static {
         answering: Option<&Body<'_>>,
     ) -> ServerVerdict;
 
+    /// A whole answer to the single list request `request` (`tools/list`...), parsed and
+    /// judged in one pass, as [`Guard::server_body`] would judge it. `None` when the guard has
+    /// no such pass or that pass refuses the body: the transport then parses it and calls
+    /// [`Guard::server_body`], which says what is wrong.
+    fn list_answer(
+        &self,
+        _data: &[u8],
+        _ctx: &Context<'_>,
+        _request: &mcp_policy::Message<'_>,
+    ) -> Option<ServerVerdict> {
+        None
+    }
+
     /// Limits the guard parses with (the transport parses with the same ones).
     fn limits(&self) -> &mcp_policy::Limits;
 

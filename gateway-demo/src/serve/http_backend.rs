@@ -293,10 +293,27 @@ pub(crate) async fn forward(
                 &own_ctx
             }
         };
-        // Parsed once: the exchange log and the guard read the same view.
-        let parsed = Body::parse(&data, &api.limits);
-        note_answer(&parsed, &mut ex);
-        let verdict = api.guard.server_body(&data, &parsed, meta, ctx, request);
+        // A list answer is parsed and filtered in one pass when the guard can; anything else
+        // (and anything that pass refuses) is parsed once here and judged from that view.
+        let verdict = match list_request(request, &data) {
+            Some(req) => api.guard.list_answer(&data, ctx, req),
+            None => None,
+        };
+        let verdict = match verdict {
+            Some(v) => {
+                // Only an answer passed unchanged can be an error (filters rewrite results):
+                // read its code for the log, unless the text shows it has no `error` member.
+                if v == ServerVerdict::Pass && may_hold_error(&data) {
+                    note_answer(&Body::parse(&data, &api.limits), &mut ex);
+                }
+                v
+            }
+            None => {
+                let parsed = Body::parse(&data, &api.limits);
+                note_answer(&parsed, &mut ex);
+                api.guard.server_body(&data, &parsed, meta, ctx, request)
+            }
+        };
         match verdict {
             ServerVerdict::Pass => data,
             ServerVerdict::Replace(b) => b,
@@ -340,6 +357,30 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = inner.source();
     }
     s
+}
+
+/// The client request when the body answers a single list request (`tools/list` and the
+/// like), whose answer the guard may parse and filter in one pass; `None` for anything else,
+/// and for an answer that is a batch (judged message by message by the generic path).
+fn list_request<'r>(
+    request: Option<&'r Body<'_>>,
+    answer: &[u8],
+) -> Option<&'r mcp_policy::Message<'r>> {
+    let Some(Body::Single(req)) = request else {
+        return None;
+    };
+    let list = matches!(
+        req.method(),
+        Some("tools/list" | "prompts/list" | "resources/list" | "resources/templates/list")
+    );
+    let batch = answer.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    (list && !batch).then_some(req)
+}
+
+/// Whether a valid JSON-RPC message may be an error response: its `error` member shows as the
+/// text `"error"`, unless the name is written with escapes.
+fn may_hold_error(data: &[u8]) -> bool {
+    data.windows(7).any(|w| w == b"\"error\"") || data.windows(2).any(|w| w == b"\\u")
 }
 
 /// The single answer in a parsed body (a batch or an unreadable body answers nothing here).
@@ -682,6 +723,34 @@ mod tests {
         let mut names: Vec<&str> = dst.keys().map(|k| k.as_str()).collect();
         names.sort();
         assert_eq!(names, ["accept", "mcp-protocol-version"]);
+    }
+
+    #[test]
+    fn error_answers_are_never_missed() {
+        assert!(may_hold_error(
+            br#"{"jsonrpc":"2.0","id":1,"error":{"code":1}}"#
+        ));
+        assert!(may_hold_error(
+            br#"{"jsonrpc":"2.0","id":1,"\u0065rror":{"code":1}}"#
+        ));
+        assert!(!may_hold_error(
+            br#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#
+        ));
+    }
+
+    #[test]
+    fn one_pass_only_for_a_single_list_request() {
+        let limits = mcp_policy::Limits::default();
+        let req = |text: &'static str| Body::parse(text.as_bytes(), &limits).unwrap();
+        let list = req(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+        let call = req(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#);
+        let batch = req(r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#);
+        let answer = br#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#;
+        assert!(list_request(Some(&list), answer).is_some());
+        assert!(list_request(Some(&list), b" [{}]").is_none());
+        assert!(list_request(Some(&call), answer).is_none());
+        assert!(list_request(Some(&batch), answer).is_none());
+        assert!(list_request(None, answer).is_none());
     }
 
     #[test]

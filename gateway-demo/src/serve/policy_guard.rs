@@ -134,6 +134,22 @@ impl Guard for PolicyGuard {
         reply(200, format!("[{}]", all.join(",")), "deny")
     }
 
+    fn list_answer(
+        &self,
+        data: &[u8],
+        ctx: &Context<'_>,
+        request: &Message<'_>,
+    ) -> Option<ServerVerdict> {
+        // The engine's one-pass parse and filter: the generic path would parse the body, then
+        // the filter would parse it again to find the items.
+        let filtered = self.engine.filter_response(request, data, ctx).ok()?;
+        Some(match filtered.rewrite {
+            Rewrite::Unchanged => ServerVerdict::Pass,
+            Rewrite::Replaced(text) => ServerVerdict::Replace(Bytes::from(text)),
+            Rewrite::Dropped => ServerVerdict::Drop,
+        })
+    }
+
     fn server_body(
         &self,
         _data: &[u8],
