@@ -467,6 +467,14 @@ fn bench(c: &mut Criterion) {
             bn.iter(|| rego.decide_raw(black_box(b), black_box(&id)))
         });
 
+        // Reference points for the parse: serde_json only validating the same bytes (no
+        // decision, no duplicate-key check, no member positions), and our parse alone.
+        g.bench_function("serde_json IgnoredAny (validation only)", |bn| {
+            bn.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(b)).is_ok())
+        });
+        g.bench_function("mcp-policy, Message::parse only", |bn| {
+            bn.iter(|| Message::parse(black_box(b), &limits).is_ok())
+        });
         let msg = Message::parse(b, &limits).expect("valid message");
         g.bench_function("mcp-policy, parsed message (check only)", |bn| {
             bn.iter(|| engine.check(black_box(&msg), black_box(&ctx)).is_allowed())
