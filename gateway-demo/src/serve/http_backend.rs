@@ -17,6 +17,7 @@ use super::log::{self, Exchange};
 use super::proxy::{MessageInfo, SESSION_HEADER, channel_body, id_key, rpc_error};
 use super::session::{Session, Upstream};
 use super::sse::{SseEvent, SseParser};
+use super::upstream::{Lease, UpstreamError};
 use super::{Api, Resp, Shared, full};
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
@@ -78,16 +79,37 @@ fn strip_headers(headers: &mut HeaderMap, skip: &[HeaderName]) {
     }
 }
 
+/// The request target sent to the backend (origin form: the connection is to the backend
+/// already): the backend URL's path and query, with the client's query appended.
 fn upstream_uri(backend: &Uri, client: &Uri) -> Uri {
+    let target = backend
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
     match client.query() {
-        None => backend.clone(),
+        None => Uri::from(target),
         Some(q) => {
-            let base = backend.to_string();
-            let sep = if backend.query().is_some() { '&' } else { '?' };
-            format!("{base}{sep}{q}")
+            let sep = if target.query().is_some() { '&' } else { '?' };
+            format!("{target}{sep}{q}")
                 .parse()
-                .unwrap_or_else(|_| backend.clone())
+                .unwrap_or_else(|_| Uri::from(target))
         }
+    }
+}
+
+/// Sends `req` (target from [`upstream_uri`]) to the API's HTTP backend, with its `Host`.
+async fn send(
+    api: &Api,
+    mut req: http::Request<Full<Bytes>>,
+) -> Result<(http::Response<Incoming>, Lease), UpstreamError> {
+    if let Some(host) = &api.upstream_host {
+        req.headers_mut().insert(http::header::HOST, host.clone());
+    }
+    match &api.pool {
+        Some(pool) => pool.request(req).await,
+        None => Err(UpstreamError::Connect(std::io::Error::other(
+            "not an HTTP backend",
+        ))),
     }
 }
 
@@ -115,8 +137,8 @@ pub(crate) async fn forward(
     let mut req = http::Request::new(Full::new(body.clone().unwrap_or_default()));
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = upstream_uri(&backend, &parts.uri);
-    // Sized once: the copied headers plus the two set below.
-    *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 2);
+    // Sized once: the copied headers plus the three set below.
+    *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 3);
     let skip: &[&str] = if api.config.forward_authorization {
         &[
             "host",
@@ -158,7 +180,9 @@ pub(crate) async fn forward(
     let label = || api.backend_label();
     let timeouts = &api.config.timeouts;
     let id = info.first_raw_id();
-    let resp = match tokio::time::timeout(timeouts.read(), api.client.request(req)).await {
+    // The lease holds the backend connection until the answer has been read: to the end of
+    // this function for a JSON answer, to the end of the stream for SSE.
+    let (resp, lease) = match tokio::time::timeout(timeouts.read(), send(&api, req)).await {
         Err(_) => {
             return rpc_error(
                 &mut ex,
@@ -186,7 +210,7 @@ pub(crate) async fn forward(
                 &format!("Backend {} {what}: {}", label(), error_chain(&e)),
             );
         }
-        Ok(Ok(r)) => r,
+        Ok(Ok(answer)) => answer,
     };
     let (rparts, rbody) = resp.into_parts();
     let status = rparts.status;
@@ -241,6 +265,7 @@ pub(crate) async fn forward(
         let pump = SsePump {
             api: api.clone(),
             upstream: backend_session_of(session_out.as_deref(), &shared),
+            _lease: lease,
             meta: meta.clone(),
             answering: body,
             pending: info
@@ -427,7 +452,7 @@ pub(crate) fn answer_server(
     tokio::spawn(async move {
         let mut req = http::Request::new(Full::new(answer));
         *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = uri;
+        *req.uri_mut() = upstream_uri(&uri, &Uri::default());
         let h = req.headers_mut();
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         h.insert(
@@ -450,12 +475,12 @@ pub(crate) fn answer_server(
             h.insert(AUTHORIZATION, v.clone());
         }
         let label = api.backend_label();
-        match tokio::time::timeout(api.config.timeouts.read(), api.client.request(req)).await {
-            Ok(Ok(r)) if r.status().is_success() => log::info(&format!(
+        match tokio::time::timeout(api.config.timeouts.read(), send(&api, req)).await {
+            Ok(Ok((r, _))) if r.status().is_success() => log::info(&format!(
                 "api {:?}: a server request denied by policy was answered with an error to {label}",
                 api.name
             )),
-            Ok(Ok(r)) => log::warn(&format!(
+            Ok(Ok((r, _))) => log::warn(&format!(
                 "api {:?}: {label} refused the error answer to its denied request: {}",
                 api.name,
                 r.status()
@@ -478,6 +503,8 @@ struct SsePump {
     api: Arc<Api>,
     /// The backend's session id, for answers the gateway sends the server itself.
     upstream: Option<String>,
+    /// The backend connection the stream comes on, given back when the pump ends.
+    _lease: Lease,
     meta: Arc<RequestMeta>,
     answering: Option<Bytes>,
     /// (id key, raw id) of the requests not answered yet.
@@ -694,9 +721,9 @@ pub(crate) fn delete_upstream(api: Arc<Api>, upstream_id: String) {
         };
         let mut req = http::Request::new(Full::new(Bytes::new()));
         *req.method_mut() = http::Method::DELETE;
-        *req.uri_mut() = uri;
+        *req.uri_mut() = upstream_uri(&uri, &Uri::default());
         req.headers_mut().insert(SESSION_HEADER, v);
-        let _ = tokio::time::timeout(Duration::from_secs(2), api.client.request(req)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), send(&api, req)).await;
     });
 }
 
@@ -757,10 +784,11 @@ mod tests {
     fn query_is_carried() {
         let b: Uri = "http://127.0.0.1:3001/mcp".parse().unwrap();
         let c: Uri = "/mcp?x=1".parse().unwrap();
-        assert_eq!(
-            upstream_uri(&b, &c).to_string(),
-            "http://127.0.0.1:3001/mcp?x=1"
-        );
-        assert_eq!(upstream_uri(&b, &"/mcp".parse().unwrap()), b);
+        assert_eq!(upstream_uri(&b, &c).to_string(), "/mcp?x=1");
+        assert_eq!(upstream_uri(&b, &"/mcp".parse().unwrap()), "/mcp");
+        let bq: Uri = "http://127.0.0.1:3001/mcp?k=v".parse().unwrap();
+        assert_eq!(upstream_uri(&bq, &c).to_string(), "/mcp?k=v&x=1");
+        let root: Uri = "http://127.0.0.1:3001".parse().unwrap();
+        assert_eq!(upstream_uri(&root, &Uri::default()), "/");
     }
 }

@@ -17,9 +17,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 pub(crate) mod config;
@@ -34,6 +32,7 @@ mod proxy;
 mod session;
 pub(crate) mod sse;
 mod stdio;
+mod upstream;
 
 use config::{Backend, GatewayConfig};
 use guard::Guard;
@@ -57,8 +56,6 @@ pub(crate) struct ServeArgs {
 pub(crate) type GwBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 /// A gateway response.
 pub(crate) type Resp = http::Response<GwBody>;
-/// Client used towards HTTP backends.
-pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// One API, ready to serve.
 pub(crate) struct Api {
@@ -66,7 +63,11 @@ pub(crate) struct Api {
     pub(crate) config: config::ApiConfig,
     pub(crate) backend: Backend,
     pub(crate) guard: Arc<dyn Guard>,
-    pub(crate) client: HttpClient,
+    /// Kept-alive connections to the HTTP backend (`None` for a stdio backend).
+    pub(crate) pool: Option<Arc<upstream::BackendPool>>,
+    /// `Host` of the requests to an HTTP backend (`host[:port]`), made once: the client would
+    /// format it for every request.
+    pub(crate) upstream_host: Option<http::HeaderValue>,
     pub(crate) hosts: HostPolicy,
     pub(crate) limits: mcp_policy::Limits,
 }
@@ -99,6 +100,19 @@ pub(crate) struct Runtime {
     stamps: Vec<(PathBuf, Option<SystemTime>)>,
 }
 
+/// `host[:port]` of an HTTP backend, as the client sends it in `Host` (no port when it is 80).
+fn upstream_host(backend: &Backend) -> Option<http::HeaderValue> {
+    let Backend::Http(uri) = backend else {
+        return None;
+    };
+    let host = uri.host()?;
+    let text = match uri.port_u16() {
+        Some(port) if port != 80 => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    };
+    http::HeaderValue::from_str(&text).ok()
+}
+
 fn stamp(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
@@ -113,17 +127,20 @@ impl Runtime {
             if let Some(p) = &api.policy {
                 stamps.push((p.clone(), stamp(p)));
             }
-            let mut connector = HttpConnector::new();
-            connector.set_connect_timeout(Some(api.timeouts.connect()));
-            connector.set_nodelay(true);
-            let client = Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector);
+            let backend = api.backend()?;
+            let pool = match &backend {
+                Backend::Http(uri) => Some(Arc::new(upstream::BackendPool::new(
+                    uri,
+                    api.timeouts.connect(),
+                ))),
+                Backend::Stdio { .. } => None,
+            };
             apis.push(Arc::new(Api {
                 name: Arc::from(api.name.as_str()),
-                backend: api.backend()?,
+                upstream_host: upstream_host(&backend),
+                backend,
                 guard,
-                client,
+                pool,
                 hosts: HostPolicy::new(
                     api.allowed_origins.as_deref(),
                     api.allowed_hosts.as_deref(),
@@ -441,4 +458,18 @@ async fn reap_idle_sessions(shared: Arc<Shared>) {
 /// A complete (non-streamed) body.
 pub(crate) fn full(b: impl Into<Bytes>) -> GwBody {
     Full::new(b.into()).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_host_is_what_the_client_would_send() {
+        let host = |url: &str| upstream_host(&Backend::Http(url.parse().unwrap()));
+        assert_eq!(host("http://127.0.0.1:3001/mcp").unwrap(), "127.0.0.1:3001");
+        assert_eq!(host("http://example.com/mcp").unwrap(), "example.com");
+        assert_eq!(host("http://example.com:80/mcp").unwrap(), "example.com");
+        assert_eq!(host("http://[::1]:8080/mcp").unwrap(), "[::1]:8080");
+    }
 }
