@@ -117,7 +117,6 @@ fn glob_and_regex_rules_allocate_nothing() {
 /// When the first matching glob/regex rule does not apply (its condition is false), the
 /// other matching patterns are enumerated.
 #[test]
-#[ignore = "allocates 1: Matcher::find (core/src/policy/compile.rs) builds a PatternSet to enumerate the other matching patterns when the first one's rule does not apply"]
 fn a_later_pattern_after_a_false_condition_allocates_nothing() {
     let e = engine(GLOBS);
     assert_no_allocation(

@@ -4,10 +4,14 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use core::ops::Range;
+
 use hashbrown::HashMap;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind, PatternSet};
+use regex_automata::{Anchored, Input, MatchKind, PatternID};
+use regex_syntax::hir::Hir;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::model::{
     AclMethod, ConfigErrors, ConfigIssue, DenialMode, Effect, FeatureType, LinkMode, PatternType,
@@ -33,7 +37,232 @@ pub(crate) struct Matcher {
     any: Vec<u32>,
     literals: HashMap<String, Vec<u32>>,
     prefixes: Vec<(String, u32)>,
-    regex: Option<(Regex, Vec<u32>)>,
+    regex: Option<RegexSet>,
+}
+
+/// The globs and regexes of one matcher: one automaton for all of them, plus what each
+/// pattern's matches must look like, so that the patterns matching a subject can be listed
+/// without allocating a `PatternSet` per call or keeping mutable state of our own in a shared
+/// engine.
+#[derive(Debug)]
+struct RegexSet {
+    /// Leftmost-first: a search names the earliest matching pattern, i.e. the first rule in
+    /// policy order.
+    re: Regex,
+    /// Indexed by pattern id.
+    patterns: Vec<PatternFacts>,
+    /// The glob text, or the prefix and suffix bytes, of every pattern: one buffer for all.
+    literals: Vec<u8>,
+}
+
+/// What a subject must look like to match one pattern: cheap to test, never wrong when it
+/// says no.
+#[derive(Debug)]
+struct PatternFacts {
+    rule: u32,
+    /// In bytes; `usize::MAX` when the pattern matches nothing.
+    min_len: usize,
+    /// The first (up to 8) bytes every match starts with, little-endian, and which of the 8
+    /// they fill: most patterns are told apart by their first bytes, in one comparison.
+    head: u64,
+    head_mask: u64,
+    /// [`byte_set`] of bytes every match contains: a name lacking one is out in one test,
+    /// wherever the pattern's wildcards are.
+    bytes: u128,
+    shape: Shape,
+}
+
+#[derive(Debug)]
+enum Shape {
+    /// An `EXPRESSION` glob (a range of `RegexSet::literals`), matched directly.
+    Glob(Range<usize>),
+    /// A regex, known by the length and fixed ends of its matches.
+    Regex {
+        /// In bytes; `usize::MAX` when unbounded.
+        max_len: usize,
+        /// Bytes every match starts with (a range of `RegexSet::literals`).
+        prefix: Range<usize>,
+        /// Bytes every match ends with.
+        suffix: Range<usize>,
+    },
+}
+
+/// The set of the bytes in `bytes`, folded onto 128 bits (ASCII exactly).
+fn byte_set(bytes: &[u8]) -> u128 {
+    bytes.iter().fold(0, |set, b| set | 1u128 << (b & 127))
+}
+
+/// The first (up to 8) bytes of `bytes`, little-endian, zero-padded.
+fn head_of(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    for (d, s) in buf.iter_mut().zip(bytes) {
+        *d = *s;
+    }
+    u64::from_le_bytes(buf)
+}
+
+impl PatternFacts {
+    fn new(rule: u32, min_len: usize, prefix: &[u8], bytes: u128, shape: Shape) -> Self {
+        let n = prefix.len().min(8);
+        Self {
+            rule,
+            min_len,
+            head: head_of(prefix),
+            head_mask: u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0),
+            bytes,
+            shape,
+        }
+    }
+
+    fn glob(glob: &str, rule: u32, literals: &mut Vec<u8>) -> Self {
+        let start = literals.len();
+        literals.extend_from_slice(glob.as_bytes());
+        let prefix = glob.split(['*', '?']).next().unwrap_or("");
+        // Every `?` takes at least one byte, every other character its own bytes.
+        let min_len = glob.len() - glob.matches('*').count();
+        let fixed = byte_set(glob.replace(['*', '?'], "").as_bytes());
+        let shape = Shape::Glob(start..literals.len());
+        Self::new(rule, min_len, prefix.as_bytes(), fixed, shape)
+    }
+
+    fn regex(hir: &Hir, rule: u32, literals: &mut Vec<u8>) -> Self {
+        let mut keep = |lit: Option<&[u8]>| {
+            let start = literals.len();
+            literals.extend_from_slice(lit.unwrap_or(&[]));
+            start..literals.len()
+        };
+        let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+        let prefix = keep(prefixes.longest_common_prefix());
+        let suffixes = Extractor::new().kind(ExtractKind::Suffix).extract(hir);
+        let suffix = keep(suffixes.longest_common_suffix());
+        let props = hir.properties();
+        let head = literals.get(prefix.clone()).unwrap_or(&[]);
+        let tail = literals.get(suffix.clone()).unwrap_or(&[]);
+        let fixed = byte_set(head) | byte_set(tail);
+        let min_len = props.minimum_len().unwrap_or(usize::MAX);
+        let max_len = props.maximum_len().unwrap_or(usize::MAX);
+        let shape = Shape::Regex {
+            max_len,
+            prefix,
+            suffix,
+        };
+        Self::new(rule, min_len, head, fixed, shape)
+    }
+
+    /// `false` only when `subject` cannot match (the automaton has the last word).
+    /// `head` is [`head_of`] the subject and `bytes` its [`byte_set`].
+    #[inline]
+    fn may_match(&self, subject: &str, head: u64, bytes: u128, literals: &[u8]) -> bool {
+        // A match is at least as long as the head, so the padding is never compared.
+        subject.len() >= self.min_len
+            && head & self.head_mask == self.head
+            && self.bytes & !bytes == 0
+            && self.shape_allows(subject, literals)
+    }
+
+    fn shape_allows(&self, subject: &str, literals: &[u8]) -> bool {
+        let lit = |r: &Range<usize>| literals.get(r.clone()).unwrap_or(&[]);
+        match &self.shape {
+            Shape::Glob(g) => glob_matches(lit(g), subject.as_bytes()),
+            Shape::Regex {
+                max_len,
+                prefix,
+                suffix,
+            } => {
+                subject.len() <= *max_len
+                    && subject.as_bytes().starts_with(lit(prefix))
+                    && subject.as_bytes().ends_with(lit(suffix))
+            }
+        }
+    }
+}
+
+/// Whether `subject` matches the Gravitee glob `glob` (`*` any run of characters, `?` one
+/// character, all else literal), as [`glob_to_regex`] reads it. Greedy with one backtrack
+/// point (the last `*`), so no allocation and O(glob × subject) at worst. Both are UTF-8, and
+/// the subject is only ever resumed at a character boundary.
+fn glob_matches(glob: &[u8], subject: &[u8]) -> bool {
+    let (mut g, mut s) = (0, 0);
+    // Glob index after the last `*`, and the subject index that star's run ends at.
+    let mut star: Option<(usize, usize)> = None;
+    while let Some(&b) = subject.get(s) {
+        match glob.get(g) {
+            Some(b'*') => {
+                g += 1;
+                star = Some((g, s));
+                continue;
+            }
+            Some(b'?') => {
+                g += 1;
+                s += utf8_width(b);
+                continue;
+            }
+            Some(&c) if c == b => {
+                g += 1;
+                s += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some((after_star, run_end)) = star else {
+            return false;
+        };
+        // Let the star take one more character and retry what follows it.
+        let Some(&first) = subject.get(run_end) else {
+            return false;
+        };
+        let run_end = run_end + utf8_width(first);
+        star = Some((after_star, run_end));
+        g = after_star;
+        s = run_end;
+    }
+    s == subject.len()
+        && glob
+            .get(g..)
+            .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+}
+
+/// Length of the UTF-8 sequence a leading byte starts.
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0..0xC0 => 1,
+        0xC0..0xE0 => 2,
+        0xE0..0xF0 => 3,
+        _ => 4,
+    }
+}
+
+impl RegexSet {
+    /// Calls `f` with the rule of each pattern matching `subject`, in pattern (policy) order,
+    /// until `f` returns `true`; returns whether it did. Allocates nothing: the common case is
+    /// one search; only when the first matching pattern's rule does not apply are the later
+    /// patterns tried one by one, each filtered by its facts before an anchored search.
+    fn find(&self, subject: &str, mut f: impl FnMut(u32) -> bool) -> bool {
+        let Some(first) = self
+            .re
+            .search_half(&Input::new(subject).anchored(Anchored::Yes))
+        else {
+            return false;
+        };
+        let first = first.pattern().as_usize();
+        if self.patterns.get(first).is_some_and(|p| f(p.rule)) {
+            return true;
+        }
+        // Leftmost-first priority: no pattern before `first` matches.
+        let (head, bytes) = (head_of(subject.as_bytes()), byte_set(subject.as_bytes()));
+        self.patterns
+            .iter()
+            .enumerate()
+            .skip(first + 1)
+            .any(|(i, p)| {
+                p.may_match(subject, head, bytes, &self.literals)
+                    && PatternID::new(i).is_ok_and(|pid| {
+                        self.re
+                            .is_match(Input::new(subject).anchored(Anchored::Pattern(pid)))
+                    })
+                    && f(p.rule)
+            })
+    }
 }
 
 impl Matcher {
@@ -62,27 +291,7 @@ impl Matcher {
         {
             return true;
         }
-        if let Some((re, rules)) = &self.regex {
-            let input = Input::new(subject).anchored(Anchored::Yes);
-            // One search names one matching pattern without allocating; only when that rule
-            // does not apply (its condition is false) are the others enumerated.
-            let Some(first) = re.search_half(&input) else {
-                return false;
-            };
-            if rules.get(first.pattern().as_usize()).is_some_and(|r| f(*r)) {
-                return true;
-            }
-            if re.pattern_len() == 1 {
-                return false;
-            }
-            let mut set = PatternSet::new(re.pattern_len());
-            re.which_overlapping_matches(&input, &mut set);
-            return set
-                .iter()
-                .filter(|pid| *pid != first.pattern())
-                .any(|pid| rules.get(pid.as_usize()).is_some_and(|r| f(*r)));
-        }
-        false
+        self.regex.as_ref().is_some_and(|set| set.find(subject, f))
     }
 }
 
@@ -132,6 +341,8 @@ pub(crate) fn glob_to_regex(glob: &str) -> String {
 
 struct PendingRegex {
     pattern: String,
+    /// The glob the pattern was made from (`EXPRESSION`).
+    glob: Option<String>,
     rule: u32,
     path: String,
 }
@@ -215,6 +426,8 @@ impl Engine {
                             {
                                 p.push(PendingRegex {
                                     pattern: alloc::format!(r"\A(?:{body})\z"),
+                                    glob: (f.pattern_type == PatternType::Expression)
+                                        .then(|| value.clone()),
                                     rule: rule_id,
                                     path: alloc::format!("{fpath}.patternValue"),
                                 });
@@ -237,14 +450,13 @@ impl Engine {
                     continue;
                 }
                 match build_set(&group, limits) {
-                    Ok(re) => {
-                        let ids = group.iter().map(|p| p.rule).collect();
+                    Ok(set) => {
                         let m = if effect_idx == 1 {
                             &mut slot.deny
                         } else {
                             &mut slot.allow
                         };
-                        m.regex = Some((re, ids));
+                        m.regex = Some(set);
                     }
                     Err(mut errs) => issues.append(&mut errs),
                 }
@@ -291,7 +503,7 @@ impl Engine {
 
 fn regex_config(limits: &Limits) -> meta::Config {
     meta::Config::new()
-        .match_kind(MatchKind::All)
+        .match_kind(MatchKind::LeftmostFirst)
         .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
         .nfa_size_limit(Some(limits.max_regex_bytes))
         .onepass_size_limit(Some(limits.max_regex_bytes))
@@ -299,14 +511,46 @@ fn regex_config(limits: &Limits) -> meta::Config {
         .hybrid_cache_capacity(limits.max_regex_bytes.max(1 << 16))
 }
 
-fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<Regex, Vec<ConfigIssue>> {
-    let patterns: Vec<&str> = group.iter().map(|p| p.pattern.as_str()).collect();
+/// What is wrong, in one line: the full rendering quotes the pattern as wrapped for matching
+/// (`\A(?:…)\z`), with a caret under offsets the author did not write.
+fn syntax_problem(e: &regex_syntax::Error) -> String {
+    match e {
+        regex_syntax::Error::Parse(e) => alloc::format!("{}", e.kind()),
+        regex_syntax::Error::Translate(e) => alloc::format!("{}", e.kind()),
+        e => alloc::format!("{e}"),
+    }
+}
+
+/// Parses every pattern once (for its facts and for the automaton), naming each one that does
+/// not parse; then builds one automaton for the group.
+fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<RegexSet, Vec<ConfigIssue>> {
     let syntax = syntax::Config::new().nest_limit(64);
+    let mut hirs = Vec::with_capacity(group.len());
+    let mut patterns = Vec::with_capacity(group.len());
+    let mut literals = Vec::new();
+    let mut issues = Vec::new();
+    for p in group {
+        match syntax::parse_with(&p.pattern, &syntax) {
+            Ok(hir) => {
+                patterns.push(match &p.glob {
+                    Some(g) => PatternFacts::glob(g, p.rule, &mut literals),
+                    None => PatternFacts::regex(&hir, p.rule, &mut literals),
+                });
+                hirs.push(hir);
+            }
+            Err(e) => issues.push(ConfigIssue {
+                path: p.path.clone(),
+                message: alloc::format!("invalid pattern: {}", syntax_problem(&e)),
+            }),
+        }
+    }
+    if !issues.is_empty() {
+        return Err(issues);
+    }
     let built = Regex::builder()
         .configure(regex_config(limits))
-        .syntax(syntax)
-        .build_many(&patterns);
-    built.map_err(|e| {
+        .build_many_from_hir(&hirs);
+    let re = built.map_err(|e| {
         // Name the culprit when the builder can; otherwise check each pattern alone.
         if let Some(p) = e.pattern().and_then(|pid| group.get(pid.as_usize())) {
             return alloc::vec![ConfigIssue {
@@ -315,11 +559,10 @@ fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<Regex, Vec<Confi
             }];
         }
         let mut out = Vec::new();
-        for p in group {
+        for (p, hir) in group.iter().zip(&hirs) {
             if let Err(e1) = Regex::builder()
                 .configure(regex_config(limits))
-                .syntax(syntax)
-                .build(&p.pattern)
+                .build_from_hir(hir)
             {
                 out.push(ConfigIssue {
                     path: p.path.clone(),
@@ -336,5 +579,196 @@ fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<Regex, Vec<Confi
             });
         }
         out
+    })?;
+    Ok(RegexSet {
+        re,
+        patterns,
+        literals,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    // `prop_oneof!` expands to `vec!`, which a no_std crate does not have in scope.
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    /// Regex bodies, or globs as `EXPRESSION` rules have them; rule ids are positions.
+    fn pending(regexes: &[String], globs: &[String]) -> Vec<PendingRegex> {
+        let regexes = regexes.iter().map(|r| (r.clone(), None));
+        let globs = globs.iter().map(|g| (glob_to_regex(g), Some(g.clone())));
+        regexes
+            .chain(globs)
+            .enumerate()
+            .map(|(i, (body, glob))| PendingRegex {
+                pattern: alloc::format!(r"\A(?:{body})\z"),
+                glob,
+                rule: u32::try_from(i).unwrap(),
+                path: String::new(),
+            })
+            .collect()
+    }
+
+    /// The rules `find` offers, in order, when none applies.
+    fn offered(set: &RegexSet, subject: &str) -> Vec<u32> {
+        let mut seen = Vec::new();
+        set.find(subject, |r| {
+            seen.push(r);
+            false
+        });
+        seen
+    }
+
+    /// The rules whose pattern matches, each pattern compiled alone.
+    fn reference(group: &[PendingRegex], subject: &str) -> Vec<u32> {
+        group
+            .iter()
+            .filter(|p| Regex::new(&p.pattern).unwrap().is_match(subject))
+            .map(|p| p.rule)
+            .collect()
+    }
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("a"),
+            Just("b"),
+            Just("é"),
+            Just("_"),
+            Just("(?s:.*)"),
+            Just("(?s:.)"),
+            Just("(?:a|b)"),
+            Just("a*"),
+            Just("(?i:b)"),
+            Just("[ab]{2}"),
+            Just("[^\\s\\S]"),
+        ]
+        .prop_map(String::from)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn every_matching_pattern_is_offered_once_in_policy_order(
+            regexes in prop::collection::vec(
+                prop::collection::vec(piece(), 0..5).prop_map(|v| v.concat()), 0..6),
+            globs in prop::collection::vec("[ab_é*?.]{0,6}", 0..6),
+            subjects in prop::collection::vec("[abBé_.]{0,7}", 1..12),
+        ) {
+            let group = pending(&regexes, &globs);
+            prop_assume!(!group.is_empty());
+            let set = build_set(&group, &Limits::default()).unwrap();
+            for s in &subjects {
+                prop_assert_eq!(
+                    offered(&set, s), reference(&group, s), "{:?} {:?} on {:?}", regexes, globs, s
+                );
+            }
+        }
+
+        #[test]
+        fn globs_match_as_their_regex(glob in "[ab*?é]{0,8}", subject in "[abé]{0,8}") {
+            let re = Regex::new(&alloc::format!(r"\A(?:{})\z", glob_to_regex(&glob))).unwrap();
+            prop_assert_eq!(glob_matches(glob.as_bytes(), subject.as_bytes()), re.is_match(&subject));
+        }
+    }
+
+    #[test]
+    fn regex_facts_narrow_without_excluding() {
+        let group = pending(
+            &[
+                String::from("svc1_(?s:.*)"),
+                String::from("(?s:.*)_readonly"),
+                String::from("(?:read|list)_(?:file|dir)s?"),
+                String::from("a(?s:.)c"),
+            ],
+            &[],
+        );
+        let set = build_set(&group, &Limits::default()).unwrap();
+        let lits = &set.literals;
+        let text = |r: &Range<usize>| core::str::from_utf8(&lits[r.clone()]).unwrap();
+        let facts: Vec<_> = set
+            .patterns
+            .iter()
+            .map(|p| match &p.shape {
+                Shape::Regex {
+                    max_len,
+                    prefix,
+                    suffix,
+                } => (text(prefix), text(suffix), p.min_len, *max_len),
+                Shape::Glob(_) => panic!("not a glob"),
+            })
+            .collect();
+        assert_eq!(
+            facts,
+            [
+                ("svc1_", "", 5, usize::MAX),
+                ("", "_readonly", 9, usize::MAX),
+                ("", "", 8, 10),
+                ("a", "c", 3, 6),
+            ]
+        );
+        let may = |i: usize, s: &str| {
+            let b = s.as_bytes();
+            set.patterns[i].may_match(s, head_of(b), byte_set(b), lits)
+        };
+        assert!(!may(0, "svc11_x"));
+        assert!(may(0, "svc1_x"));
+        assert!(!may(1, "x_readonlyx"));
+        assert!(!may(1, "x_raedonly"));
+        assert!(may(3, "aéc"));
+    }
+
+    #[test]
+    fn globs_backtrack_to_the_last_star() {
+        for (glob, subject, want) in [
+            ("*_readonly", "a_b_readonly", true),
+            ("a*b*c", "abxbyc", true),
+            ("a*b*c", "abxbycd", false),
+            ("a?c", "aéc", true),
+            ("a?c", "ac", false),
+            ("*", "", true),
+            ("", "", true),
+            ("?", "", false),
+            ("**x", "yyx", true),
+        ] {
+            assert_eq!(
+                glob_matches(glob.as_bytes(), subject.as_bytes()),
+                want,
+                "{glob} on {subject}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_invalid_pattern_is_named_in_one_line() {
+        let p = br#"{"authorizations":[{"authorizedFeatures":[
+            {"type":"TOOLS","patternType":"REGEX","patternValue":"(unclosed"},
+            {"type":"TOOLS","patternType":"EXPRESSION","patternValue":"fine_*"},
+            {"type":"TOOLS","patternType":"REGEX","patternValue":"\\p{Nope}"}]}]}"#;
+        let err = Engine::from_json(p, &Limits::default()).unwrap_err();
+        let got: Vec<(&str, &str)> = err
+            .issues
+            .iter()
+            .map(|i| (i.path.as_str(), i.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "$.authorizations[0].authorizedFeatures[0].patternValue",
+                    "invalid pattern: unclosed group"
+                ),
+                (
+                    "$.authorizations[0].authorizedFeatures[2].patternValue",
+                    "invalid pattern: Unicode property not found"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Engine>();
+    }
 }
