@@ -144,9 +144,41 @@ impl<'a, T: Into<Data<'a>>> From<Option<T>> for Data<'a> {
 /// (case-sensitive). Each name maps to a list of values, as in Gravitee.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MultiMap<'a> {
-    entries: Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>,
+    entries: Vec<(Cow<'a, str>, Values<'a>)>,
     case_insensitive: bool,
 }
+
+/// The values of one name. Almost every header is sent once, so a single value is kept inline:
+/// a host adding borrowed headers allocates the table and nothing per header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Values<'a> {
+    One(Cow<'a, str>),
+    /// Two or more.
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> Values<'a> {
+    fn as_slice(&self) -> &[Cow<'a, str>] {
+        match self {
+            Self::One(v) => core::slice::from_ref(v),
+            Self::Many(vs) => vs,
+        }
+    }
+
+    fn push(&mut self, value: Cow<'a, str>) {
+        match self {
+            Self::Many(vs) => vs.push(value),
+            Self::One(first) => {
+                let first = core::mem::take(first);
+                *self = Self::Many(alloc::vec![first, value]);
+            }
+        }
+    }
+}
+
+/// Room reserved by the first insertion into a [`MultiMap`]: a request carries a handful of
+/// headers, so one allocation instead of growing at 4 and again at 8.
+const FIRST_CAPACITY: usize = 8;
 
 impl<'a> MultiMap<'a> {
     /// An empty map of HTTP headers (names compared ignoring ASCII case).
@@ -187,7 +219,12 @@ impl<'a> MultiMap<'a> {
         });
         match found {
             Some((_, values)) => values.push(value),
-            None => self.entries.push((name, alloc::vec![value])),
+            None => {
+                if self.entries.capacity() == 0 {
+                    self.entries.reserve_exact(FIRST_CAPACITY);
+                }
+                self.entries.push((name, Values::One(value)));
+            }
         }
     }
 
