@@ -1,8 +1,9 @@
 //! Decisions for requests and notifications: union of applicable grants, explicit denies win,
 //! implicit deny, fail closed (DESIGN §2.1, invariant 3).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt;
 
 use serde::Serialize;
 
@@ -148,8 +149,9 @@ pub struct Audit<'m> {
 pub struct Denial<'m> {
     /// Why.
     pub kind: DenialKind,
-    /// Human-readable reason (for logs and `forbid`'s `data`).
-    pub reason: String,
+    /// Human-readable reason (for logs and `forbid`'s `data`); rendered only when asked for
+    /// (`to_string()`, `Display`, serialisation), so denying costs no formatting.
+    pub reason: Reason<'m>,
     /// How the policy wants it answered.
     pub mode: DenialMode,
     /// OAuth scopes that would cure it (step-up): non-empty means answer HTTP 403 with an
@@ -162,6 +164,43 @@ pub struct Denial<'m> {
     id: Option<Id<'m>>,
     #[serde(skip)]
     subject_kind: SubjectKind,
+}
+
+/// Why a message was denied, rendered on demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason<'m> {
+    /// No rule grants `acl` on `subject` (the implicit deny).
+    NotGranted {
+        /// The ACL method asked for.
+        acl: AclMethod,
+        /// The tool, prompt or resource.
+        subject: &'m str,
+    },
+    /// Any other reason, already written out.
+    Text(String),
+}
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotGranted { acl, subject } => {
+                write!(f, "no rule grants {} on `{subject}`", acl.as_str())
+            }
+            Self::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for Reason<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<String> for Reason<'_> {
+    fn from(t: String) -> Self {
+        Self::Text(t)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,7 +248,7 @@ impl Denial<'_> {
             }
             DenialMode::Forbid | DenialMode::Http => {
                 let mut data = serde_json::Map::new();
-                data.insert("reason".into(), self.reason.clone().into());
+                data.insert("reason".into(), self.reason.to_string().into());
                 data.insert("method".into(), self.audit.method.into());
                 if let Some(s) = self.audit.subject {
                     data.insert("subject".into(), s.into());
@@ -380,7 +419,7 @@ impl Engine {
             }
             Verdict::NotGranted => {
                 let scopes = self.curing_scopes(acl, subject);
-                let why = alloc::format!("no rule grants {} on `{subject}`", acl.as_str());
+                let why = Reason::NotGranted { acl, subject };
                 let mut d = self.denial(msg, audit, DenialKind::NotGranted, why, kind);
                 d.required_scopes = scopes;
                 Decision::Deny(d)
@@ -404,12 +443,12 @@ impl Engine {
         msg: &Message<'m>,
         audit: Audit<'m>,
         kind: DenialKind,
-        reason: String,
+        reason: impl Into<Reason<'m>>,
         subject_kind: SubjectKind,
     ) -> Denial<'m> {
         Denial {
             kind,
-            reason,
+            reason: reason.into(),
             mode: self.denial,
             required_scopes: Vec::new(),
             audit,

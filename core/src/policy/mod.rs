@@ -31,7 +31,7 @@ use alloc::string::String;
 pub use compile::Engine;
 pub use decide::{
     AllowReason, Audit, CondEntry, CondLog, CondOutcome, Decision, Denial, DenialKind,
-    FORBIDDEN_CODE, RpcError,
+    FORBIDDEN_CODE, Reason, RpcError,
 };
 pub use filter::{Filtered, HiddenItem, Rewrite};
 pub use model::{
