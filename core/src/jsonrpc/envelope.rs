@@ -131,11 +131,7 @@ struct Frame {
 
 const EMPTY_FRAME: Frame = Frame {
     start: 0,
-    key: StrSpan {
-        start: 0,
-        end: 0,
-        escaped: false,
-    },
+    key: StrSpan::EMPTY,
     is_object: false,
     role: Role::Root,
     slot: slot::NONE,
@@ -217,7 +213,9 @@ impl Stack {
     #[inline]
     fn push_key(&mut self, k: Key) {
         if let Some(slot) = self.keys.get_mut(self.nkeys) {
-            *slot = k;
+            slot.start = k.start;
+            slot.end = k.end;
+            slot.set_escaped(k.escaped());
         } else {
             self.more_keys.push(k);
         }
@@ -250,11 +248,26 @@ impl Stack {
         let mut dup = false;
         if cur.nkeys < LINEAR_KEYS {
             let raw = sc.span_bytes(k);
-            for i in cur.keys_base..self.nkeys {
-                let e = self.key(i);
-                if sc.span_bytes(e) == raw || ((e.escaped || k.escaped) && same_key(sc, e, k)) {
-                    dup = true;
-                    break;
+            // By reference, field by field: copying whole spans out of the array through a
+            // temporary costs a store-forwarding stall on every comparison.
+            if let Some(earlier) = self.keys.get(cur.keys_base..self.nkeys) {
+                for e in earlier {
+                    if sc.bytes_at(e.start, e.end) == raw
+                        || ((e.escaped() || k.escaped()) && same_key(sc, *e, k))
+                    {
+                        dup = true;
+                        break;
+                    }
+                }
+            } else {
+                for i in cur.keys_base..self.nkeys {
+                    let e = self.key(i);
+                    if sc.span_bytes(e) == raw
+                        || ((e.escaped() || k.escaped()) && same_key(sc, e, k))
+                    {
+                        dup = true;
+                        break;
+                    }
                 }
             }
         }
@@ -308,11 +321,7 @@ impl Stack {
 /// A key as written (where it is), compared byte for byte unless an escape is involved.
 type Key = StrSpan;
 
-const EMPTY_KEY: Key = StrSpan {
-    start: 0,
-    end: 0,
-    escaped: false,
-};
+const EMPTY_KEY: Key = StrSpan::EMPTY;
 
 #[cold]
 #[inline(never)]
@@ -356,7 +365,7 @@ fn slot_of(sc: &Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) ->
     // Member names that matter have no escapes when written by any real peer; an escaped one
     // is decoded (rare, allocates) so that `"n\u0061me"` still counts as `name`.
     let decoded;
-    let raw = if k.escaped {
+    let raw = if k.escaped() {
         decoded = sc.span_str(k).decode();
         decoded.as_bytes()
     } else {
