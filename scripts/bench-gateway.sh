@@ -9,7 +9,9 @@
 # the same client, the same connection reuse and concurrency, each warms up first, and they
 # alternate (direct, gateway, direct, ...) REPEAT times so a load change on the machine hits
 # both; the table shows the median of each figure. CPU µs per request of the gateway, the
-# backend and the load generator (from /proc) show who used the cores.
+# backend and the load generator (from /proc) show who used the cores; the gateway's and the
+# backend's are read around the whole load generator run, so they are divided by every request
+# of it (initialize and warm-up included), the load generator's covers the timed part only.
 #
 # Two placements, each with its own backend and gateway processes and its own table:
 #   shared  every process may run on every core (what a laptop or CI box does);
@@ -79,6 +81,7 @@ cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
 
 lg="$REL/mcp-loadgen"
 if [[ -n ${GATEWAY_THREADS:-} ]]; then export MCP_POLICY_WORKER_THREADS=$GATEWAY_THREADS; fi
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 results="$work/results.jsonl"
@@ -145,15 +148,18 @@ TOML
   kill "$gw_pid" "$backend_pid" 2>/dev/null || true
   wait "$gw_pid" "$backend_pid" 2>/dev/null || true
 done
-echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average at the end: $load_end" >&2
 
-python3 - "$results" "$rss_line" "$CONCURRENCY" <<'PY'
+python3 - "$results" "$rss_line" "$CONCURRENCY" "$load_start" "$load_end" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 rss = json.loads(sys.argv[2])
 conc = int(sys.argv[3])
+print(f"Load average (1, 5, 15 min) at the start: {sys.argv[4]}; at the end: {sys.argv[5]}.")
+print()
 for r in rows:
-    n = max(r["requests"], 1)
+    n = max(r.get("sent", r["requests"]), 1)
     r["gw_cpu"] = r["gateway_cpu_us"] / n
     r["be_cpu"] = r["backend_cpu_us"] / n
 def runs(mode, target, kind, c):

@@ -11,9 +11,11 @@
 //! (echo) or `tools/list` requests back to back until REQUESTS have been sent in total or
 //! MAX_SECS have passed. The same client, connection reuse and concurrency serve the direct and
 //! the through-the-gateway runs. Prints one JSON line: requests, errors, seconds, requests/s,
-//! p50/p99/max latency in µs, and the load generator's own CPU time per request in µs (from
-//! `/proc/self/stat`, so the reader can see how much of the shared cores the client took). An
-//! answer counts as an error unless it is HTTP 200 with a JSON-RPC `result`.
+//! p50/p99/max latency in µs, the load generator's own CPU time per request in µs (from
+//! `/proc/self/stat`, so the reader can see how much of the shared cores the client took), and
+//! `sent`: every request of the run, initialize and warm-up included (what the servers handled
+//! while their CPU time was read from outside). An answer counts as an error unless it is HTTP
+//! 200 with a JSON-RPC `result`.
 //!
 //! `sessions`: opens SESSIONS sessions, each on its own connection with a GET stream left open,
 //! then reads the resident set size of process RSS_PID (the gateway) from `/proc`, holds for
@@ -203,8 +205,9 @@ async fn bench(uri: Uri, what: String, total: usize, concurrency: usize, max: Du
     let secs = start.elapsed().as_secs_f64();
     let cpu = self_cpu_us().saturating_sub(cpu0);
     lat.sort_unstable();
+    let sent = concurrency * (1 + warm) + lat.len() + errors;
     println!(
-        "{{\"kind\":\"{what}\",\"concurrency\":{concurrency},\"requests\":{},\"errors\":{errors},\"secs\":{secs:.3},\"rps\":{:.0},\"p50_us\":{:.1},\"p99_us\":{:.1},\"max_us\":{:.1},\"client_cpu_us_per_req\":{:.1}}}",
+        "{{\"kind\":\"{what}\",\"concurrency\":{concurrency},\"requests\":{},\"sent\":{sent},\"errors\":{errors},\"secs\":{secs:.3},\"rps\":{:.0},\"p50_us\":{:.1},\"p99_us\":{:.1},\"max_us\":{:.1},\"client_cpu_us_per_req\":{:.1}}}",
         lat.len(),
         lat.len() as f64 / secs,
         percentile(&lat, 0.50),
