@@ -207,20 +207,27 @@ pub enum EventAction {
 pub struct Filter<'e> {
     engine: &'e Engine,
     parser: Parser,
-    request: Option<String>,
+    /// Parsed once: every event of the stream is filtered as an answer to it.
+    request: Option<Message<'e>>,
 }
 
 impl<'e> Filter<'e> {
     /// A filter for the response stream of `request` (the client's request body, when the
-    /// stream answers one; `None` for a standalone GET stream).
-    pub fn new(engine: &'e Engine, request: Option<&[u8]>) -> Self {
+    /// stream answers one; `None` for a standalone GET stream). The body is parsed here, once,
+    /// and borrowed for the life of the filter; a body that does not parse counts as `None`
+    /// (the host must not have forwarded it).
+    pub fn new(engine: &'e Engine, request: Option<&'e [u8]>) -> Self {
+        let request = request.and_then(|r| Message::parse(r, engine.limits()).ok());
+        Self::for_message(engine, request)
+    }
+
+    /// [`Filter::new`] for a request the host has already parsed.
+    pub fn for_message(engine: &'e Engine, request: Option<Message<'e>>) -> Self {
         let max = engine.limits().max_body_bytes;
         Self {
             engine,
             parser: Parser::new(max),
-            request: request
-                .and_then(|r| core::str::from_utf8(r).ok())
-                .map(String::from),
+            request,
         }
     }
 
@@ -258,14 +265,9 @@ impl<'e> Filter<'e> {
             return EventAction::Passed;
         }
         let data = ev.data.as_deref().unwrap_or("");
-        let limits = self.engine.limits();
-        let request = self
-            .request
-            .as_deref()
-            .and_then(|r| Message::parse(r.as_bytes(), limits).ok());
         let filtered = match self
             .engine
-            .filter_body(request.as_ref(), data.as_bytes(), ctx)
+            .filter_body(self.request.as_ref(), data.as_bytes(), ctx)
         {
             Ok((_, f)) => f,
             Err(e) => {
