@@ -94,38 +94,77 @@ impl Parser {
     }
 }
 
+/// The index of the first `\n` or `\r` at or after `from`. Events carry whole list results
+/// (megabytes), so this looks at eight bytes at a time.
+fn next_line_break(buf: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut i = from;
+    while let Some(chunk) = buf.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        // The lowest flagged lane is exact (borrows only flag lanes above a real match).
+        let mask = has_zero(w ^ (LO * u64::from(b'\n'))) | has_zero(w ^ (LO * u64::from(b'\r')));
+        if mask != 0 {
+            return Some(i + (mask.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    buf.get(i..)?
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|p| i + p)
+}
+
 /// Index just past the blank line ending the first event, searching from `from`.
 fn find_event_end(buf: &[u8], from: usize, eof: bool) -> Option<usize> {
     let mut i = from;
-    while let Some(&b) = buf.get(i) {
-        if b == b'\n' || b == b'\r' {
-            // Length of this line terminator.
-            let t1 = if b == b'\r' && buf.get(i + 1) == Some(&b'\n') {
-                2
-            } else {
-                1
-            };
-            if b == b'\r' && buf.get(i + 1).is_none() && !eof {
-                return None; // A lone CR at the end may be the first half of CRLF.
-            }
-            let j = i + t1;
-            match buf.get(j) {
-                Some(b'\n') => return Some(j + 1),
-                Some(b'\r') => {
-                    return match buf.get(j + 1) {
-                        Some(b'\n') => Some(j + 2),
-                        Some(_) => Some(j + 1),
-                        None if eof => Some(j + 1),
-                        None => None,
-                    };
-                }
-                _ => i = j,
-            }
+    while let Some(at) = next_line_break(buf, i) {
+        let b = buf.get(at).copied()?;
+        // Length of this line terminator.
+        let t1 = if b == b'\r' && buf.get(at + 1) == Some(&b'\n') {
+            2
         } else {
-            i += 1;
+            1
+        };
+        if b == b'\r' && buf.get(at + 1).is_none() && !eof {
+            return None; // A lone CR at the end may be the first half of CRLF.
+        }
+        let j = at + t1;
+        match buf.get(j) {
+            Some(b'\n') => return Some(j + 1),
+            Some(b'\r') => {
+                return match buf.get(j + 1) {
+                    Some(b'\n') => Some(j + 2),
+                    Some(_) => Some(j + 1),
+                    None if eof => Some(j + 1),
+                    None => None,
+                };
+            }
+            _ => i = j,
         }
     }
     None
+}
+
+/// The lines of an event, split at every `\n` and `\r` (a CRLF yields an empty line between,
+/// which the caller skips like any empty line).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    core::iter::from_fn(move || {
+        let t = rest?;
+        match next_line_break(t.as_bytes(), 0) {
+            Some(at) => {
+                // Line breaks are ASCII, so both sides are on character boundaries.
+                rest = t.get(at + 1..);
+                t.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
 }
 
 fn parse_event(raw: Vec<u8>) -> Result<Event, Error> {
@@ -133,7 +172,7 @@ fn parse_event(raw: Vec<u8>) -> Result<Event, Error> {
         .map_err(|_| Error::new(ErrorKind::InvalidUtf8, "SSE event is not UTF-8"))?;
     let mut ev = Event::default();
     let mut data: Option<String> = None;
-    for line in text.split(['\n', '\r']) {
+    for line in lines(text) {
         if line.is_empty() || line.starts_with(':') {
             continue;
         }
