@@ -215,3 +215,26 @@ fn unusable_inputs_exit_2_naming_the_file() {
     assert_eq!(v["error"]["code"], -32600);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `mcp-policy check … | head -c0`: the read end is closed before the tool writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-policy"))
+        .args([
+            "check",
+            "--policy",
+            "examples/policies/gravitee.json",
+            "--message",
+            "examples/messages/call-get-env.json",
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

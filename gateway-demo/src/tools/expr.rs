@@ -97,6 +97,5 @@ pub(crate) fn run(args: &ExprArgs) -> ExitCode {
             Err(e) => error_json(e.message(), e.position(), e.hint()),
         },
     };
-    println!("{out}");
-    ExitCode::SUCCESS
+    super::print_line(&out)
 }

@@ -1,6 +1,6 @@
 //! Command-line tools: each turns files into engine calls and prints JSON.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 pub(crate) mod check;
@@ -31,11 +31,19 @@ pub(crate) fn one_stdin(paths: &[Option<&str>]) -> Result<(), String> {
 /// Prints a JSON value on stdout.
 pub(crate) fn print_json(v: &serde_json::Value) -> ExitCode {
     match serde_json::to_string_pretty(v) {
-        Ok(s) => {
-            println!("{s}");
-            ExitCode::SUCCESS
-        }
+        Ok(s) => print_line(&s),
         Err(e) => fail(&format!("cannot render the output: {e}")),
+    }
+}
+
+/// Writes one line on stdout. A reader that went away (`mcp-policy lint … | head`) ends the
+/// output quietly, as for any Unix filter; `println!` would panic there.
+pub(crate) fn print_line(s: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{s}").and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot write the output: {e}")),
     }
 }
 
