@@ -419,3 +419,51 @@ fn errors_render_as_jsonrpc_responses() {
     let v: serde_json::Value = serde_json::from_str(&e.to_jsonrpc_response(None)).unwrap();
     assert!(v["id"].is_null());
 }
+
+/// Past the parser's inline frames (8 levels) and inline keys (24 across the open objects),
+/// repeats are still found at the right level and reported with their path.
+#[test]
+fn duplicates_are_found_beyond_the_inline_stack() {
+    let call = |args: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"x","arguments":{args}}}}}"#
+        )
+    };
+    // 20 levels deep, the repeat at the bottom.
+    let deep = |bottom: &str| {
+        let mut s = String::new();
+        for _ in 0..20 {
+            s.push_str(r#"{"n":"#);
+        }
+        s.push_str(bottom);
+        s.push_str(&"}".repeat(20));
+        s
+    };
+    assert!(parse(&call(&deep(r#"{"z":1,"y":2}"#))).is_ok());
+    let err = parse(&call(&deep(r#"{"z":1,"z":2}"#))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateKey);
+    let path = format!("params.arguments{}.z", ".n".repeat(20));
+    assert_eq!(err.path(), Some(path.as_str()));
+
+    // Wide objects at several levels: 20 keys, then a nested object of 12, then a repeat of
+    // an outer key after the inner object closed.
+    let wide = |inner_extra: &str, outer_last: &str| {
+        let mut s = String::from("{");
+        for i in 0..20 {
+            s.push_str(&format!("\"a{i}\":{i},"));
+        }
+        s.push_str("\"deep\":{");
+        for i in 0..12 {
+            s.push_str(&format!("\"b{i}\":{i},"));
+        }
+        s.push_str(inner_extra);
+        s.push_str(&format!("\"x\":[{{\"c\":1}}]}},\"{outer_last}\":0}}"));
+        s
+    };
+    assert!(parse(&call(&wide("", "last"))).is_ok());
+    let err = parse(&call(&wide("", "a5"))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateKey);
+    assert_eq!(err.path(), Some("params.arguments.a5"));
+    let err = parse(&call(&wide("\"b3\":0,", "last"))).unwrap_err();
+    assert_eq!(err.path(), Some("params.arguments.deep.b3"));
+}
