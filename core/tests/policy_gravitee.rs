@@ -305,6 +305,26 @@ fn scopes_make_denials_step_up_challenges() {
         panic!()
     };
     assert_eq!(d.required_scopes, ["mcp:admin"]);
+
+    // The first matching grant that names scopes cures it; a grant for another tool does not.
+    let e = engine(
+        r#"{"authorizations":[
+            {"scopes":["mcp:other"],"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_CALL"],"patternType":"LITERAL","patternValue":"other"}]},
+            {"condition":"{false}","authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_CALL"],"patternType":"ANY"}]},
+            {"scopes":["mcp:write"],"condition":"{false}","authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_CALL"],"patternType":"EXPRESSION","patternValue":"ech*"}]},
+            {"scopes":["mcp:later"],"condition":"{false}","authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_CALL"],"patternType":"ANY"}]}
+        ]}"#,
+    );
+    let Decision::Deny(d) = e.check(&msg, &Context::default()) else {
+        panic!()
+    };
+    assert_eq!(d.required_scopes, ["mcp:write"]);
+    let other = call("tools/call", r#"{"name":"zzz"}"#);
+    let other = Message::parse(other.as_bytes(), e.limits()).unwrap();
+    let Decision::Deny(d) = e.check(&other, &Context::default()) else {
+        panic!()
+    };
+    assert_eq!(d.required_scopes, ["mcp:later"]);
 }
 
 #[test]

@@ -325,7 +325,9 @@ impl Decision<'_> {
 pub(crate) enum Verdict {
     Allowed(u32),
     Denied(u32, DenialKind),
-    NotGranted,
+    /// No grant applies; carries the earliest matching grant (in policy order) that names
+    /// scopes (what a step-up would cure), found on the same walk over the matching grants.
+    NotGranted(Option<u32>),
 }
 
 impl Engine {
@@ -417,8 +419,11 @@ impl Engine {
                 };
                 Decision::Deny(self.denial(msg, audit, dk, why, kind))
             }
-            Verdict::NotGranted => {
-                let scopes = self.curing_scopes(acl, subject);
+            Verdict::NotGranted(cure) => {
+                let scopes = cure
+                    .and_then(|r| self.rules.get(r as usize))
+                    .map(|rule| rule.scopes.clone())
+                    .unwrap_or_default();
                 let why = Reason::NotGranted { acl, subject };
                 let mut d = self.denial(msg, audit, DenialKind::NotGranted, why, kind);
                 d.required_scopes = scopes;
@@ -457,22 +462,6 @@ impl Engine {
         }
     }
 
-    /// Scopes of the first grant that would have allowed this subject had its condition held.
-    fn curing_scopes(&self, acl: AclMethod, subject: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(slot) = self.slot(acl) {
-            slot.allow
-                .find(subject, |r| match self.rules.get(r as usize) {
-                    Some(rule) if !rule.scopes.is_empty() && !rule.never => {
-                        out.clone_from(&rule.scopes);
-                        true
-                    }
-                    _ => false,
-                });
-        }
-        out
-    }
-
     /// Evaluates rule `r`'s condition (memoised in `log`). `None` when it has none.
     fn condition(&self, r: u32, env: &Env<'_>, log: &mut CondLog) -> Option<CondOutcome> {
         let rule = self.rules.get(r as usize)?;
@@ -507,7 +496,7 @@ impl Engine {
         log: &mut CondLog,
     ) -> Verdict {
         let Some(slot) = self.slot(acl) else {
-            return Verdict::NotGranted;
+            return Verdict::NotGranted(None);
         };
         let mut denied = None;
         if !slot.deny.is_empty() {
@@ -528,16 +517,25 @@ impl Engine {
             return Verdict::Denied(r, k);
         }
         let mut allowed = None;
+        let mut cure = None;
         slot.allow.find(subject, |r| {
             let applies = matches!(self.condition(r, env, log), None | Some(CondOutcome::True));
             if applies {
                 allowed = Some(r);
+            } else if cure.is_none_or(|c| r < c)
+                && self
+                    .rules
+                    .get(r as usize)
+                    .is_some_and(|rule| !rule.scopes.is_empty() && !rule.never)
+            {
+                // The matcher visits cheap pattern kinds first; the policy's order decides.
+                cure = Some(r);
             }
             applies
         });
         match allowed {
             Some(r) => Verdict::Allowed(r),
-            None => Verdict::NotGranted,
+            None => Verdict::NotGranted(cure),
         }
     }
 
