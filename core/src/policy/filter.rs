@@ -102,8 +102,14 @@ fn cut_array(
     if !removed {
         return None;
     }
+    splice_array(text, start..end, &kept)
+}
+
+/// `text` with the array at `span` replaced by one holding `kept` (element texts copied byte
+/// for byte). `None` when `span` is not on character boundaries of `text`.
+fn splice_array(text: &str, span: core::ops::Range<usize>, kept: &[&str]) -> Option<String> {
     let mut out = String::with_capacity(text.len());
-    out.push_str(text.get(..start)?);
+    out.push_str(text.get(..span.start)?);
     out.push('[');
     for (i, k) in kept.iter().enumerate() {
         if i > 0 {
@@ -112,7 +118,7 @@ fn cut_array(
         out.push_str(k);
     }
     out.push(']');
-    out.push_str(text.get(end..)?);
+    out.push_str(text.get(span.end..)?);
     Some(out)
 }
 
@@ -157,9 +163,11 @@ impl Engine {
         Ok(filtered)
     }
 
-    /// Parses and filters one server→client message; requests pass (judge them with
-    /// [`Engine::check`]).
-    pub(crate) fn filter_body(
+    /// Parses and filters one server→client message, answering `request` when given, and says
+    /// what kind of message it was: hosts that log an error response's code read it only when
+    /// the kind says there is one, instead of parsing every answer again. Requests pass (judge
+    /// them with [`Engine::check`]).
+    pub fn filter_body(
         &self,
         request: Option<&Message<'_>>,
         body: &[u8],
@@ -226,21 +234,9 @@ impl Engine {
             return Filtered::unchanged();
         }
         let text = msg.text();
-        let rewritten = array.offset_in(text).and_then(|start| {
-            let end = start + array.as_text().len();
-            let mut out = String::with_capacity(text.len());
-            out.push_str(text.get(..start)?);
-            out.push('[');
-            for (i, k) in kept.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(k);
-            }
-            out.push(']');
-            out.push_str(text.get(end..)?);
-            Some(out)
-        });
+        let rewritten = array
+            .offset_in(text)
+            .and_then(|start| splice_array(text, start..start + array.as_text().len(), &kept));
         match rewritten {
             Some(text) => Filtered {
                 rewrite: Rewrite::Replaced(text),
