@@ -71,6 +71,14 @@ async fn backend() -> (SocketAddr, Log) {
                                 .header("mcp-session-id", "upstream-1")
                                 .body(BodyExt::boxed(ChannelBody(rx)))
                                 .unwrap()
+                        } else if text.contains("tools/list") {
+                            // A list request the server refuses: the answer is an error.
+                            http::Response::builder()
+                                .header("content-type", "application/json")
+                                .body(BodyExt::boxed(Full::new(Bytes::from(
+                                    r#"{"jsonrpc":"2.0","id":2,"error":{"code":-32601,"message":"no tools here"}}"#,
+                                ))))
+                                .unwrap()
                         } else {
                             http::Response::builder()
                                 .header("content-type", "application/json")
@@ -262,4 +270,51 @@ async fn authorization_forwarded_only_when_configured() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(log.lock().unwrap()[0].headers["authorization"], "Bearer t");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_answer_to_a_filtered_list_is_passed_and_counted() {
+    let (addr, _log) = backend().await;
+    let dir = std::env::temp_dir().join(format!("mcp-gw-rs-list-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"authorizations":[{"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_LIST"],"patternType":"ANY"}]}]}"#,
+    )
+    .unwrap();
+    let gw = gateway(
+        &format!("policy = {:?}", policy.display().to_string()),
+        addr,
+    );
+    let url = format!("{}/mcp", gw.base);
+    let (_, headers, _) = post(&url, &[], INIT).await;
+    let sid = headers["mcp-session-id"].to_str().unwrap().to_owned();
+    let (status, _, chunks) = post(
+        &url,
+        &[("mcp-session-id", &sid)],
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: Vec<u8> = chunks.iter().flat_map(|(_, c)| c.to_vec()).collect();
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32601, "{answer}");
+
+    // The one-pass list filter said it read an error answer; its code reaches the stats.
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let stats = client
+        .get(format!("{}/dashboard/stats", gw.base).parse().unwrap())
+        .await
+        .unwrap();
+    let stats = stats.into_body().collect().await.unwrap().to_bytes();
+    let stats: serde_json::Value = serde_json::from_slice(&stats).unwrap();
+    let errors = stats["overall"]["rpc_errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["label"] == "METHOD_NOT_FOUND" && e["count"] == 1),
+        "{stats}"
+    );
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use mcp_policy::Context;
-use mcp_policy::jsonrpc::Body;
+use mcp_policy::jsonrpc::{Body, MessageKind};
 
 /// A body parsed once by the transport and handed to the guard: the parsed view, or why it
 /// cannot be read.
@@ -119,15 +119,15 @@ pub(crate) trait Guard: Send + Sync + 'static {
     ) -> ServerVerdict;
 
     /// A whole answer to the single list request `request` (`tools/list`...), parsed and
-    /// judged in one pass, as [`Guard::server_body`] would judge it. `None` when the guard has
-    /// no such pass or that pass refuses the body: the transport then parses it and calls
-    /// [`Guard::server_body`], which says what is wrong.
+    /// judged in one pass, as [`Guard::server_body`] would judge it, with the kind of message
+    /// it was. `None` when the guard has no such pass or that pass refuses the body: the
+    /// transport then parses it and calls [`Guard::server_body`], which says what is wrong.
     fn list_answer(
         &self,
         _data: &[u8],
         _ctx: &Context<'_>,
         _request: &mcp_policy::Message<'_>,
-    ) -> Option<ServerVerdict> {
+    ) -> Option<(ServerVerdict, MessageKind)> {
         None
     }
 

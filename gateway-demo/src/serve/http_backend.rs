@@ -325,10 +325,10 @@ pub(crate) async fn forward(
             None => None,
         };
         let verdict = match verdict {
-            Some(v) => {
-                // Only an answer passed unchanged can be an error (filters rewrite results):
-                // read its code for the log, unless the text shows it has no `error` member.
-                if v == ServerVerdict::Pass && may_hold_error(&data) {
+            Some((v, kind)) => {
+                // The one pass said what it read; only an error answer (rare, small) is parsed
+                // again, for the log's error code.
+                if kind == MessageKind::ErrorResponse {
                     note_answer(&Body::parse(&data, &api.limits), &mut ex);
                 }
                 v
@@ -394,18 +394,13 @@ fn list_request<'r>(
     let Some(Body::Single(req)) = request else {
         return None;
     };
-    let list = matches!(
-        req.method(),
-        Some("tools/list" | "prompts/list" | "resources/list" | "resources/templates/list")
-    );
+    let list = req
+        .method()
+        .and_then(mcp_policy::mcp::Method::from_name)
+        .and_then(mcp_policy::policy::AclMethod::for_mcp)
+        .is_some_and(mcp_policy::policy::AclMethod::is_list);
     let batch = answer.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     (list && !batch).then_some(req)
-}
-
-/// Whether a valid JSON-RPC message may be an error response: its `error` member shows as the
-/// text `"error"`, unless the name is written with escapes.
-fn may_hold_error(data: &[u8]) -> bool {
-    data.windows(7).any(|w| w == b"\"error\"") || data.windows(2).any(|w| w == b"\\u")
 }
 
 /// The single answer in a parsed body (a batch or an unreadable body answers nothing here).
@@ -750,19 +745,6 @@ mod tests {
         let mut names: Vec<&str> = dst.keys().map(|k| k.as_str()).collect();
         names.sort();
         assert_eq!(names, ["accept", "mcp-protocol-version"]);
-    }
-
-    #[test]
-    fn error_answers_are_never_missed() {
-        assert!(may_hold_error(
-            br#"{"jsonrpc":"2.0","id":1,"error":{"code":1}}"#
-        ));
-        assert!(may_hold_error(
-            br#"{"jsonrpc":"2.0","id":1,"\u0065rror":{"code":1}}"#
-        ));
-        assert!(!may_hold_error(
-            br#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#
-        ));
     }
 
     #[test]

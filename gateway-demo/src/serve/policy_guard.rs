@@ -139,15 +139,19 @@ impl Guard for PolicyGuard {
         data: &[u8],
         ctx: &Context<'_>,
         request: &Message<'_>,
-    ) -> Option<ServerVerdict> {
+    ) -> Option<(ServerVerdict, MessageKind)> {
         // The engine's one-pass parse and filter: the generic path would parse the body, then
-        // the filter would parse it again to find the items.
-        let filtered = self.engine.filter_response(request, data, ctx).ok()?;
-        Some(match filtered.rewrite {
+        // the filter would parse it again to find the items. A server request is judged there.
+        let (kind, filtered) = self.engine.filter_body(Some(request), data, ctx).ok()?;
+        if kind == MessageKind::Request {
+            return None;
+        }
+        let verdict = match filtered.rewrite {
             Rewrite::Unchanged => ServerVerdict::Pass,
             Rewrite::Replaced(text) => ServerVerdict::Replace(Bytes::from(text)),
             Rewrite::Dropped => ServerVerdict::Drop,
-        })
+        };
+        Some((verdict, kind))
     }
 
     fn server_body(
