@@ -1,8 +1,202 @@
 //! Errors with what was wrong, where, and what to do; each maps to the JSON-RPC error code and
 //! HTTP status a gateway answers with.
+//!
+//! Every error type of the crate (messages, protocol, policy configuration, expressions, tokens,
+//! OAuth documents) has a `code()` in the one [`ErrorCode`] set, whose numbers and names are
+//! fixed: the C ABI returns the numbers, Python raises one exception class per code, Node puts
+//! the name in `error.code`.
 
 use alloc::string::String;
 use core::fmt;
+
+/// The one error code set shared by every error type of the crate and by every binding.
+///
+/// The numbers are stable (they are the C ABI's result values; 0 is success there) and grouped
+/// by hundreds: 1xx reading a message, 2xx the MCP protocol around it, 3xx configuration, 4xx
+/// expressions, 5xx access tokens, 6xx OAuth documents, 9xx conditions a host reports.
+/// [`ErrorCode::name`] is the stable name (`DUPLICATE_KEY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u32)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// [`ErrorKind::TooLarge`].
+    TooLarge = 101,
+    /// [`ErrorKind::TooDeep`].
+    TooDeep = 102,
+    /// [`ErrorKind::BatchTooLong`].
+    BatchTooLong = 103,
+    /// [`ErrorKind::StringTooLong`].
+    StringTooLong = 104,
+    /// [`ErrorKind::TooManyKeys`].
+    TooManyKeys = 105,
+    /// [`ErrorKind::InvalidUtf8`].
+    InvalidUtf8 = 106,
+    /// [`ErrorKind::LoneSurrogate`].
+    LoneSurrogate = 107,
+    /// [`ErrorKind::Syntax`].
+    Syntax = 108,
+    /// [`ErrorKind::TrailingData`].
+    TrailingData = 109,
+    /// [`ErrorKind::DuplicateKey`].
+    DuplicateKey = 110,
+    /// [`ErrorKind::InvalidRequest`].
+    InvalidRequest = 201,
+    /// [`ErrorKind::InvalidParams`].
+    InvalidParams = 202,
+    /// [`ErrorKind::BatchNotAllowed`].
+    BatchNotAllowed = 203,
+    /// [`ErrorKind::HeaderMismatch`].
+    HeaderMismatch = 204,
+    /// [`ErrorKind::UnsupportedProtocolVersion`].
+    UnsupportedProtocolVersion = 205,
+    /// [`ErrorKind::UnsupportedMediaType`].
+    UnsupportedMediaType = 206,
+    /// [`ErrorKind::DuplicateId`].
+    DuplicateId = 207,
+    /// [`ErrorKind::TooManyPending`].
+    TooManyPending = 208,
+    /// [`ErrorKind::InvalidLimits`].
+    InvalidLimits = 301,
+    /// [`ErrorKind::InvalidContext`].
+    InvalidContext = 302,
+    /// A policy document that does not compile ([`crate::policy::ConfigErrors`]).
+    InvalidPolicy = 303,
+    /// A condition template that does not compile ([`crate::expr::ExprError`]).
+    InvalidExpression = 401,
+    /// A condition that failed while evaluating ([`crate::expr::EvalError`]).
+    EvaluationFailed = 402,
+    /// An access token that is refused ([`crate::oauth::TokenError`], 401 `invalid_token`).
+    InvalidToken = 501,
+    /// An access token without the scopes needed ([`crate::oauth::TokenError::InsufficientScope`],
+    /// 403).
+    InsufficientScope = 502,
+    /// A string that is not a usable URL ([`crate::oauth::UrlError`]).
+    InvalidUrl = 601,
+    /// An unusable metadata document ([`crate::oauth::MetadataError`]).
+    InvalidMetadata = 602,
+    /// A `WWW-Authenticate` value that does not parse ([`crate::oauth::ChallengeError`]).
+    InvalidChallenge = 603,
+    /// A JWKS document without usable keys (`oauth::JwksError`, feature `jwt`).
+    InvalidJwks = 604,
+    /// A token validator that cannot be built (`oauth::JwtConfigError`, feature `jwt`).
+    InvalidValidatorConfig = 605,
+    /// An upstream challenge or metadata document that cannot be relayed
+    /// ([`crate::oauth::RelayError`]).
+    RelayFailed = 606,
+    /// A host passed an unusable argument (a null pointer, a length that does not fit).
+    InvalidArgument = 901,
+    /// A caller's buffer is too small for the answer (the needed size is reported with it).
+    BufferTooSmall = 902,
+    /// A bug: a panic caught at a language boundary. Report it.
+    Internal = 999,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [Self; 34] = [
+        Self::TooLarge,
+        Self::TooDeep,
+        Self::BatchTooLong,
+        Self::StringTooLong,
+        Self::TooManyKeys,
+        Self::InvalidUtf8,
+        Self::LoneSurrogate,
+        Self::Syntax,
+        Self::TrailingData,
+        Self::DuplicateKey,
+        Self::InvalidRequest,
+        Self::InvalidParams,
+        Self::BatchNotAllowed,
+        Self::HeaderMismatch,
+        Self::UnsupportedProtocolVersion,
+        Self::UnsupportedMediaType,
+        Self::DuplicateId,
+        Self::TooManyPending,
+        Self::InvalidLimits,
+        Self::InvalidContext,
+        Self::InvalidPolicy,
+        Self::InvalidExpression,
+        Self::EvaluationFailed,
+        Self::InvalidToken,
+        Self::InsufficientScope,
+        Self::InvalidUrl,
+        Self::InvalidMetadata,
+        Self::InvalidChallenge,
+        Self::InvalidJwks,
+        Self::InvalidValidatorConfig,
+        Self::RelayFailed,
+        Self::InvalidArgument,
+        Self::BufferTooSmall,
+        Self::Internal,
+    ];
+
+    /// The stable number.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The stable name, in `SCREAMING_SNAKE_CASE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TooLarge => "TOO_LARGE",
+            Self::TooDeep => "TOO_DEEP",
+            Self::BatchTooLong => "BATCH_TOO_LONG",
+            Self::StringTooLong => "STRING_TOO_LONG",
+            Self::TooManyKeys => "TOO_MANY_KEYS",
+            Self::InvalidUtf8 => "INVALID_UTF8",
+            Self::LoneSurrogate => "LONE_SURROGATE",
+            Self::Syntax => "SYNTAX",
+            Self::TrailingData => "TRAILING_DATA",
+            Self::DuplicateKey => "DUPLICATE_KEY",
+            Self::InvalidRequest => "INVALID_REQUEST",
+            Self::InvalidParams => "INVALID_PARAMS",
+            Self::BatchNotAllowed => "BATCH_NOT_ALLOWED",
+            Self::HeaderMismatch => "HEADER_MISMATCH",
+            Self::UnsupportedProtocolVersion => "UNSUPPORTED_PROTOCOL_VERSION",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::DuplicateId => "DUPLICATE_ID",
+            Self::TooManyPending => "TOO_MANY_PENDING",
+            Self::InvalidLimits => "INVALID_LIMITS",
+            Self::InvalidContext => "INVALID_CONTEXT",
+            Self::InvalidPolicy => "INVALID_POLICY",
+            Self::InvalidExpression => "INVALID_EXPRESSION",
+            Self::EvaluationFailed => "EVALUATION_FAILED",
+            Self::InvalidToken => "INVALID_TOKEN",
+            Self::InsufficientScope => "INSUFFICIENT_SCOPE",
+            Self::InvalidUrl => "INVALID_URL",
+            Self::InvalidMetadata => "INVALID_METADATA",
+            Self::InvalidChallenge => "INVALID_CHALLENGE",
+            Self::InvalidJwks => "INVALID_JWKS",
+            Self::InvalidValidatorConfig => "INVALID_VALIDATOR_CONFIG",
+            Self::RelayFailed => "RELAY_FAILED",
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::BufferTooSmall => "BUFFER_TOO_SMALL",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// The code with number `n`, if there is one.
+    pub fn from_code(n: u32) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.code() == n)
+    }
+
+    /// The code named `name` ([`ErrorCode::name`]), if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
 
 /// What went wrong, as a stable category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,8 +235,16 @@ pub enum ErrorKind {
     UnsupportedProtocolVersion,
     /// A [`crate::Limits`] value is unusable.
     InvalidLimits,
-    /// A context document (DESIGN §3) has a member of the wrong type.
+    /// A context document (ARCHITECTURE.md §3) has a member of the wrong type.
     InvalidContext,
+    /// A body whose `Content-Type` or `Content-Encoding` says it is not UTF-8 JSON or a UTF-8
+    /// event stream, so the bytes judged would not be the bytes the receiver reads.
+    UnsupportedMediaType,
+    /// A request whose id is the id of a request still waiting for its answer (as a client
+    /// would read it), so an answer could not be told apart.
+    DuplicateId,
+    /// More requests waiting for their answers in one session than the host allows.
+    TooManyPending,
 }
 
 impl ErrorKind {
@@ -64,7 +266,36 @@ impl ErrorKind {
             Self::InvalidParams => -32602,
             Self::HeaderMismatch => -32020,
             Self::UnsupportedProtocolVersion => -32022,
+            Self::UnsupportedMediaType => -32600,
+            Self::DuplicateId => -32600,
+            Self::TooManyPending => -32000,
             Self::InvalidLimits | Self::InvalidContext => -32603,
+        }
+    }
+
+    /// The code of this kind in the crate-wide set.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::TooLarge => ErrorCode::TooLarge,
+            Self::TooDeep => ErrorCode::TooDeep,
+            Self::BatchTooLong => ErrorCode::BatchTooLong,
+            Self::StringTooLong => ErrorCode::StringTooLong,
+            Self::TooManyKeys => ErrorCode::TooManyKeys,
+            Self::InvalidUtf8 => ErrorCode::InvalidUtf8,
+            Self::LoneSurrogate => ErrorCode::LoneSurrogate,
+            Self::Syntax => ErrorCode::Syntax,
+            Self::TrailingData => ErrorCode::TrailingData,
+            Self::DuplicateKey => ErrorCode::DuplicateKey,
+            Self::InvalidRequest => ErrorCode::InvalidRequest,
+            Self::InvalidParams => ErrorCode::InvalidParams,
+            Self::BatchNotAllowed => ErrorCode::BatchNotAllowed,
+            Self::HeaderMismatch => ErrorCode::HeaderMismatch,
+            Self::UnsupportedProtocolVersion => ErrorCode::UnsupportedProtocolVersion,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::DuplicateId => ErrorCode::DuplicateId,
+            Self::TooManyPending => ErrorCode::TooManyPending,
+            Self::InvalidLimits => ErrorCode::InvalidLimits,
+            Self::InvalidContext => ErrorCode::InvalidContext,
         }
     }
 
@@ -72,6 +303,8 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             Self::TooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::TooManyPending => 429,
             Self::InvalidLimits | Self::InvalidContext => 500,
             _ => 400,
         }
@@ -101,8 +334,13 @@ impl ErrorKind {
             }
             Self::InvalidLimits => "fix the limits configuration",
             Self::InvalidContext => {
-                "give the context in the DESIGN §3 shape (headers and params map to lists of strings)"
+                "give the context in the ARCHITECTURE.md §3 shape (headers and params map to lists of strings)"
             }
+            Self::UnsupportedMediaType => {
+                "declare UTF-8 `application/json` (an answer may also be `text/event-stream`) and send it without Content-Encoding"
+            }
+            Self::DuplicateId => "give each request an id no request still waiting has",
+            Self::TooManyPending => "wait for answers before sending more requests",
         }
     }
 }
@@ -163,6 +401,11 @@ impl Error {
         self.0.kind
     }
 
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> ErrorCode {
+        self.0.kind.code()
+    }
+
     /// What exactly was wrong.
     pub fn detail(&self) -> &str {
         &self.0.detail
@@ -192,20 +435,8 @@ impl Error {
     /// request id when it could be read (`"7"`, `"\"abc\""`), else `null` is used, as JSON-RPC
     /// requires for unparseable requests.
     pub fn to_jsonrpc_response(&self, id: Option<&str>) -> String {
-        let mut out = String::with_capacity(128 + self.0.detail.len());
-        out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
-        out.push_str(id.unwrap_or("null"));
-        out.push_str(",\"error\":{\"code\":");
-        out.push_str(itoa_i32(self.jsonrpc_code()).as_str());
-        out.push_str(",\"message\":");
-        crate::jsonrpc::write_json_string(&mut out, &alloc::format!("{self}"));
-        out.push_str("}}");
-        out
+        crate::jsonrpc::error_response(id, self.jsonrpc_code(), &alloc::format!("{self}"), None)
     }
-}
-
-fn itoa_i32(v: i32) -> String {
-    alloc::format!("{v}")
 }
 
 impl fmt::Display for Error {
@@ -221,5 +452,4 @@ impl fmt::Display for Error {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}

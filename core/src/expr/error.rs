@@ -81,8 +81,14 @@ impl fmt::Display for ExprError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for ExprError {}
+impl ExprError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::InvalidExpression
+    }
+}
+
+impl core::error::Error for ExprError {}
 
 /// Why an evaluation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,5 +178,11 @@ impl fmt::Display for EvalError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for EvalError {}
+impl EvalError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::EvaluationFailed
+    }
+}
+
+impl core::error::Error for EvalError {}

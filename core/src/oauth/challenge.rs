@@ -245,8 +245,14 @@ impl fmt::Display for ChallengeError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for ChallengeError {}
+impl ChallengeError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::InvalidChallenge
+    }
+}
+
+impl core::error::Error for ChallengeError {}
 
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)

@@ -159,8 +159,14 @@ impl fmt::Display for JwksError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for JwksError {}
+impl JwksError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::InvalidJwks
+    }
+}
+
+impl core::error::Error for JwksError {}
 
 /// The flattened rest makes serde read these as JSON objects only: a plain derive would also
 /// accept an array and assign its items to the fields by position.
@@ -398,8 +404,14 @@ impl fmt::Display for JwtConfigError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for JwtConfigError {}
+impl JwtConfigError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::InvalidValidatorConfig
+    }
+}
+
+impl core::error::Error for JwtConfigError {}
 
 /// Checks JWT access tokens for one protected resource.
 #[derive(Debug, Clone)]

@@ -126,8 +126,14 @@ impl fmt::Display for MetadataError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for MetadataError {}
+impl MetadataError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::InvalidMetadata
+    }
+}
+
+impl core::error::Error for MetadataError {}
 
 pub(crate) fn json_error(e: &serde_json::Error) -> MetadataError {
     MetadataError::Json {

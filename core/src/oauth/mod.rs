@@ -1,4 +1,4 @@
-//! OAuth 2 protected-resource side of the MCP authorization spec (DESIGN §5).
+//! OAuth 2 protected-resource side of the MCP authorization spec (ARCHITECTURE.md §5).
 //!
 //! The host does all I/O: it fetches documents, calls introspection endpoints, reads the
 //! clock, and passes bytes and `now` (seconds since the epoch) in. This module decides.

@@ -44,8 +44,14 @@ impl fmt::Display for RelayError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for RelayError {}
+impl RelayError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::RelayFailed
+    }
+}
+
+impl core::error::Error for RelayError {}
 
 /// Rewrites a secured upstream's `WWW-Authenticate` value for the client: in every `Bearer`
 /// challenge, `resource_metadata` becomes the gateway's path-inserted well-known URL (added

@@ -752,5 +752,16 @@ impl fmt::Display for TokenError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for TokenError {}
+impl TokenError {
+    /// The code in the crate-wide set: [`crate::error::ErrorCode::InsufficientScope`] for a
+    /// token that lacks scopes (403), [`crate::error::ErrorCode::InvalidToken`] for the rest
+    /// (401).
+    pub fn code(&self) -> crate::error::ErrorCode {
+        match self {
+            Self::InsufficientScope { .. } => crate::error::ErrorCode::InsufficientScope,
+            _ => crate::error::ErrorCode::InvalidToken,
+        }
+    }
+}
+
+impl core::error::Error for TokenError {}

@@ -72,8 +72,14 @@ impl fmt::Display for UrlError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for UrlError {}
+impl UrlError {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::InvalidUrl
+    }
+}
+
+impl core::error::Error for UrlError {}
 
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

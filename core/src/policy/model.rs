@@ -1,5 +1,5 @@
 //! The policy document: Gravitee's `mcp-acl` configuration read exactly as Gravitee stores it,
-//! plus our extensions (DESIGN §2.1).
+//! plus our extensions (ARCHITECTURE.md §2.1).
 //!
 //! Reading goes through `serde_json::Value` and a hand-written walk rather than a derived
 //! `Deserialize`, so that one pass reports *every* problem with its JSON path instead of
@@ -354,8 +354,14 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for ConfigErrors {}
+impl ConfigErrors {
+    /// The code in the crate-wide set.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::InvalidPolicy
+    }
+}
+
+impl core::error::Error for ConfigErrors {}
 
 struct Reader {
     issues: Vec<ConfigIssue>,
