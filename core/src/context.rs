@@ -1,4 +1,4 @@
-//! What the host tells the engine about the exchange (DESIGN §3): the HTTP request and
+//! What the host tells the engine about the exchange (ARCHITECTURE.md §3): the HTTP request and
 //! response, the execution attributes (claims, roles, client id…), the API, the subscription
 //! and extra variables. Conditions read it through `#request`, `#response`,
 //! `#context.attributes`, `#api`, `#properties`, `#subscription` and `#name`.
@@ -23,6 +23,22 @@ use alloc::vec::Vec;
 
 use crate::error::{Error, ErrorKind};
 use crate::jsonrpc::{Kind, RawValue};
+
+/// Request headers that conditions never see: credentials and cookies. The host's plan checks
+/// credentials; a condition that read them would put secrets in policies and logs.
+pub const HIDDEN_HEADERS: [&str; 6] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-gravitee-api-key",
+];
+
+/// Whether conditions may see the request header `name` (see [`HIDDEN_HEADERS`]).
+pub fn is_visible_header(name: &str) -> bool {
+    !HIDDEN_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
 
 /// The prefix under which Gravitee stores gateway-set attributes; lookups fall back to it, so
 /// `attributes['api']` finds `gravitee.attribute.api`.
@@ -140,6 +156,54 @@ impl<'a, T: Into<Data<'a>>> From<Option<T>> for Data<'a> {
     }
 }
 
+fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+fn own_opt(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    c.map(own)
+}
+
+impl Data<'_> {
+    /// The same value, owning everything (a JSON view becomes lists and maps).
+    pub fn into_owned(self) -> Data<'static> {
+        match self {
+            Data::Null => Data::Null,
+            Data::Bool(b) => Data::Bool(b),
+            Data::Int(i) => Data::Int(i),
+            Data::Float(f) => Data::Float(f),
+            Data::Str(s) => Data::Str(own(s)),
+            Data::List(l) => Data::List(l.into_iter().map(Data::into_owned).collect()),
+            Data::Map(m) => Data::Map(
+                m.into_iter()
+                    .map(|(k, v)| (own(k), v.into_owned()))
+                    .collect(),
+            ),
+            Data::Json(raw) => raw_to_owned(raw),
+        }
+    }
+}
+
+fn raw_to_owned(v: RawValue<'_>) -> Data<'static> {
+    match v.kind() {
+        Kind::Null => Data::Null,
+        Kind::Bool => Data::Bool(v.as_bool().unwrap_or(false)),
+        Kind::Number => match v.as_i64() {
+            Some(i) => Data::Int(i),
+            None => Data::Float(v.as_f64().unwrap_or(f64::NAN)),
+        },
+        Kind::String => Data::Str(Cow::Owned(
+            v.as_str().map(Cow::into_owned).unwrap_or_default(),
+        )),
+        Kind::Array => Data::List(v.elements().map(raw_to_owned).collect()),
+        Kind::Object => Data::Map(
+            v.members()
+                .map(|(k, m)| (Cow::Owned(k.decode().into_owned()), raw_to_owned(m)))
+                .collect(),
+        ),
+    }
+}
+
 /// A multi-valued map: HTTP headers (case-insensitive names) or query parameters
 /// (case-sensitive). Each name maps to a list of values, as in Gravitee.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -206,8 +270,15 @@ impl<'a> MultiMap<'a> {
     }
 
     /// Appends one value to `name` (a header sent twice has two values).
+    ///
+    /// A map of headers never takes the credentials and cookies of [`HIDDEN_HEADERS`]: whatever
+    /// way a host builds a context (builder, JSON document, header list), conditions cannot read
+    /// them.
     pub fn add(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) {
         let name = name.into();
+        if self.case_insensitive && !is_visible_header(&name) {
+            return;
+        }
         let value = value.into();
         let case_insensitive = self.case_insensitive;
         let found = self.entries.iter_mut().find(|(n, _)| {
@@ -264,6 +335,24 @@ impl<'a> MultiMap<'a> {
     /// Iterates `(name, values)` in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[Cow<'a, str>])> {
         self.entries.iter().map(|(n, v)| (n.as_ref(), v.as_slice()))
+    }
+
+    /// The same map, owning its strings.
+    pub fn into_owned(self) -> MultiMap<'static> {
+        MultiMap {
+            entries: self
+                .entries
+                .into_iter()
+                .map(|(n, v)| {
+                    let v = match v {
+                        Values::One(x) => Values::One(own(x)),
+                        Values::Many(xs) => Values::Many(xs.into_iter().map(own).collect()),
+                    };
+                    (own(n), v)
+                })
+                .collect(),
+            case_insensitive: self.case_insensitive,
+        }
     }
 }
 
@@ -325,6 +414,17 @@ impl<'a> Attributes<'a> {
     /// Iterates `(name, value)` in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Data<'a>)> {
         self.entries.iter().map(|(n, v)| (n.as_ref(), v))
+    }
+
+    /// The same attributes, owning everything.
+    pub fn into_owned(self) -> Attributes<'static> {
+        Attributes {
+            entries: self
+                .entries
+                .into_iter()
+                .map(|(n, v)| (own(n), v.into_owned()))
+                .collect(),
+        }
     }
 }
 
@@ -402,7 +502,7 @@ pub struct Subscription<'a> {
     pub metadata: Data<'a>,
 }
 
-/// Everything the host tells the engine about one exchange (DESIGN §3). Every part is optional.
+/// Everything the host tells the engine about one exchange (ARCHITECTURE.md §3). Every part is optional.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Context<'a> {
     /// `#request`.
@@ -419,7 +519,94 @@ pub struct Context<'a> {
     pub variables: Data<'a>,
 }
 
+impl Context<'_> {
+    /// The same context, owning everything: what a host keeps for a whole stream or session
+    /// (JSON views are turned into lists and maps once).
+    pub fn into_owned(self) -> Context<'static> {
+        let Context {
+            request,
+            response,
+            attributes,
+            api,
+            subscription,
+            variables,
+        } = self;
+        Context {
+            request: Request {
+                method: own_opt(request.method),
+                scheme: own_opt(request.scheme),
+                host: own_opt(request.host),
+                path: own_opt(request.path),
+                path_info: own_opt(request.path_info),
+                context_path: own_opt(request.context_path),
+                remote_address: own_opt(request.remote_address),
+                headers: request.headers.into_owned(),
+                params: request.params.into_owned(),
+                content: own_opt(request.content),
+            },
+            response: Response {
+                status: response.status,
+                headers: response.headers.into_owned(),
+                content: own_opt(response.content),
+            },
+            attributes: attributes.into_owned(),
+            api: Api {
+                id: own_opt(api.id),
+                name: own_opt(api.name),
+                version: own_opt(api.version),
+                properties: api.properties.into_owned(),
+            },
+            subscription: Subscription {
+                id: own_opt(subscription.id),
+                kind: own_opt(subscription.kind),
+                application_name: own_opt(subscription.application_name),
+                client_id: own_opt(subscription.client_id),
+                metadata: subscription.metadata.into_owned(),
+            },
+            variables: variables.into_owned(),
+        }
+    }
+}
+
 impl<'a> Context<'a> {
+    /// The context a host without Rust types builds per call: the request headers as
+    /// `(name, value)` pairs (those conditions may not see, and values that are not UTF-8,
+    /// are skipped; see [`HIDDEN_HEADERS`]) and the attributes as one JSON object (`null` or
+    /// absent for none), read lazily like [`Context::from_json`]'s.
+    ///
+    /// ```
+    /// use mcp_policy::Context;
+    /// let headers: &[(&[u8], &[u8])] = &[(b"X-Role", b"admin"), (b"Authorization", b"Bearer t")];
+    /// let ctx = Context::from_parts(headers, Some(r#"{"user.roles":["mcp:tools"]}"#)).unwrap();
+    /// assert_eq!(ctx.request.headers.get_first("x-role"), Some("admin"));
+    /// assert!(ctx.request.headers.get_first("authorization").is_none());
+    /// assert!(ctx.attributes.get("user.roles").is_some());
+    /// ```
+    pub fn from_parts(
+        headers: &[(&'a [u8], &'a [u8])],
+        attributes_json: Option<&'a str>,
+    ) -> Result<Context<'a>, Error> {
+        let mut ctx = Context::builder().ctx;
+        for (name, value) in headers {
+            if let (Ok(n), Ok(v)) = (core::str::from_utf8(name), core::str::from_utf8(value)) {
+                ctx.request.headers.add(n, v);
+            }
+        }
+        if let Some(text) = attributes_json {
+            let root = RawValue::parse(text)?;
+            match root.kind() {
+                Kind::Null => {}
+                Kind::Object => {
+                    for (name, value) in root.members() {
+                        ctx.attributes.insert(name.decode(), Data::Json(value));
+                    }
+                }
+                k => return Err(bad("attributes", "an object", k)),
+            }
+        }
+        Ok(ctx)
+    }
+
     /// Starts a builder for Rust hosts.
     pub fn builder() -> ContextBuilder<'a> {
         ContextBuilder {
@@ -438,7 +625,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Reads the DESIGN §3 JSON document, borrowing from `text` (no tree is built: attribute,
+    /// Reads the ARCHITECTURE.md §3 JSON document, borrowing from `text` (no tree is built: attribute,
     /// property, metadata and variable values stay views of the text until a condition reads
     /// them). Unknown members are ignored; wrong-typed members are errors naming their path.
     ///
@@ -518,7 +705,7 @@ fn bad(path: &str, want: &str, got: Kind) -> Error {
     Error::new(
         ErrorKind::InvalidContext,
         alloc::format!(
-            "context member `{path}` must be {want}, found {} (see the context shape in DESIGN §3)",
+            "context member `{path}` must be {want}, found {} (see the context shape in ARCHITECTURE.md §3)",
             got.name()
         ),
     )
@@ -690,10 +877,23 @@ impl<'a> ContextBuilder<'a> {
         self.ctx.request.remote_address = Some(v.into());
         self
     }
-    /// Adds one value of a request header (call twice for two values).
+    /// Adds one value of a request header (call twice for two values); credentials and cookies
+    /// are skipped (see [`HIDDEN_HEADERS`]).
     #[must_use]
     pub fn header(mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
         self.ctx.request.headers.add(name, value);
+        self
+    }
+    /// Adds request headers (credentials and cookies are skipped: see [`HIDDEN_HEADERS`]).
+    #[must_use]
+    pub fn headers<N, V>(mut self, headers: impl IntoIterator<Item = (N, V)>) -> Self
+    where
+        N: Into<Cow<'a, str>>,
+        V: Into<Cow<'a, str>>,
+    {
+        for (n, v) in headers {
+            self.ctx.request.headers.add(n, v);
+        }
         self
     }
     /// Adds one value of a query parameter.

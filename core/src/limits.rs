@@ -1,4 +1,4 @@
-//! Bounds on the work any input can cause (DESIGN §2.2, invariant 4).
+//! Bounds on the work any input can cause (ARCHITECTURE.md §2.2, invariant 4).
 
 use crate::error::{Error, ErrorKind};
 

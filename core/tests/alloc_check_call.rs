@@ -1,5 +1,5 @@
 //! `Message::parse` + `Engine::check` of a `tools/call` without escaped strings allocates
-//! nothing once the engine is compiled and the host's context is built (DESIGN §2: "evaluation
+//! nothing once the engine is compiled and the host's context is built (ARCHITECTURE.md §2: "evaluation
 //! does not allocate on the common path").
 //!
 //! Counting is per thread (`allocation-counter` installs a counting global allocator whose

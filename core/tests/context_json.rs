@@ -1,4 +1,4 @@
-//! The DESIGN §3 context read from JSON: borrowed, case-insensitive headers, typed errors.
+//! The ARCHITECTURE.md §3 context read from JSON: borrowed, case-insensitive headers, typed errors.
 
 use mcp_policy::context::Data;
 use mcp_policy::expr::{Env, ResultType, Template};
@@ -126,4 +126,28 @@ fn oauth_pairs_and_prefix_fallback() {
         "1.5"
     );
     assert_eq!(ctx.attributes.len(), 4);
+}
+
+/// However a host builds the context, conditions never read credentials or cookies.
+#[test]
+fn credentials_and_cookies_are_never_visible() {
+    let from_json = Context::from_json(
+        r#"{"request":{"headers":{"Authorization":["Bearer secret"],"Cookie":["s=1"],
+            "X-Api-Key":["k"],"X-Role":["admin"]}}}"#,
+    )
+    .unwrap();
+    let built = Context::builder()
+        .header("authorization", "Bearer secret")
+        .header("Proxy-Authorization", "Basic x")
+        .header("x-role", "admin")
+        .build();
+    let headers: &[(&[u8], &[u8])] = &[(b"Cookie", b"s=1"), (b"X-Role", b"admin")];
+    let from_parts = Context::from_parts(headers, None).unwrap();
+    for ctx in [&from_json, &built, &from_parts] {
+        assert_eq!(ctx.request.headers.get_first("x-role"), Some("admin"));
+        for hidden in mcp_policy::context::HIDDEN_HEADERS {
+            assert!(ctx.request.headers.get_all(hidden).is_none(), "{hidden}");
+        }
+        assert_eq!(eval(ctx, "{#request.headers['Authorization']}"), "null");
+    }
 }

@@ -1,4 +1,4 @@
-//! Parsing and refusing JSON-RPC messages (DESIGN §2.2, invariants 1, 2 and 4).
+//! Parsing and refusing JSON-RPC messages (ARCHITECTURE.md §2.2, invariants 1, 2 and 4).
 
 use mcp_policy::jsonrpc::{Body, Id, Kind};
 use mcp_policy::mcp::{self, Method, Revision, Subject};

@@ -298,7 +298,7 @@ impl Obj {
     }
 }
 
-/// The allow-listed methods (DESIGN §4).
+/// The allow-listed methods (ARCHITECTURE.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
     Equals,

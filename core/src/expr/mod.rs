@@ -1,4 +1,4 @@
-//! Trigger conditions in the Gravitee Expression Language (DESIGN §4): Spring SpEL in template
+//! Trigger conditions in the Gravitee Expression Language (ARCHITECTURE.md §4): Spring SpEL in template
 //! mode, the part policies use, with Gravitee's observable behaviour (including its surprises:
 //! headers are lists, `{1 == 1}` is literal text, `oauth.payload` is a JSON string).
 //!

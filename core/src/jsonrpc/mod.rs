@@ -1,4 +1,4 @@
-//! Zero-copy views of JSON-RPC 2.0 messages and batches (DESIGN §2, invariants 1, 2 and 4).
+//! Zero-copy views of JSON-RPC 2.0 messages and batches (ARCHITECTURE.md §2; §2.2, invariants 1, 2 and 4).
 //!
 //! [`Message::parse`] validates the whole body in one pass and keeps borrowed spans of the
 //! members a policy needs. Anything ambiguous is refused rather than guessed: duplicate keys in
@@ -505,6 +505,27 @@ impl<'a> Message<'a> {
     pub fn error(&self) -> Option<RawValue<'a>> {
         self.error
     }
+}
+
+/// A complete JSON-RPC error response: `id` is the raw JSON text of the id (`7`, `"abc"`;
+/// `None` writes `null`), `data` raw JSON text when given. The one writer of error responses,
+/// so every error the crate produces has the same shape.
+pub fn error_response(id: Option<&str>, code: i32, message: &str, data: Option<&str>) -> String {
+    use core::fmt::Write as _;
+    let mut out = String::with_capacity(64 + message.len() + data.map_or(0, str::len));
+    out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+    out.push_str(id.unwrap_or("null"));
+    out.push_str(",\"error\":{\"code\":");
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{code}");
+    out.push_str(",\"message\":");
+    write_json_string(&mut out, message);
+    if let Some(d) = data {
+        out.push_str(",\"data\":");
+        out.push_str(d);
+    }
+    out.push_str("}}");
+    out
 }
 
 /// Appends `s` as a JSON string literal (quotes and escapes included).

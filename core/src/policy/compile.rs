@@ -481,6 +481,49 @@ impl Engine {
         Self::compile(&Policy::from_json(bytes)?, limits)
     }
 
+    /// A policy granting everything: for hosts without a policy, which still get what the
+    /// engine does beyond rules (messages that cannot be read are refused, answers matched and
+    /// judged by id, event streams and media types checked, misspelled methods refused).
+    pub fn allow_all(limits: &Limits) -> Result<Self, ConfigErrors> {
+        use crate::policy::model::{Authorization, Feature};
+        let feature = |feature_type, methods: &[AclMethod]| Feature {
+            feature_type,
+            methods: methods.to_vec(),
+            pattern_type: PatternType::Any,
+            pattern_value: None,
+        };
+        let policy = Policy {
+            authorizations: alloc::vec![Authorization {
+                name: Some(String::from("allow all")),
+                condition: None,
+                effect: Effect::Allow,
+                scopes: Vec::new(),
+                authorized_features: alloc::vec![
+                    feature(
+                        FeatureType::Tools,
+                        &[AclMethod::ToolsList, AclMethod::ToolsCall]
+                    ),
+                    feature(
+                        FeatureType::Resources,
+                        &[
+                            AclMethod::ResourcesList,
+                            AclMethod::ResourcesRead,
+                            AclMethod::ResourcesTemplatesList,
+                            AclMethod::ResourcesSubscribe,
+                        ],
+                    ),
+                    feature(
+                        FeatureType::Prompts,
+                        &[AclMethod::PromptsList, AclMethod::PromptsGet]
+                    ),
+                ],
+            }],
+            denial: DenialMode::default(),
+            resource_links: LinkMode::default(),
+        };
+        Self::compile(&policy, limits)
+    }
+
     /// Number of rules.
     pub fn rule_count(&self) -> usize {
         self.rules.len()

@@ -1,5 +1,5 @@
 //! Decisions for requests and notifications: union of applicable grants, explicit denies win,
-//! implicit deny, fail closed (DESIGN §2.1, invariant 3).
+//! implicit deny, fail closed (ARCHITECTURE.md §2.1; §2.2, invariant 3).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -11,7 +11,7 @@ use super::compile::{Engine, server_feature_index};
 use super::model::{AclMethod, DenialMode};
 use crate::context::Context;
 use crate::expr::{Env, McpVars};
-use crate::jsonrpc::{Id, Message, MessageKind, write_json_string};
+use crate::jsonrpc::{Id, Message, MessageKind};
 use crate::mcp;
 
 /// JSON-RPC code of a `forbid`/`http` denial: in the implementation-defined range, distinct
@@ -271,19 +271,12 @@ impl Denial<'_> {
     /// The complete JSON-RPC error response (echoing the request id).
     pub fn jsonrpc_response(&self) -> String {
         let e = self.jsonrpc_error();
-        let mut out = String::with_capacity(160);
-        out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
-        out.push_str(&self.id.map(|i| i.json()).unwrap_or("null".into()));
-        out.push_str(",\"error\":{\"code\":");
-        out.push_str(&alloc::format!("{}", e.code));
-        out.push_str(",\"message\":");
-        write_json_string(&mut out, &e.message);
-        if let Some(d) = &e.data {
-            out.push_str(",\"data\":");
-            out.push_str(&serde_json::to_string(d).unwrap_or_else(|_| String::from("null")));
-        }
-        out.push_str("}}");
-        out
+        let data = e
+            .data
+            .as_ref()
+            .map(|d| serde_json::to_string(d).unwrap_or_else(|_| String::from("null")));
+        let id = self.id.map(|i| i.json());
+        crate::jsonrpc::error_response(id.as_deref(), e.code, &e.message, data.as_deref())
     }
 
     /// The HTTP status to answer with: 403 for `http` mode and for scope-curable denials

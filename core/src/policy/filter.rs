@@ -1,6 +1,6 @@
 //! Rewriting server→client messages: list results keep only granted items (byte-for-byte),
 //! results lose links to resources the caller may not read, and resource notifications for
-//! hidden URIs are dropped (DESIGN §2.1 "Consistency").
+//! hidden URIs are dropped (ARCHITECTURE.md §2.1 "Consistency").
 //!
 //! Kept items are never re-serialized: the output is the input with whole array elements cut
 //! out, so every kept item is byte-identical to what the server sent.
@@ -126,7 +126,7 @@ impl Engine {
     /// Filters a server→client message.
     ///
     /// `request` is the client request a response answers (the host tracks it by id; see
-    /// [`crate::policy::Correlator`]); without it a response passes untouched, since its
+    /// [`crate::exchange`], which keeps them per session); without it a response passes untouched, since its
     /// shape cannot be known. Server→client *requests* are judged with [`Engine::check`].
     pub fn filter_message(
         &self,
@@ -188,6 +188,61 @@ impl Engine {
             _ => self.filter_message(&msg, request, ctx),
         };
         Ok((msg.kind(), filtered))
+    }
+
+    /// Parses one server message expected to answer the list request `req` and filters it in
+    /// the same pass, returning the parsed message so the caller can check that it does answer
+    /// `req` (by id) before using the result. Anything but a response is returned with
+    /// [`Filtered::unchanged`]. `None` when `req` is not a list request.
+    pub(crate) fn filter_list_answer<'b>(
+        &self,
+        req: &Message<'_>,
+        body: &'b [u8],
+        ctx: &Context<'_>,
+    ) -> Option<Result<(Message<'b>, Filtered), Error>> {
+        let (acl, key, id_key) = req
+            .method()
+            .and_then(Method::from_name)
+            .and_then(list_shape)?;
+        let mut list = ListScan::new(key, id_key);
+        Some(
+            Message::parse_list(body, &self.limits, &mut list).map(|msg| {
+                let filtered = if msg.kind() == MessageKind::Response {
+                    self.filter_list(&msg, req, acl, &list, ctx)
+                } else {
+                    Filtered::unchanged()
+                };
+                (msg, filtered)
+            }),
+        )
+    }
+
+    /// Filters a response to a request known only by its method and JSON text (kept by a host
+    /// while the answer was awaited). The request is parsed only when the filter needs it: for
+    /// a list, or for a result that links to a resource (conditions may read `#mcp`).
+    pub(crate) fn filter_answer(
+        &self,
+        msg: &Message<'_>,
+        method: Option<Method>,
+        request_text: &str,
+        ctx: &Context<'_>,
+    ) -> Filtered {
+        let Some(method) = method else {
+            return Filtered::unchanged();
+        };
+        let needs_request = list_shape(method).is_some()
+            || (self.links != LinkMode::Keep && result_links(msg, method));
+        if !needs_request {
+            return Filtered::unchanged();
+        }
+        match Message::parse(request_text.as_bytes(), &self.limits) {
+            Ok(req) => self.filter_result(msg, &req, ctx),
+            // The host parsed this text before forwarding it; fail closed all the same.
+            Err(_) => Filtered {
+                rewrite: Rewrite::Dropped,
+                hidden: Vec::new(),
+            },
+        }
     }
 
     /// Keeps the granted items of a list scanned by [`Message::parse_list`], copying each kept
@@ -342,6 +397,29 @@ impl Engine {
             None => Filtered::unchanged(),
         }
     }
+}
+
+/// Whether a result of `method` holds a content block that links to a resource.
+fn result_links(msg: &Message<'_>, method: Method) -> bool {
+    let Some(result) = msg.result() else {
+        return false;
+    };
+    let (array, per_item_content) = match method {
+        Method::ToolsCall | Method::TasksResult => (result.get("content"), false),
+        Method::PromptsGet => (result.get("messages"), true),
+        _ => return false,
+    };
+    let Some(array) = array.filter(|a| a.kind() == Kind::Array) else {
+        return false;
+    };
+    array.elements().any(|item| {
+        let content = if per_item_content {
+            item.get("content")
+        } else {
+            Some(item)
+        };
+        content.and_then(linked_uri).is_some()
+    })
 }
 
 /// The URI a content block points at: `resource_link.uri` or embedded `resource.resource.uri`.

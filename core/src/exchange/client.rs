@@ -1,0 +1,324 @@
+//! Judging a client body: media type, parse, revision and batch rule, mirrored headers, the
+//! decision per message, the batch rule for mixed verdicts, client answers to refused server
+//! requests, and the requests the answer will be matched against.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::ids::IdKey;
+use super::media::{self, MediaType};
+use super::session::{Pending, Session, progress_key};
+use super::{ClientVerdict, Exchange, Forward, Guard, Reply, ReplyKind, RequestFacts, Summary};
+use crate::context::Context;
+use crate::error::{Error, ErrorKind};
+use crate::jsonrpc::{Body, Message, MessageKind, error_response};
+use crate::mcp::{self, Method, Revision};
+use crate::oauth::BearerChallenge;
+use crate::policy::Decision;
+
+/// A reply carrying one JSON-RPC error body.
+fn json_reply(status: u16, body: String, kind: ReplyKind, code: i32, summary: Summary) -> Reply {
+    Reply {
+        status,
+        content_type: Some("application/json"),
+        www_authenticate: None,
+        body: body.into_bytes(),
+        kind,
+        error_code: Some(code),
+        summary,
+    }
+}
+
+fn invalid(e: &Error, id: Option<&str>, summary: Summary) -> ClientVerdict {
+    ClientVerdict::Reply(json_reply(
+        e.http_status(),
+        e.to_jsonrpc_response(id),
+        ReplyKind::Invalid,
+        e.jsonrpc_code(),
+        summary,
+    ))
+}
+
+fn header_text<'a>(v: Option<&'a [u8]>, name: &str) -> Result<Option<&'a str>, Error> {
+    v.map(|b| {
+        core::str::from_utf8(b).map_err(|_| {
+            Error::new(
+                ErrorKind::HeaderMismatch,
+                alloc::format!("the {name} header is not UTF-8"),
+            )
+            .at_path(String::from(name))
+        })
+    })
+    .transpose()
+}
+
+fn summarize(body: &Body<'_>) -> Summary {
+    let mut s = Summary::default();
+    if let Some(m) = body.messages().first() {
+        s.method = m.method().map(|name| match Method::from_name(name) {
+            Some(known) => Cow::Borrowed(known.as_str()),
+            None => Cow::Owned(String::from(name)),
+        });
+        s.subject = m.name().or(m.uri()).map(String::from);
+    }
+    for m in body.messages() {
+        if m.kind() == MessageKind::Request {
+            s.requests += 1;
+            if s.first_id.is_none() {
+                s.first_id = m.id().map(|i| i.json().into_owned());
+            }
+            if m.method() == Some("initialize") {
+                s.initialize = true;
+            }
+        }
+    }
+    s
+}
+
+impl Guard {
+    /// Judges one client POST body with the HTTP facts it came with, the context conditions
+    /// read, and the session it belongs to (a fresh [`Guard::session`] when it belongs to
+    /// none). Never forwards what it could not read, never panics.
+    pub fn client(
+        &self,
+        body: &[u8],
+        facts: &RequestFacts<'_>,
+        ctx: &Context<'_>,
+        session: &Session,
+    ) -> ClientVerdict {
+        if let Some(name) = facts.repeated {
+            let kind = if matches!(name, "Content-Type" | "Content-Encoding") {
+                ErrorKind::UnsupportedMediaType
+            } else {
+                ErrorKind::HeaderMismatch
+            };
+            let e = Error::new(
+                kind,
+                alloc::format!("the {name} header is sent more than once"),
+            )
+            .at_path(name);
+            return invalid(&e, None, Summary::default());
+        }
+        if let Err(e) = media::require(
+            facts.content_type,
+            facts.content_encoding,
+            Some(MediaType::Json),
+        ) {
+            return invalid(&e, None, Summary::default());
+        }
+        let parsed = match Body::parse(body, self.engine.limits()) {
+            Ok(b) => b,
+            Err(e) => return invalid(&e, None, Summary::default()),
+        };
+        let summary = summarize(&parsed);
+        let rev = match header_text(facts.protocol_version, "MCP-Protocol-Version") {
+            Ok(Some(v)) => match Revision::parse_header(v) {
+                Ok(r) => r,
+                Err(e) => return invalid(&e, None, summary),
+            },
+            Ok(None) => session
+                .revision()
+                .unwrap_or(Revision::DEFAULT_WITHOUT_HEADER),
+            Err(e) => return invalid(&e, None, summary),
+        };
+        if let Err(e) = mcp::check_batch_allowed(parsed.is_batch(), rev) {
+            return invalid(&e, None, summary);
+        }
+        let (h_method, h_name) = match (
+            header_text(facts.mcp_method, "Mcp-Method"),
+            header_text(facts.mcp_name, "Mcp-Name"),
+        ) {
+            (Ok(m), Ok(n)) => (m, n),
+            (Err(e), _) | (_, Err(e)) => return invalid(&e, None, summary),
+        };
+        // The answer owed for each message when something is denied: its denial, or None.
+        let mut denials: Vec<Option<Denied>> = Vec::with_capacity(parsed.messages().len());
+        for msg in parsed.messages() {
+            if let Err(e) = mcp::check_mirrored_headers(msg, h_method, h_name, rev) {
+                let id = msg.id().map(|i| i.json());
+                return invalid(&e, id.as_deref(), summary);
+            }
+            denials.push(self.judge_client_message(msg, ctx, session));
+        }
+        if denials.iter().all(Option::is_none) {
+            return self.forward(&parsed, session, summary);
+        }
+        if !parsed.is_batch() {
+            let Some(d) = denials.into_iter().flatten().next() else {
+                return self.forward(&parsed, session, summary);
+            };
+            return ClientVerdict::Reply(d.into_reply(summary));
+        }
+        // One denied message refuses the whole batch: a partial forward would leave the
+        // client waiting for answers that never come. The batch is answered as its most
+        // serious denial asks (403, with the step-up challenge when scopes would cure one).
+        let mut all: Vec<String> = Vec::new();
+        let mut first_code = None;
+        let mut status = 200;
+        let mut www_authenticate = None;
+        for (msg, denial) in parsed.messages().iter().zip(denials) {
+            match denial {
+                Some(Denied::Policy {
+                    status: s,
+                    body,
+                    code,
+                    challenge,
+                }) => {
+                    first_code.get_or_insert(code);
+                    status = status.max(s);
+                    if www_authenticate.is_none() {
+                        www_authenticate = challenge;
+                    }
+                    all.push(body);
+                }
+                Some(Denied::Dropped) => {}
+                None if msg.kind() == MessageKind::Request => {
+                    let id = msg.id().map(|i| i.json());
+                    all.push(error_response(
+                        id.as_deref(),
+                        -32600,
+                        "batch refused: another message in it was denied by policy",
+                        None,
+                    ));
+                }
+                None => {}
+            }
+        }
+        let mut body = String::from("[");
+        body.push_str(&all.join(","));
+        body.push(']');
+        let mut reply = json_reply(
+            status,
+            body,
+            ReplyKind::Denied,
+            first_code.unwrap_or(-32600),
+            summary,
+        );
+        reply.www_authenticate = www_authenticate;
+        ClientVerdict::Reply(reply)
+    }
+
+    fn judge_client_message(
+        &self,
+        msg: &Message<'_>,
+        ctx: &Context<'_>,
+        session: &Session,
+    ) -> Option<Denied> {
+        match msg.kind() {
+            MessageKind::Request | MessageKind::Notification => {}
+            MessageKind::Response | MessageKind::ErrorResponse => {
+                // The server already got the gateway's error for a request it refused; a
+                // client answer to it would be a second answer, and its content unjudged.
+                let key = msg.id().map(|id| IdKey::of(&id))?;
+                return session.was_refused(&key).then_some(Denied::Dropped);
+            }
+        }
+        match self.engine.check(msg, ctx) {
+            Decision::Allow(..) => None,
+            Decision::Deny(d) => {
+                let code = d.jsonrpc_error().code;
+                let challenge = (!d.required_scopes.is_empty()).then(|| {
+                    BearerChallenge {
+                        resource_metadata: self.options.resource_metadata_url.clone(),
+                        ..BearerChallenge::default()
+                    }
+                    .with_scope(d.required_scopes.iter().cloned())
+                    .with_error(
+                        crate::oauth::BearerErrorCode::InsufficientScope,
+                        Some(String::from(
+                            "The access token lacks the scopes this operation needs",
+                        )),
+                    )
+                    .header_value()
+                });
+                Some(Denied::Policy {
+                    status: d.http_status(),
+                    body: d.jsonrpc_response(),
+                    code,
+                    challenge,
+                })
+            }
+        }
+    }
+
+    /// Records the body's requests in the session and hands back the exchange that will judge
+    /// their answers.
+    fn forward(&self, parsed: &Body<'_>, session: &Session, summary: Summary) -> ClientVerdict {
+        let id = session.next_exchange();
+        let mut entries = Vec::new();
+        for m in parsed.messages() {
+            if m.kind() != MessageKind::Request {
+                continue;
+            }
+            let Some(rid) = m.id() else { continue };
+            entries.push(Pending {
+                key: IdKey::of(&rid),
+                raw_id: rid.json().into_owned(),
+                method: m.method().and_then(Method::from_name),
+                request: Arc::from(m.text()),
+                exchange: id,
+                progress: m
+                    .meta()
+                    .and_then(|meta| meta.get("progressToken"))
+                    .and_then(|t| progress_key(&t)),
+                live: true,
+            });
+        }
+        let own = entries.len();
+        if !entries.is_empty()
+            && let Err((e, raw)) = session.register(entries)
+        {
+            return invalid(&e, Some(raw.as_str()), summary);
+        }
+        ClientVerdict::Forward(Forward {
+            exchange: Exchange::new(self.clone(), session.clone(), id, own, parsed.is_batch()),
+            content_type: MediaType::Json.content_type(),
+            summary,
+        })
+    }
+}
+
+/// Why one message of a client body is not forwarded.
+enum Denied {
+    /// The policy denied it: the error response owed for it.
+    Policy {
+        status: u16,
+        body: String,
+        code: i32,
+        challenge: Option<String>,
+    },
+    /// A client answer to a server request the policy refused.
+    Dropped,
+}
+
+impl Denied {
+    fn into_reply(self, summary: Summary) -> Reply {
+        match self {
+            Self::Policy {
+                status,
+                body,
+                code,
+                challenge,
+            } => Reply {
+                status,
+                content_type: Some("application/json"),
+                www_authenticate: challenge,
+                body: body.into_bytes(),
+                kind: ReplyKind::Denied,
+                error_code: Some(code),
+                summary,
+            },
+            Self::Dropped => Reply {
+                status: 202,
+                content_type: None,
+                www_authenticate: None,
+                body: Vec::new(),
+                kind: ReplyKind::Dropped,
+                error_code: None,
+                summary,
+            },
+        }
+    }
+}
