@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Differential conformance run: @modelcontextprotocol/conformance@0.1.16 server scenarios directly
 # against server-everything, then through the gateway with an HTTP backend (no policy, and the
-# allow-all Gravitee policy allow-all.json) and with a stdio backend (no policy). Fails when the gateway changes any per-check result, except
-# the expected improvement (dns-rebinding-protection green), or when a run does not match
-# baseline.yml.
+# allow-all Gravitee policy allow-all.json), with a stdio backend (no policy), and with `make
+# demo`'s own configuration (examples/gateway.toml: stdio backend, examples/policy.json, its
+# Origin/Host lists). Fails when the gateway changes any per-check result, except the expected
+# improvement (dns-rebinding-protection green), or when a run does not match baseline.yml.
 #   MCP_POLICY_BIN=target/debug/mcp-policy bash e2e/conformance/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -53,6 +54,9 @@ TOML
 "$bin" serve --config "$work/gateway.toml" >"$work/gateway.out" 2>"$work/gateway.err" &
 pids+=($!)
 
+"$bin" serve --config examples/gateway.toml --listen 127.0.0.1:0 >"$work/demo.out" 2>"$work/demo.err" &
+pids+=($!)
+
 gw=""
 for _ in $(seq 1 100); do
   gw="$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$work/gateway.err" | head -1 | sed 's/listening on //' || true)"
@@ -60,6 +64,13 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$gw" ] || { echo "gateway did not start:"; cat "$work/gateway.err"; exit 1; }
+demo=""
+for _ in $(seq 1 100); do
+  demo="$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$work/demo.err" | head -1 | sed 's/listening on //' || true)"
+  [ -n "$demo" ] && break
+  sleep 0.1
+done
+[ -n "$demo" ] || { echo "the make demo gateway did not start:"; cat "$work/demo.err"; exit 1; }
 
 grep -v 'fixed-by-gateway' "$here/baseline.yml" >"$work/baseline-gateway.yml"
 
@@ -77,10 +88,12 @@ run direct "http://127.0.0.1:$port/mcp" "$here/baseline.yml"
 run gateway-http "$gw/mcp" "$work/baseline-gateway.yml"
 run gateway-policy "$gw/mcp-policy" "$work/baseline-gateway.yml"
 run gateway-stdio "$gw/mcp-stdio" "$work/baseline-gateway.yml"
+run gateway-demo "$demo/mcp" "$work/baseline-gateway.yml"
 
 node "$here/compare.mjs" "$work/direct" "$work/gateway-http" gateway-http || status=1
 node "$here/compare.mjs" "$work/direct" "$work/gateway-policy" gateway-policy || status=1
 node "$here/compare.mjs" "$work/direct" "$work/gateway-stdio" gateway-stdio || status=1
+node "$here/compare.mjs" "$work/direct" "$work/gateway-demo" gateway-demo || status=1
 
 if [ "$status" -ne 0 ]; then echo "conformance: FAILED (logs in $work)"; else echo "conformance: OK"; rm -rf "$work"; fi
 exit "$status"

@@ -8,8 +8,6 @@
 //! [`MAX_APIS`] APIs are tracked (reloads can rename APIs forever).
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -18,9 +16,10 @@ use http::{Method, StatusCode};
 use hyper::body::Incoming;
 use serde::Serialize;
 
+use super::Shared;
 use super::metrics::Sample;
 use super::origin::HostPolicy;
-use super::{Resp, Shared, full, proxy};
+use super::replies::{Resp, full};
 
 /// Seconds of history kept for the charts (10 minutes).
 pub(crate) const WINDOW_SECS: usize = 600;
@@ -497,26 +496,14 @@ struct StatsJson {
     apis: Vec<AggJson>,
 }
 
-/// Serves the dashboard paths, and hands every other request to [`proxy::handle`].
-pub(crate) async fn route(
-    shared: Arc<Shared>,
-    req: http::Request<Incoming>,
-    remote_ip: Arc<str>,
-) -> Result<Resp, Infallible> {
-    match dashboard(&shared, &req) {
-        Some(resp) => Ok(resp),
-        None => proxy::handle(shared, req, remote_ip).await,
-    }
-}
-
 fn plain(status: StatusCode, text: &'static str) -> Resp {
     let mut r = http::Response::new(full(text));
     *r.status_mut() = status;
     r
 }
 
-/// `None` when the request is not for the dashboard.
-fn dashboard(shared: &Shared, req: &http::Request<Incoming>) -> Option<Resp> {
+/// The dashboard's answer to a request for one of its paths; `None` for any other request.
+pub(crate) fn serve(shared: &Shared, req: &http::Request<Incoming>) -> Option<Resp> {
     let path = req.uri().path();
     let path = if path.len() > 1 {
         path.strip_suffix('/').unwrap_or(path)
@@ -536,10 +523,12 @@ fn dashboard(shared: &Shared, req: &http::Request<Incoming>) -> Option<Resp> {
     // Every API shares the listener, so a request any of them would accept is accepted.
     let allowed = if rt.apis.is_empty() {
         HostPolicy::new(None, None, rt.config.listen.ip().is_loopback())
-            .check(req.headers())
+            .check_at(req.headers(), rt.config.listen)
             .is_ok()
     } else {
-        rt.apis.iter().any(|a| a.hosts.check(req.headers()).is_ok())
+        rt.apis
+            .iter()
+            .any(|a| a.hosts.check_at(req.headers(), rt.config.listen).is_ok())
     };
     if !allowed {
         return Some(plain(StatusCode::FORBIDDEN, "Forbidden: Origin or Host\n"));

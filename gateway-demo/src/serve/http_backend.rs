@@ -1,24 +1,27 @@
-//! Forwarding to a Streamable HTTP backend, with SSE responses parsed and guarded event by event.
+//! Forwarding to a Streamable HTTP backend. Whatever comes back (a JSON body, an event stream,
+//! an HTTP error) is judged by the engine's exchange as it arrives; this file only moves bytes
+//! and headers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{
+    ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use mcp_policy::Context;
-use mcp_policy::jsonrpc::{Body, MessageKind};
+use mcp_policy::exchange::{Exchange, Failure, Head, Notes};
 use tokio::sync::mpsc;
 
-use super::guard::{Parsed, RequestMeta, ServerVerdict, jsonrpc_error};
-use super::log::{self, Exchange};
-use super::proxy::{MessageInfo, SESSION_HEADER, channel_body, id_key, rpc_error};
+use super::guard::RequestMeta;
+use super::log::{self, Record};
+use super::replies::{Resp, channel_body, from_reply, full, set_content_type};
 use super::session::{Session, Upstream};
-use super::sse::{SseEvent, SseParser};
 use super::upstream::{Lease, UpstreamError};
-use super::{Api, Resp, Shared, full};
+use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 9] = [
@@ -113,51 +116,94 @@ async fn send(
     }
 }
 
-/// Sends one client request to the backend and streams its answer back through the guard.
-/// `ctx` is the exchange's policy context when the caller built one (a JSON answer is judged
-/// with it; an SSE stream builds its own, as it outlives this call).
-#[allow(clippy::too_many_arguments)]
+/// What a client request forwards: its body (with the exact type it was judged as) and the
+/// engine's exchange that judges the answer.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    /// The client's HTTP method and target (the query is carried over).
+    pub(crate) method: http::Method,
+    /// The client's request target.
+    pub(crate) uri: Uri,
+    /// The body and its `Content-Type`, for a POST.
+    pub(crate) body: Option<(Bytes, &'static str)>,
+    /// Judges the answer.
+    pub(crate) exchange: Exchange,
+}
+
+/// Notes in the exchange log what the engine did with the server's messages.
+pub(crate) fn note(rec: &mut Record, notes: &Notes, api: &Api) {
+    if let Some(code) = notes.error_code {
+        rec.rpc_error = Some(code);
+    }
+    if let Some(why) = &notes.failure {
+        log::warn(&format!("api {:?}: {why}", api.name));
+        rec.decision = "error";
+        rec.detail = Some(why.clone());
+    }
+}
+
+/// The message of a failed backend call, naming the backend.
+fn failure_detail(api: &Api, e: &UpstreamError) -> (Failure, String) {
+    let (failure, what) = if e.is_connect() {
+        (Failure::Unreachable, "is unreachable")
+    } else {
+        (Failure::Broken, "failed")
+    };
+    (
+        failure,
+        format!("Backend {} {what}: {}", api.backend_label(), error_chain(e)),
+    )
+}
+
+/// Sends one client request to the backend and passes its answer back through the engine.
+/// `ctx` is the exchange's policy context when the caller built one (a whole answer is judged
+/// with it; an event stream builds its own, as it outlives this call).
 pub(crate) async fn forward(
     shared: Arc<Shared>,
     api: Arc<Api>,
-    backend: Uri,
-    parts: http::request::Parts,
-    body: Option<(Bytes, Option<&Body<'_>>)>,
+    out: Outgoing,
     session: Option<Arc<Session>>,
-    meta: &Arc<RequestMeta>,
+    meta: Arc<RequestMeta>,
     ctx: Option<&Context<'_>>,
-    info: &MessageInfo,
-    mut ex: Exchange,
+    mut rec: Record,
 ) -> Resp {
-    // `body`: what the guard let through, and the parsed client body (for list filtering).
-    let (body, request) = match body {
-        Some((b, parsed)) => (Some(b), parsed),
-        None => (None, None),
+    let Outgoing {
+        method,
+        uri,
+        body,
+        mut exchange,
+    } = out;
+    let super::config::Backend::Http(backend) = &api.backend else {
+        return from_reply(
+            &mut rec,
+            exchange.fail_reply(Failure::Unreachable, "not an HTTP backend"),
+        );
     };
-    let mut req = http::Request::new(Full::new(body.clone().unwrap_or_default()));
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = upstream_uri(&backend, &parts.uri);
-    // Sized once: the copied headers plus the three set below.
-    *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 3);
-    let skip: &[&str] = if api.config.forward_authorization {
-        &[
-            "host",
-            "content-length",
-            "mcp-session-id",
-            "accept-encoding",
-        ]
-    } else {
-        &[
-            "host",
-            "content-length",
-            "mcp-session-id",
-            "accept-encoding",
-            "authorization",
-        ]
-    };
-    // The client's headers were moved into `meta` (the guard's view), not copied.
-    copy_headers(&meta.headers, req.headers_mut(), skip);
-    // The SSE parser needs the plain text, so the backend must not compress.
+    let mut req = http::Request::new(Full::new(
+        body.as_ref().map(|(b, _)| b.clone()).unwrap_or_default(),
+    ));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = upstream_uri(backend, &uri);
+    // Sized once: the copied headers plus the four set below.
+    *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 4);
+    // The body goes with the type it was judged as, and nothing else describing it.
+    let mut skip: Vec<&str> = vec![
+        "host",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "mcp-session-id",
+        "accept-encoding",
+    ];
+    if !api.config.forward_authorization {
+        skip.push("authorization");
+    }
+    copy_headers(&meta.headers, req.headers_mut(), &skip);
+    if let Some((_, ct)) = &body {
+        req.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    // The engine judges bytes as they are: the backend must not compress.
     req.headers_mut()
         .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     if let Some(Upstream::Http(up)) = session.as_ref().map(|s| &s.upstream) {
@@ -166,55 +212,31 @@ pub(crate) async fn forward(
                 req.headers_mut().insert(SESSION_HEADER, v);
             }
             Err(_) => {
-                return rpc_error(
-                    &mut ex,
-                    StatusCode::NOT_FOUND,
-                    None,
-                    -32001,
-                    "Session not found",
-                );
+                return super::replies::GatewayError::SessionNotFound.respond(&mut rec, None);
             }
         }
     }
-    // Only errors name the backend: built when needed.
-    let label = || api.backend_label();
     let timeouts = &api.config.timeouts;
-    let id = info.first_raw_id();
     // The lease holds the backend connection until the answer has been read: to the end of
     // this function for a JSON answer, to the end of the stream for SSE.
     let (resp, lease) = match tokio::time::timeout(timeouts.read(), send(&api, req)).await {
         Err(_) => {
-            return rpc_error(
-                &mut ex,
-                StatusCode::GATEWAY_TIMEOUT,
-                id,
-                -32000,
-                &format!(
-                    "Backend {} did not answer within {} ms",
-                    label(),
-                    timeouts.read_ms
-                ),
+            let msg = format!(
+                "Backend {} did not answer within {} ms",
+                api.backend_label(),
+                timeouts.read_ms
             );
+            return from_reply(&mut rec, exchange.fail_reply(Failure::Timeout, &msg));
         }
         Ok(Err(e)) => {
-            let what = if e.is_connect() {
-                "is unreachable"
-            } else {
-                "failed"
-            };
-            return rpc_error(
-                &mut ex,
-                StatusCode::BAD_GATEWAY,
-                id,
-                -32603,
-                &format!("Backend {} {what}: {}", label(), error_chain(&e)),
-            );
+            let (failure, msg) = failure_detail(&api, &e);
+            return from_reply(&mut rec, exchange.fail_reply(failure, &msg));
         }
         Ok(Ok(answer)) => answer,
     };
     let (rparts, rbody) = resp.into_parts();
     let status = rparts.status;
-    ex.status = status.as_u16();
+    rec.status = status.as_u16();
     // The backend's headers are passed on in place (hop-by-hop ones removed), not copied.
     let mut rheaders = rparts.headers;
     let upstream_session = rheaders.remove(SESSION_HEADER);
@@ -222,15 +244,14 @@ pub(crate) async fn forward(
 
     let mut session_out = session.as_ref().map(|s| s.id.clone());
     if let (None, Some(up), true) = (&session, upstream_session, status.is_success()) {
+        // The engine's session of this first exchange becomes the MCP session's.
         let s = Arc::new(Session::new(
             api.name.clone(),
             Upstream::Http(up.to_owned()),
+            exchange.session().clone(),
         ));
-        if let Some(v) = &meta.protocol_version {
-            s.set_protocol_version(v);
-        }
         shared.sessions.insert(s.clone());
-        ex.session = Some(s.id.clone());
+        rec.session = Some(s.id.clone());
         session_out = Some(s.id.clone());
     }
     if let (Some(s), StatusCode::NOT_FOUND) = (&session, status) {
@@ -246,130 +267,80 @@ pub(crate) async fn forward(
     {
         rheaders.insert(SESSION_HEADER, v);
     }
-    let is_type = |t: &str| {
-        rheaders
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.as_bytes().get(..t.len()))
-            .is_some_and(|p| p.eq_ignore_ascii_case(t.as_bytes()))
-    };
-    let (is_sse, is_json) = (is_type("text/event-stream"), is_type("application/json"));
+    let head = exchange.server_head(
+        status.as_u16(),
+        rheaders.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+        rheaders.get(CONTENT_ENCODING).map(HeaderValue::as_bytes),
+    );
+    let upstream = backend_session_of(session_out.as_deref(), &shared);
     let mut out = http::Response::new(full(Bytes::new()));
     *out.status_mut() = status;
-    *out.headers_mut() = rheaders;
-    if is_sse {
-        let idle = if parts.method == http::Method::POST {
+    if head == Head::Stream {
+        set_content_type(&mut rheaders, Some("text/event-stream"));
+        *out.headers_mut() = rheaders;
+        let idle = if method == http::Method::POST {
             timeouts.stream_idle()
         } else {
             None
         };
         let pump = SsePump {
             api: api.clone(),
-            upstream: backend_session_of(session_out.as_deref(), &shared),
+            upstream,
             _lease: lease,
-            meta: meta.clone(),
-            answering: body,
-            pending: info
-                .request_ids
-                .iter()
-                .cloned()
-                .zip(info.raw_ids.iter().cloned())
-                .collect(),
+            meta,
+            exchange,
             idle,
-            ex,
+            rec,
             shutdown: shared.shutdown_signal(),
         };
         *out.body_mut() = pump.start(rbody);
         return out;
     }
-    // Everything else is small (JSON answers, errors, 202): read it whole, then guard JSON.
+    // Everything else is small (JSON answers, errors, 202): read it whole, then judge it.
     let limit = api.config.limits.max_response_bytes;
     let read = tokio::time::timeout(timeouts.read(), Limited::new(rbody, limit).collect()).await;
     let data = match read {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) => {
-            return rpc_error(
-                &mut ex,
-                StatusCode::BAD_GATEWAY,
-                id,
-                -32603,
-                &format!("Backend {} sent an unreadable response: {e}", label()),
+            let msg = format!(
+                "Backend {} sent an unreadable response: {e}",
+                api.backend_label()
             );
+            return from_reply(&mut rec, exchange.fail_reply(Failure::Broken, &msg));
         }
         Err(_) => {
-            return rpc_error(
-                &mut ex,
-                StatusCode::GATEWAY_TIMEOUT,
-                id,
-                -32000,
-                &format!(
-                    "Backend {} did not finish its response within {} ms",
-                    label(),
-                    timeouts.read_ms
-                ),
+            let msg = format!(
+                "Backend {} did not finish its response within {} ms",
+                api.backend_label(),
+                timeouts.read_ms
             );
+            return from_reply(&mut rec, exchange.fail_reply(Failure::Timeout, &msg));
         }
     };
-    let data = if is_json && !data.is_empty() {
-        let own_ctx;
-        let ctx = match ctx {
-            Some(c) => c,
-            None => {
-                own_ctx = api.guard.context(meta);
-                &own_ctx
-            }
-        };
-        // A list answer is parsed and filtered in one pass when the guard can; anything else
-        // (and anything that pass refuses) is parsed once here and judged from that view.
-        let verdict = match list_request(request, &data) {
-            Some(req) => api.guard.list_answer(&data, ctx, req),
-            None => None,
-        };
-        let verdict = match verdict {
-            Some((v, kind)) => {
-                // The one pass said what it read; only an error answer (rare, small) is parsed
-                // again, for the log's error code.
-                if kind == MessageKind::ErrorResponse {
-                    note_answer(&Body::parse(&data, &api.limits), &mut ex);
-                }
-                v
-            }
-            None => {
-                let parsed = Body::parse(&data, &api.limits);
-                note_answer(&parsed, &mut ex);
-                api.guard.server_body(&data, &parsed, meta, ctx, request)
-            }
-        };
-        match verdict {
-            ServerVerdict::Pass => data,
-            ServerVerdict::Replace(b) => b,
-            ServerVerdict::Drop => jsonrpc_error(id, -32603, "Response withheld by the gateway"),
-            ServerVerdict::Refuse(answer) => {
-                // A server request as the whole answer to a POST is odd, but the server still
-                // waits for its reply.
-                let upstream = backend_session_of(session_out.as_deref(), &shared);
-                answer_server(api.clone(), upstream, meta.clone(), answer);
-                jsonrpc_error(id, -32603, "Response withheld by the gateway")
-            }
-            ServerVerdict::Invalid(why) => {
-                let msg = format!(
-                    "Backend {} sent a message the gateway cannot read: {why}",
-                    label()
-                );
-                log::warn(&format!("api {:?}: {msg}", api.name));
-                ex.decision = "error";
-                ex.detail = Some(msg.clone());
-                ex.rpc_error = Some(-32603);
-                ex.status = StatusCode::BAD_GATEWAY.as_u16();
-                *out.status_mut() = StatusCode::BAD_GATEWAY;
-                out.headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                jsonrpc_error(id, -32603, &msg)
-            }
+    let own_ctx;
+    let ctx = match ctx {
+        Some(c) => c,
+        None => {
+            own_ctx = meta.context();
+            &own_ctx
         }
-    } else {
-        data
     };
-    *out.body_mut() = full(data);
+    let answer = exchange.server_body(&data, ctx);
+    note(&mut rec, &answer.notes, &api);
+    for message in answer.to_server {
+        answer_server(
+            api.clone(),
+            upstream.clone(),
+            meta.clone(),
+            Bytes::from(message),
+        );
+    }
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    rec.status = status.as_u16();
+    *out.status_mut() = status;
+    set_content_type(&mut rheaders, answer.content_type);
+    *out.headers_mut() = rheaders;
+    *out.body_mut() = full(answer.body.map_or(data, Bytes::from));
     out
 }
 
@@ -382,45 +353,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = inner.source();
     }
     s
-}
-
-/// The client request when the body answers a single list request (`tools/list` and the
-/// like), whose answer the guard may parse and filter in one pass; `None` for anything else,
-/// and for an answer that is a batch (judged message by message by the generic path).
-fn list_request<'r>(
-    request: Option<&'r Body<'_>>,
-    answer: &[u8],
-) -> Option<&'r mcp_policy::Message<'r>> {
-    let Some(Body::Single(req)) = request else {
-        return None;
-    };
-    let list = req
-        .method()
-        .and_then(mcp_policy::mcp::Method::from_name)
-        .and_then(mcp_policy::policy::AclMethod::for_mcp)
-        .is_some_and(mcp_policy::policy::AclMethod::is_list);
-    let batch = answer.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    (list && !batch).then_some(req)
-}
-
-/// The single answer in a parsed body (a batch or an unreadable body answers nothing here).
-fn answer_of<'p>(parsed: &'p Parsed<'_>) -> Option<&'p mcp_policy::Message<'p>> {
-    let Ok(Body::Single(m)) = parsed else {
-        return None;
-    };
-    matches!(m.kind(), MessageKind::Response | MessageKind::ErrorResponse).then_some(m)
-}
-
-/// Notes in the exchange the JSON-RPC error of an answer.
-fn note_answer(parsed: &Parsed<'_>, ex: &mut Exchange) {
-    if let Some(m) = answer_of(parsed)
-        && m.kind() == MessageKind::ErrorResponse
-    {
-        ex.rpc_error = m
-            .error()
-            .and_then(|e| e.get("code"))
-            .and_then(|c| c.as_i64());
-    }
 }
 
 /// The backend's session id behind a gateway session id.
@@ -457,12 +389,8 @@ pub(crate) fn answer_server(
         if let Some(v) = upstream_session.and_then(|u| HeaderValue::from_str(&u).ok()) {
             h.insert(SESSION_HEADER, v);
         }
-        if let Some(v) = meta
-            .protocol_version
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            h.insert(super::proxy::VERSION_HEADER, v);
+        if let Some(v) = meta.headers.get(VERSION_HEADER) {
+            h.insert(VERSION_HEADER, v.clone());
         }
         if api.config.forward_authorization
             && let Some(v) = meta.headers.get(AUTHORIZATION)
@@ -493,7 +421,7 @@ pub(crate) fn answer_server(
     });
 }
 
-/// Moves an upstream SSE body to the client, one guarded event at a time.
+/// Moves an upstream event stream to the client through the engine's exchange, chunk by chunk.
 struct SsePump {
     api: Arc<Api>,
     /// The backend's session id, for answers the gateway sends the server itself.
@@ -501,182 +429,62 @@ struct SsePump {
     /// The backend connection the stream comes on, given back when the pump ends.
     _lease: Lease,
     meta: Arc<RequestMeta>,
-    answering: Option<Bytes>,
-    /// (id key, raw id) of the requests not answered yet.
-    pending: Vec<(String, String)>,
+    exchange: Exchange,
     idle: Option<Duration>,
-    ex: Exchange,
+    rec: Record,
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl SsePump {
-    fn start(mut self, mut body: Incoming) -> super::GwBody {
+    fn start(mut self, mut body: Incoming) -> super::replies::GwBody {
         let (tx, rx) = mpsc::channel::<Bytes>(16);
         tokio::spawn(async move {
-            let mut parser = SseParser::new(self.api.config.limits.max_response_bytes);
             let label = self.api.backend_label();
             // One context for every event of the stream.
-            let (guard, meta) = (self.api.guard.clone(), self.meta.clone());
-            let ctx = guard.context(&meta);
-            let failure = loop {
+            let meta = self.meta.clone();
+            let ctx = meta.context();
+            loop {
                 let frame = tokio::select! {
                     // The client went away: stop reading, which drops (frees) the upstream
-                    // request.
+                    // request; the exchange keeps a resumable stream's requests waiting.
                     () = tx.closed() => return,
-                    _ = self.shutdown.wait_for(|down| *down) => {
-                        break Some("The gateway is shutting down".to_owned());
-                    }
-                    f = next_frame(&mut body, self.idle) => f,
+                    _ = self.shutdown.wait_for(|down| *down) => Err(None),
+                    f = next_frame(&mut body, self.idle) => f.map_err(Some),
                 };
-                let chunk = match frame {
-                    Ok(None) => {
-                        if parser.has_partial() {
-                            break Some(format!("Backend {label} ended the stream mid-event"));
-                        }
-                        break None;
-                    }
-                    Ok(Some(Ok(c))) => c,
-                    Ok(Some(Err(e))) => {
-                        break Some(format!(
-                            "Backend {label} broke the stream: {}",
-                            error_chain(&e)
-                        ));
-                    }
-                    Err(ms) => {
-                        break Some(format!("Backend {label} sent nothing for {ms} ms"));
-                    }
+                let step = match frame {
+                    Ok(None) => self.exchange.finish(&ctx),
+                    Ok(Some(Ok(chunk))) => self.exchange.server_chunk(&chunk, &ctx),
+                    Ok(Some(Err(e))) => self.exchange.fail_stream(
+                        Failure::Broken,
+                        &format!("Backend {label} broke the stream: {}", error_chain(&e)),
+                    ),
+                    Err(Some(ms)) => self.exchange.fail_stream(
+                        Failure::Timeout,
+                        &format!("Backend {label} sent nothing for {ms} ms"),
+                    ),
+                    Err(None) => self
+                        .exchange
+                        .fail_stream(Failure::ShuttingDown, "The gateway is shutting down"),
                 };
-                let events = match parser.push(&chunk) {
-                    Ok(ev) => ev,
-                    Err(e) => break Some(format!("Backend {label}: {e}")),
-                };
-                let mut broken = None;
-                for ev in events {
-                    let out = match self.guard_event(ev, &ctx) {
-                        Ok(Some(out)) => out,
-                        Ok(None) => continue,
-                        Err(why) => {
-                            broken = Some(why);
-                            break;
-                        }
-                    };
-                    if tx.send(out).await.is_err() {
-                        return;
-                    }
+                note(&mut self.rec, &step.notes, &self.api);
+                for message in step.to_server {
+                    answer_server(
+                        self.api.clone(),
+                        self.upstream.clone(),
+                        self.meta.clone(),
+                        Bytes::from(message),
+                    );
                 }
-                if let Some(why) = broken {
-                    break Some(format!(
-                        "Backend {label} sent a message the gateway cannot read: {why}"
-                    ));
+                if !step.to_client.is_empty() && tx.send(Bytes::from(step.to_client)).await.is_err()
+                {
+                    return;
                 }
-            };
-            if let Some(msg) = failure {
-                log::warn(&format!("api {:?}: {msg}", self.api.name));
-                self.ex.decision = "error";
-                self.ex.detail = Some(msg.clone());
-                // Answer every request still waiting, so no client call hangs on a dead stream.
-                if !self.pending.is_empty() {
-                    self.ex.rpc_error = Some(-32603);
-                }
-                for (_, raw) in &self.pending {
-                    let data = jsonrpc_error(Some(raw), -32603, &msg);
-                    let ev = SseEvent::message(None, data.to_vec()).to_bytes();
-                    if tx.send(Bytes::from(ev)).await.is_err() {
-                        return;
-                    }
+                if step.end {
+                    return;
                 }
             }
         });
         channel_body(rx)
-    }
-
-    /// One upstream event, guarded: `Ok(None)` when nothing is left to send, `Err` when the
-    /// event cannot be read while requests wait on this stream (the stream is then ended and
-    /// each of them answered with an error).
-    fn guard_event(
-        &mut self,
-        mut ev: SseEvent,
-        ctx: &Context<'_>,
-    ) -> Result<Option<Bytes>, String> {
-        if !ev.is_message() {
-            if ev.data.as_ref().is_some_and(|d| !d.is_empty()) {
-                // Data in a non-`message` event is not an MCP message, so the policy cannot
-                // judge it; a lenient client might still read it. Fail closed: strip it, keep
-                // the id (Last-Event-ID still advances), `retry:` and comments.
-                ev.data = None;
-                ev.event = None;
-                if ev.id.is_none() && ev.retry.is_none() && ev.comments.is_empty() {
-                    return Ok(None);
-                }
-            }
-            return Ok(Some(Bytes::from(ev.to_bytes())));
-        }
-        let data = ev.data.take().unwrap_or_default();
-        let verdict = {
-            // Parsed once for the exchange log and the guard; the request it may answer too.
-            let parsed = Body::parse(&data, &self.api.limits);
-            let mut answered = None;
-            note_answer(&parsed, &mut self.ex);
-            if let Some(key) = answer_of(&parsed)
-                .and_then(|m| m.id())
-                .map(|id| id_key(&id))
-            {
-                answered = self
-                    .pending
-                    .iter()
-                    .position(|(k, _)| *k == key)
-                    .map(|i| self.pending.remove(i));
-            }
-            let request = self
-                .answering
-                .as_deref()
-                .and_then(|a| Body::parse(a, &self.api.limits).ok());
-            let verdict =
-                self.api
-                    .guard
-                    .server_body(&data, &parsed, &self.meta, ctx, request.as_ref());
-            (verdict, answered)
-        };
-        let (verdict, answered) = verdict;
-        match verdict {
-            ServerVerdict::Pass => ev.data = Some(data),
-            ServerVerdict::Replace(b) => ev.data = Some(b.to_vec()),
-            ServerVerdict::Drop if answered.is_some() => {
-                // The client waits for this answer: withholding it must not hang the call.
-                let raw = answered.map(|(_, raw)| raw);
-                let err = jsonrpc_error(raw.as_deref(), -32603, "Response withheld by the gateway");
-                ev.data = Some(err.to_vec());
-            }
-            ServerVerdict::Invalid(why) if answered.is_some() || !self.pending.is_empty() => {
-                // It may have been the answer to a waiting request, and nothing after it can
-                // be trusted to be framed right: end the stream, answering every request.
-                self.pending.extend(answered);
-                return Err(why);
-            }
-            verdict @ (ServerVerdict::Drop
-            | ServerVerdict::Refuse(_)
-            | ServerVerdict::Invalid(_)) => {
-                match verdict {
-                    ServerVerdict::Refuse(answer) => answer_server(
-                        self.api.clone(),
-                        self.upstream.clone(),
-                        self.meta.clone(),
-                        answer,
-                    ),
-                    ServerVerdict::Invalid(why) => log::warn(&format!(
-                        "api {:?}: dropped a server message the gateway cannot read: {why}",
-                        self.api.name
-                    )),
-                    _ => {}
-                }
-                // Keep the id so the client's Last-Event-ID position still advances.
-                if ev.id.is_none() {
-                    return Ok(None);
-                }
-                ev.event = None;
-            }
-        }
-        Ok(Some(Bytes::from(ev.to_bytes())))
     }
 }
 
@@ -745,21 +553,6 @@ mod tests {
         let mut names: Vec<&str> = dst.keys().map(|k| k.as_str()).collect();
         names.sort();
         assert_eq!(names, ["accept", "mcp-protocol-version"]);
-    }
-
-    #[test]
-    fn one_pass_only_for_a_single_list_request() {
-        let limits = mcp_policy::Limits::default();
-        let req = |text: &'static str| Body::parse(text.as_bytes(), &limits).unwrap();
-        let list = req(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
-        let call = req(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#);
-        let batch = req(r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#);
-        let answer = br#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#;
-        assert!(list_request(Some(&list), answer).is_some());
-        assert!(list_request(Some(&list), b" [{}]").is_none());
-        assert!(list_request(Some(&call), answer).is_none());
-        assert!(list_request(Some(&batch), answer).is_none());
-        assert!(list_request(None, answer).is_none());
     }
 
     #[test]

@@ -148,19 +148,11 @@ pub(crate) fn error(msg: &str) {
     emit_stderr("error", msg);
 }
 
-/// The JSON-RPC method as the log names it: catalogue names borrowed, others copied.
-pub(crate) fn method_name(name: &str) -> Cow<'static, str> {
-    match mcp_policy::mcp::Method::from_name(name).map(mcp_policy::mcp::Method::as_str) {
-        Some(known) if known == name => Cow::Borrowed(known),
-        _ => Cow::Owned(name.to_owned()),
-    }
-}
-
-/// One client exchange (an HTTP request and everything streamed back for it). It is logged and
+/// The log record of one client exchange (an HTTP request and everything streamed back for it). It is logged and
 /// counted when dropped, so a streamed response is accounted for when the stream ends, however
 /// it ends.
 #[derive(Debug)]
-pub(crate) struct Exchange {
+pub(crate) struct Record {
     metrics: Arc<Metrics>,
     start: Instant,
     /// API name.
@@ -183,7 +175,7 @@ pub(crate) struct Exchange {
     pub(crate) detail: Option<String>,
 }
 
-impl Exchange {
+impl Record {
     /// Starts timing an exchange.
     pub(crate) fn start(metrics: Arc<Metrics>, api: Arc<str>, http_method: &http::Method) -> Self {
         Self {
@@ -241,7 +233,7 @@ fn push_int(out: &mut Vec<u8>, n: impl Into<i128>) {
     out.extend_from_slice(&digits[i..]);
 }
 
-impl Exchange {
+impl Record {
     /// The log line (without its newline): the members of the JSON object in a fixed order,
     /// written directly (this runs once per proxied request).
     fn write_line(&self, out: &mut Vec<u8>, latency_us: u128, time: SystemTime) {
@@ -276,7 +268,7 @@ impl Exchange {
     }
 }
 
-impl Drop for Exchange {
+impl Drop for Record {
     fn drop(&mut self) {
         let latency = self.start.elapsed();
         let method_label = self.method.as_deref().unwrap_or(self.http_method.as_str());
@@ -323,7 +315,7 @@ mod tests {
 
     #[test]
     fn lines_are_json_with_every_member() {
-        let mut ex = Exchange::start(
+        let mut ex = Record::start(
             Arc::new(Metrics::default()),
             Arc::from("a\"pi"),
             &http::Method::POST,
@@ -337,7 +329,7 @@ mod tests {
                 "http_method": "POST", "method": null, "subject": null, "decision": "allow",
                 "status": 0, "rpc_error": null, "latency_us": 42, "session": null})
         );
-        ex.method = Some(method_name("tools/call"));
+        ex.method = Some(Cow::Borrowed("tools/call"));
         ex.subject = Some("t\u{1}\\".into());
         ex.rpc_error = Some(-32603);
         ex.session = Some(Arc::from("s"));
@@ -355,14 +347,5 @@ mod tests {
         assert!(v["latency_us"].as_f64().unwrap() > 1e30);
         // Not an exchange the gateway served: keep it out of the test's stdout.
         std::mem::forget(ex);
-    }
-
-    #[test]
-    fn method_names_are_kept_as_sent() {
-        assert!(matches!(
-            method_name("tools/call"),
-            Cow::Borrowed("tools/call")
-        ));
-        assert_eq!(method_name("made/up"), "made/up");
     }
 }

@@ -1,20 +1,24 @@
 //! `mcp-policy serve`: a Streamable HTTP MCP gateway.
 //!
-//! One listener serves several APIs (entrypoint path → backend). Every client body goes through
-//! the API's [`guard::Guard`] before the backend sees it, and every server message before the
-//! client sees it. Configuration and policies are reloaded on SIGHUP or when their files change;
-//! a configuration that fails to load is refused and the running one kept.
+//! One listener serves several APIs (entrypoint path → backend). The gateway only transports
+//! and converts: every client body is judged by the API's engine (the host protocol of
+//! `mcp_policy::exchange`) before the backend sees it, and everything the backend sends back is
+//! judged by the exchange of that request before the client sees it. Configuration and
+//! policies are reloaded on SIGHUP or when their files change; a configuration that fails to
+//! load is refused and the running one kept.
+//!
+//! Modules depend one way: [`routing`] → [`exchange`] → the backends ([`http_backend`],
+//! [`stdio`], [`upstream`]) → [`guard`], [`session`], [`replies`], and the telemetry
+//! ([`log`], [`metrics`], [`dashboard`]).
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http::HeaderName;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -22,23 +26,28 @@ use tokio::net::TcpListener;
 
 pub(crate) mod config;
 mod dashboard;
-pub(crate) mod guard;
+mod exchange;
+mod guard;
 mod http_backend;
 pub(crate) mod log;
 mod metrics;
 mod origin;
-mod policy_guard;
-mod proxy;
+mod replies;
+mod routing;
 mod session;
-pub(crate) mod sse;
 mod stdio;
 mod upstream;
 
 use config::{Backend, GatewayConfig};
-use guard::Guard;
+use guard::ApiGuard;
 use metrics::Metrics;
 use origin::HostPolicy;
 use session::{SessionTable, Upstream};
+
+/// `Mcp-Session-Id`.
+pub(crate) const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
+/// `MCP-Protocol-Version`.
+pub(crate) const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
 /// Arguments of `mcp-policy serve`.
 #[derive(Debug, clap::Args)]
@@ -52,24 +61,18 @@ pub(crate) struct ServeArgs {
     listen: Option<SocketAddr>,
 }
 
-/// Response body type of every gateway response.
-pub(crate) type GwBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
-/// A gateway response.
-pub(crate) type Resp = http::Response<GwBody>;
-
 /// One API, ready to serve.
 pub(crate) struct Api {
     pub(crate) name: Arc<str>,
     pub(crate) config: config::ApiConfig,
     pub(crate) backend: Backend,
-    pub(crate) guard: Arc<dyn Guard>,
+    pub(crate) guard: ApiGuard,
     /// Kept-alive connections to the HTTP backend (`None` for a stdio backend).
     pub(crate) pool: Option<Arc<upstream::BackendPool>>,
     /// `Host` of the requests to an HTTP backend (`host[:port]`), made once: the client would
     /// format it for every request.
     pub(crate) upstream_host: Option<http::HeaderValue>,
     pub(crate) hosts: HostPolicy,
-    pub(crate) limits: mcp_policy::Limits,
 }
 
 impl std::fmt::Debug for Api {
@@ -123,7 +126,7 @@ impl Runtime {
         let mut apis = Vec::new();
         let mut stamps = vec![(config_path.to_owned(), stamp(config_path))];
         for api in &config.apis {
-            let guard = guard::build_guard(api)?;
+            let guard = guard::build(api)?;
             if let Some(p) = &api.policy {
                 stamps.push((p.clone(), stamp(p)));
             }
@@ -146,7 +149,6 @@ impl Runtime {
                     api.allowed_hosts.as_deref(),
                     loopback,
                 ),
-                limits: guard::engine_limits(api),
                 config: api.clone(),
             }));
         }
@@ -349,9 +351,8 @@ async fn serve(args: &ServeArgs) -> ExitCode {
                 let shared = shared.clone();
                 // Formatted once per connection: policy conditions read it as text.
                 let remote_ip: Arc<str> = Arc::from(remote.ip().to_string());
-                // `/dashboard` first; everything else goes to `proxy::handle`.
                 let service = service_fn(move |req| {
-                    dashboard::route(shared.clone(), req, remote_ip.clone())
+                    routing::route(shared.clone(), req, remote_ip.clone())
                 });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -453,11 +454,6 @@ async fn reap_idle_sessions(shared: Arc<Shared>) {
             shared.end_session(&s, "session idle timeout");
         }
     }
-}
-
-/// A complete (non-streamed) body.
-pub(crate) fn full(b: impl Into<Bytes>) -> GwBody {
-    Full::new(b.into()).boxed()
 }
 
 #[cfg(test)]

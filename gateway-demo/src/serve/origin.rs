@@ -1,6 +1,8 @@
 //! Origin and Host allow-lists: the DNS-rebinding protection the MCP transport spec asks every
 //! server for, which many servers (server-everything among them) lack.
 
+use std::net::SocketAddr;
+
 use http::HeaderMap;
 use http::header::{HOST, ORIGIN};
 
@@ -50,20 +52,36 @@ impl HostPolicy {
         }
     }
 
-    /// `Err(reason)` when the request must be refused with 403.
-    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+    /// [`HostPolicy::check`] for a request to the gateway listening on `listen`: its own
+    /// address (and, on loopback, `localhost` with its port) is always an allowed `Host`, and
+    /// `http://` that address an allowed `Origin`, so a page the gateway serves and clients
+    /// that name it by address work whatever the lists say. A rebinding attack names the
+    /// attacker's host, which is never the gateway's own.
+    pub(crate) fn check_at(&self, headers: &HeaderMap, listen: SocketAddr) -> Result<(), String> {
+        self.check_with(headers, &own_authorities(listen))
+    }
+
+    /// `Err(reason)` when the request must be refused with 403, the lists alone deciding.
+    #[cfg(test)]
+    fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+        self.check_with(headers, &[])
+    }
+
+    fn check_with(&self, headers: &HeaderMap, own: &[String]) -> Result<(), String> {
+        let is_own = |authority: &str| own.iter().any(|o| o.eq_ignore_ascii_case(authority));
         let host = headers
             .get(HOST)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase);
-        let host_ok = match (&self.hosts, &host) {
-            (Some(list), Some(h)) => list
-                .iter()
-                .any(|e| e == "*" || e == h || (!e.contains(':') && *e == host_part(h))),
-            (Some(list), None) => list.iter().any(|e| e == "*"),
-            (None, Some(h)) => !self.loopback_listener || is_loopback_name(&host_part(h)),
-            (None, None) => !self.loopback_listener,
-        };
+            .map(|h| h.trim().to_ascii_lowercase());
+        let host_ok = host.as_deref().is_some_and(is_own)
+            || match (&self.hosts, &host) {
+                (Some(list), Some(h)) => list
+                    .iter()
+                    .any(|e| e == "*" || e == h || (!e.contains(':') && *e == host_part(h))),
+                (Some(list), None) => list.iter().any(|e| e == "*"),
+                (None, Some(h)) => !self.loopback_listener || is_loopback_name(&host_part(h)),
+                (None, None) => !self.loopback_listener,
+            };
         if !host_ok {
             return Err(format!(
                 "Host {:?} is not allowed",
@@ -76,19 +94,33 @@ impl HostPolicy {
             return Ok(());
         };
         let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
-        let ok = match &self.origins {
-            Some(list) => list.iter().any(|e| e == "*" || *e == origin),
-            None => match origin.split_once("://") {
-                Some(("http" | "https", rest)) => is_loopback_name(&host_part(rest)),
-                _ => false,
-            },
-        };
+        let ok = origin
+            .strip_prefix("http://")
+            .is_some_and(|a| is_own(a.trim_end_matches('/')))
+            || match &self.origins {
+                Some(list) => list.iter().any(|e| e == "*" || *e == origin),
+                None => match origin.split_once("://") {
+                    Some(("http" | "https", rest)) => is_loopback_name(&host_part(rest)),
+                    _ => false,
+                },
+            };
         if ok {
             Ok(())
         } else {
             Err(format!("Origin {origin:?} is not allowed"))
         }
     }
+}
+
+/// `host:port` forms that name the gateway itself.
+fn own_authorities(listen: SocketAddr) -> Vec<String> {
+    let port = listen.port();
+    let mut own = vec![listen.to_string()];
+    if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+        own.push(format!("localhost:{port}"));
+        own.push(format!("127.0.0.1:{port}"));
+    }
+    own
 }
 
 #[cfg(test)]
@@ -144,6 +176,36 @@ mod tests {
             ("origin", "http://evil.example"),
         ]));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn the_gateway_own_address_is_always_allowed() {
+        let listen: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let origins = ["http://localhost:6274".to_owned()];
+        let hosts = ["gw.example.com".to_owned()];
+        let p = HostPolicy::new(Some(&origins), Some(&hosts), true);
+        for (host, origin) in [
+            ("127.0.0.1:8080", Some("http://127.0.0.1:8080")),
+            ("localhost:8080", Some("http://localhost:8080")),
+            ("127.0.0.1:8080", None),
+            ("127.0.0.1:8080", Some("http://localhost:6274")),
+        ] {
+            let mut pairs = vec![("host", host)];
+            pairs.extend(origin.map(|o| ("origin", o)));
+            assert!(p.check_at(&h(&pairs), listen).is_ok(), "{host} {origin:?}");
+        }
+        for (host, origin) in [
+            ("127.0.0.1:8080", "http://evil.example:8080"),
+            ("evil.example:8080", "http://evil.example:8080"),
+            ("evil.example:8080", "http://127.0.0.1:8080"),
+            ("127.0.0.1:9090", "http://127.0.0.1:9090"),
+        ] {
+            assert!(
+                p.check_at(&h(&[("host", host), ("origin", origin)]), listen)
+                    .is_err(),
+                "{host} {origin}"
+            );
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub(crate) enum Upstream {
 /// One MCP session.
 #[derive(Debug)]
 pub(crate) struct Session {
+    /// The engine's state of the session: the requests waiting for answers on any of its
+    /// streams, the server requests refused, the negotiated revision.
+    pub(crate) core: mcp_policy::exchange::Session,
     /// Gateway-minted id, sent to the client as `Mcp-Session-Id` (shared, not copied, by
     /// every exchange of the session).
     pub(crate) id: Arc<str>,
@@ -29,7 +32,6 @@ pub(crate) struct Session {
     pub(crate) api: Arc<str>,
     /// Upstream binding.
     pub(crate) upstream: Upstream,
-    protocol_version: Mutex<Option<String>>,
     last_seen: Mutex<Instant>,
 }
 
@@ -40,32 +42,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Session {
-    /// A new session with a freshly minted id.
-    pub(crate) fn new(api: Arc<str>, upstream: Upstream) -> Self {
-        Self::with_id(mint_id(), api, upstream)
+    /// A new session with a freshly minted id, carrying on the engine's session `core`.
+    pub(crate) fn new(
+        api: Arc<str>,
+        upstream: Upstream,
+        core: mcp_policy::exchange::Session,
+    ) -> Self {
+        Self::with_id(mint_id(), api, upstream, core)
     }
 
     /// A session with a chosen id (a stdio process needs to know its id before it exists).
-    pub(crate) fn with_id(id: String, api: Arc<str>, upstream: Upstream) -> Self {
+    pub(crate) fn with_id(
+        id: String,
+        api: Arc<str>,
+        upstream: Upstream,
+        core: mcp_policy::exchange::Session,
+    ) -> Self {
+        // Kept under an id the client sends back: a stream of it can be resumed.
+        core.set_resumable(true);
         Self {
+            core,
             id: Arc::from(id),
             api,
             upstream,
-            protocol_version: Mutex::new(None),
             last_seen: Mutex::new(Instant::now()),
-        }
-    }
-
-    /// The negotiated protocol version, when known.
-    pub(crate) fn protocol_version(&self) -> Option<String> {
-        lock(&self.protocol_version).clone()
-    }
-
-    /// Records the protocol version seen on a request or in the initialize result.
-    pub(crate) fn set_protocol_version(&self, v: &str) {
-        let mut pv = lock(&self.protocol_version);
-        if pv.as_deref() != Some(v) {
-            *pv = Some(v.to_owned());
         }
     }
 
@@ -163,7 +163,14 @@ mod tests {
     use super::*;
 
     fn http(api: &str) -> Arc<Session> {
-        Arc::new(Session::new(Arc::from(api), Upstream::Http("up".into())))
+        let guard = mcp_policy::exchange::Guard::new(Arc::new(
+            mcp_policy::policy::Engine::allow_all(&mcp_policy::Limits::default()).unwrap(),
+        ));
+        Arc::new(Session::new(
+            Arc::from(api),
+            Upstream::Http("up".into()),
+            guard.session(),
+        ))
     }
 
     #[test]
@@ -185,14 +192,6 @@ mod tests {
         assert!(t.remove(&s.id).is_some());
         assert!(t.get(&s.id).is_none(), "an ended session is unknown");
         assert!(t.remove(&s.id).is_none());
-    }
-
-    #[test]
-    fn protocol_version() {
-        let s = http("a");
-        assert_eq!(s.protocol_version(), None);
-        s.set_protocol_version("2025-11-25");
-        assert_eq!(s.protocol_version().as_deref(), Some("2025-11-25"));
     }
 
     #[test]

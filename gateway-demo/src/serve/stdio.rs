@@ -1,11 +1,13 @@
 //! Stdio backends: one child process per MCP session, bridged to Streamable HTTP.
 //!
 //! Here the gateway is the HTTP server itself. Each POST carrying requests gets its own SSE
-//! stream, closed once every request in it is answered; messages the process sends on its own
-//! go to the stream they belong to when that is knowable (progress of a request), else to the
-//! session's GET stream, else to the newest open POST stream, else they wait for a GET stream.
-//! Every event gets an id `<stream>-<seq>` and the recent events of each stream are kept, so a
-//! client can resume with `Last-Event-ID` after a dropped connection.
+//! stream, closed once every request in it is answered. The process writes every message of
+//! the session on its stdout; the engine says which request a line answers or reports progress
+//! of ([`CoreSession::route`]), and the line is judged by that request's exchange and sent on
+//! its stream. Other messages are judged for the stream they go to: the session's GET stream,
+//! else the newest open POST stream, else they wait for a GET stream. Every event gets an id
+//! `<stream>-<seq>` and the recent events of each stream are kept, so a client can resume with
+//! `Last-Event-ID` after a dropped connection.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -15,17 +17,17 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
-use mcp_policy::jsonrpc::{Message, MessageKind};
+use mcp_policy::Context;
+use mcp_policy::exchange::{Exchange, Forward, Route, Session as CoreSession};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
-use super::guard::{PassThroughGuard, RequestMeta, ServerVerdict, jsonrpc_error};
-use super::log::{self, Exchange};
-use super::proxy::{MessageInfo, SESSION_HEADER, channel_body, id_key, raw_key, respond};
+use super::guard::ApiGuard;
+use super::log::{self, Record};
+use super::replies::{GatewayError, Resp, channel_body, respond};
 use super::session::{Session, Upstream, mint_id};
-use super::sse::SseEvent;
-use super::{Api, Resp, Shared};
+use super::{Api, SESSION_HEADER, Shared};
 
 /// Events kept per stream for resumption.
 const KEPT_EVENTS: usize = 256;
@@ -42,22 +44,32 @@ struct Stream {
     events: VecDeque<(u64, Bytes)>,
     next_seq: u64,
     sink: Option<mpsc::Sender<Bytes>>,
-    /// Requests of this stream still unanswered.
-    open: usize,
+    /// The engine's exchange of the POST that opened the stream (none for the GET stream): it
+    /// judges every answer to the POST's requests.
+    exchange: Option<Exchange>,
+    /// What conditions read when judging messages sent on this stream (owned: the stream
+    /// outlives its request).
+    ctx: Context<'static>,
     done: bool,
     /// Logged when the stream completes.
-    exchange: Option<Exchange>,
+    record: Option<Record>,
 }
 
 impl Stream {
-    fn new(open: usize, sink: mpsc::Sender<Bytes>, exchange: Option<Exchange>) -> Self {
+    fn new(
+        exchange: Option<Exchange>,
+        ctx: Context<'static>,
+        sink: mpsc::Sender<Bytes>,
+        record: Option<Record>,
+    ) -> Self {
         Self {
             events: VecDeque::new(),
             next_seq: 0,
             sink: Some(sink),
-            open,
-            done: false,
             exchange,
+            ctx,
+            done: false,
+            record,
         }
     }
 
@@ -65,20 +77,23 @@ impl Stream {
         !self.done && self.sink.as_ref().is_some_and(|s| !s.is_closed())
     }
 
+    /// Sends one message event (`None`: the priming event, an id to resume from before any
+    /// message was sent).
     fn push(&mut self, sid: u64, data: Option<&[u8]>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let id = Some(format!("{sid}-{seq}").into_bytes());
-        let ev = match data {
-            Some(d) => SseEvent::message(id, d.to_vec()),
-            // The priming event: an id to resume from before any message was sent.
-            None => SseEvent {
-                id,
+        let id = format!("{sid}-{seq}");
+        let mut ev = Vec::with_capacity(data.map_or(0, <[u8]>::len) + 40);
+        match data {
+            Some(d) => mcp_policy::sse::write_message(&mut ev, Some(id.as_bytes()), d),
+            None => mcp_policy::sse::Event {
+                id: Some(id.into_bytes()),
                 data: Some(Vec::new()),
-                ..SseEvent::default()
-            },
-        };
-        let bytes = Bytes::from(ev.to_bytes());
+                ..mcp_policy::sse::Event::default()
+            }
+            .write(&mut ev),
+        }
+        let bytes = Bytes::from(ev);
         if self.events.len() == KEPT_EVENTS {
             self.events.pop_front();
         }
@@ -92,9 +107,15 @@ impl Stream {
         }
     }
 
+    /// Whether every request of the stream's POST has its answer.
+    fn answered(&self) -> bool {
+        self.exchange.as_ref().is_none_or(|e| e.waiting() == 0)
+    }
+
     fn finish(&mut self) {
         self.done = true;
         self.sink = None;
+        self.record = None;
         self.exchange = None;
     }
 }
@@ -103,26 +124,24 @@ impl Stream {
 struct State {
     next_stream: u64,
     streams: HashMap<u64, Stream>,
-    /// Request id key → (stream, request body).
-    pending: HashMap<String, (u64, Bytes)>,
-    /// Progress token key → stream.
-    progress: HashMap<String, u64>,
+    /// The engine's exchange id → the stream of its POST.
+    by_exchange: HashMap<u64, u64>,
     get_stream: Option<u64>,
     backlog: VecDeque<Bytes>,
     ended: bool,
 }
 
 impl State {
-    fn complete_one(&mut self, sid: u64) {
+    /// Ends a POST stream whose requests are all answered, keeping it for resumption.
+    fn complete_if_answered(&mut self, sid: u64) {
         let Some(s) = self.streams.get_mut(&sid) else {
             return;
         };
-        s.open = s.open.saturating_sub(1);
-        if s.open > 0 || Some(sid) == self.get_stream {
+        if !s.answered() || Some(sid) == self.get_stream {
             return;
         }
         s.finish();
-        self.progress.retain(|_, v| *v != sid);
+        self.by_exchange.retain(|_, v| *v != sid);
         let mut done: Vec<u64> = self
             .streams
             .iter()
@@ -161,24 +180,32 @@ pub(crate) struct StdioSession {
     stdin: tokio::sync::Mutex<Option<ChildStdin>>,
     child: Mutex<Option<Child>>,
     state: Mutex<State>,
-    meta: RequestMeta,
+    /// The engine's state of the session (shared with every exchange of it).
+    core: CoreSession,
+    /// The context of the request that started the session: what conditions read about
+    /// messages that belong to no request.
+    ctx: Context<'static>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Starts the process of a new session and registers the session.
+/// Starts the process of a new session and registers the session. `core` is the engine's
+/// session the `initialize` request was judged in.
 pub(crate) fn start(
     shared: &Arc<Shared>,
     api: &Api,
     command: &[String],
     cwd: Option<&Path>,
     env: &[(String, String)],
-    meta: &RequestMeta,
-) -> Result<Arc<Session>, String> {
+    core: CoreSession,
+    ctx: Context<'static>,
+) -> Result<Arc<Session>, GatewayError> {
     let label = api.backend_label();
-    let (program, args) = command.split_first().ok_or("empty backend command")?;
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| GatewayError::ProcessStart("empty backend command".into()))?;
     let mut cmd = Command::new(program);
     cmd.args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -191,13 +218,13 @@ pub(crate) fn start(
     }
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("Backend {label} could not start: {e}"))?;
+        .map_err(|e| GatewayError::ProcessStart(format!("Backend {label} could not start: {e}")))?;
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(format!("Backend {label}: no stdio pipes"));
+        return Err(GatewayError::ProcessStart(format!(
+            "Backend {label}: no stdio pipes"
+        )));
     };
     let id = mint_id();
-    let mut meta = meta.clone();
-    meta.session_id = Some(Arc::from(id.as_str()));
     let proc = Arc::new(StdioSession {
         api: api.name.clone(),
         session_id: id.clone(),
@@ -205,12 +232,14 @@ pub(crate) fn start(
         stdin: tokio::sync::Mutex::new(Some(stdin)),
         child: Mutex::new(Some(child)),
         state: Mutex::new(State::default()),
-        meta,
+        core: core.clone(),
+        ctx,
     });
     let session = Arc::new(Session::with_id(
         id,
         api.name.clone(),
         Upstream::Stdio(proc.clone()),
+        core,
     ));
     shared.sessions.insert(session.clone());
     log::info(&format!(
@@ -237,10 +266,11 @@ async fn read_stdout(proc: Arc<StdioSession>, stdout: ChildStdout, max_line: usi
                 break format!("the backend wrote a message larger than {max_line} bytes");
             }
             Ok(_) => {
-                if let Some(answer) = proc.dispatch(line.trim_ascii())
-                    && let Err(e) = proc.write_line(&answer).await
-                {
-                    break e;
+                for answer in proc.dispatch(line.trim_ascii()) {
+                    if let Err(e) = proc.write_line(&answer).await {
+                        proc.end(&e);
+                        return;
+                    }
                 }
             }
             Err(e) => break format!("reading from the backend failed: {e}"),
@@ -250,18 +280,11 @@ async fn read_stdout(proc: Arc<StdioSession>, stdout: ChildStdout, max_line: usi
 }
 
 impl StdioSession {
-    fn guard(&self) -> Arc<dyn super::guard::Guard> {
+    /// The API's engine now (a reload applies to running sessions).
+    fn guard(&self) -> Option<ApiGuard> {
         self.shared
             .upgrade()
             .and_then(|s| s.runtime().api(&self.api).map(|a| a.guard.clone()))
-            .unwrap_or_else(|| Arc::new(PassThroughGuard::new(mcp_policy::Limits::default())))
-    }
-
-    fn limits(&self) -> mcp_policy::Limits {
-        self.shared
-            .upgrade()
-            .and_then(|s| s.runtime().api(&self.api).map(|a| a.limits.clone()))
-            .unwrap_or_default()
     }
 
     /// Whether a client still holds a stream of this session open.
@@ -269,134 +292,136 @@ impl StdioSession {
         lock(&self.state).streams.values().any(Stream::live)
     }
 
-    /// One line from the process. Returns what to write back to the process: the error
-    /// answer to a request of its that the policy refused.
-    fn dispatch(&self, line: &[u8]) -> Option<Bytes> {
+    /// One line from the process, judged by the exchange it belongs to. Returns what to write
+    /// back to the process: the error answers to its requests that the policy refused.
+    fn dispatch(&self, line: &[u8]) -> Vec<Vec<u8>> {
         if line.is_empty() {
-            return None;
+            return Vec::new();
         }
-        let limits = self.limits();
-        let Ok(msg) = Message::parse(line, &limits) else {
+        let Some(guard) = self.guard() else {
+            return Vec::new();
+        };
+        let limits = guard.guard.engine().limits().clone();
+        match self.core.route(line, &limits) {
+            Route::Unreadable => {
+                self.unreadable();
+                Vec::new()
+            }
+            Route::Exchange(xid) => {
+                let mut st = lock(&self.state);
+                let Some(sid) = st.by_exchange.get(&xid).copied() else {
+                    drop(st);
+                    return self.unsolicited(&guard, line);
+                };
+                let Some(stream) = st.streams.get_mut(&sid) else {
+                    return Vec::new();
+                };
+                let Some(ex) = stream.exchange.as_mut() else {
+                    return Vec::new();
+                };
+                let judged = ex.server_message(line, &stream.ctx);
+                let to_server = match judged {
+                    Ok(d) => {
+                        if let Some(rec) = stream.record.as_mut()
+                            && let Some(code) = d.notes.error_code
+                        {
+                            rec.rpc_error = Some(code);
+                        }
+                        if let Some(m) = &d.message {
+                            stream.push(sid, Some(m));
+                        }
+                        d.to_server
+                    }
+                    Err(_) => {
+                        drop(st);
+                        self.unreadable();
+                        return Vec::new();
+                    }
+                };
+                st.complete_if_answered(sid);
+                to_server
+            }
+            Route::Unsolicited => self.unsolicited(&guard, line),
+        }
+    }
+
+    /// A message that belongs to no request: judged for the stream it goes to.
+    fn unsolicited(&self, guard: &ApiGuard, line: &[u8]) -> Vec<Vec<u8>> {
+        let mut ex = guard.guard.stream(&self.core, None);
+        let Ok(d) = ex.server_message(line, &self.ctx) else {
             self.unreadable();
-            return None;
+            return Vec::new();
         };
-        let is_answer = matches!(
-            msg.kind(),
-            MessageKind::Response | MessageKind::ErrorResponse
-        );
-        if is_answer {
-            let key = msg.id().map(|i| id_key(&i)).unwrap_or_default();
-            let Some((sid, request)) = lock(&self.state).pending.remove(&key) else {
-                log::warn(&format!(
-                    "api {:?}: session {}: answer to unknown request id {key}; dropped",
-                    self.api, self.session_id
-                ));
-                return None;
-            };
-            let verdict = self
-                .guard()
-                .server_message(line, &self.meta, Some(&request));
+        if d.notes.refused > 0 {
+            log::info(&format!(
+                "api {:?}: session {}: a server request denied by policy was answered with an \
+                 error",
+                self.api, self.session_id
+            ));
+        }
+        if let Some(data) = d.message {
             let mut st = lock(&self.state);
+            match st
+                .route_unsolicited()
+                .and_then(|sid| st.streams.get_mut(&sid).map(|s| (sid, s)))
+            {
+                Some((sid, s)) => s.push(sid, Some(&data)),
+                None => {
+                    if st.backlog.len() == BACKLOG {
+                        st.backlog.pop_front();
+                    }
+                    st.backlog.push_back(Bytes::from(data));
+                }
+            }
+        }
+        d.to_server
+    }
+
+    /// Delivers the engine's errors for waiting requests on their streams.
+    fn deliver_errors(&self, st: &mut State, errors: Vec<(u64, Vec<u8>)>, why: &str) {
+        for (xid, body) in errors {
+            let Some(sid) = st.by_exchange.get(&xid).copied() else {
+                continue;
+            };
             if let Some(s) = st.streams.get_mut(&sid) {
-                if let Some(ex) = s.exchange.as_mut()
-                    && msg.kind() == MessageKind::ErrorResponse
-                {
-                    ex.rpc_error = msg
-                        .error()
-                        .and_then(|e| e.get("code"))
-                        .and_then(|c| c.as_i64());
-                }
-                match &verdict {
-                    ServerVerdict::Pass => s.push(sid, Some(line)),
-                    ServerVerdict::Replace(b) => s.push(sid, Some(b)),
-                    // The client waits for this answer: withholding it must not hang the call.
-                    // (`Refuse` is for server requests; an answer never gets it.)
-                    ServerVerdict::Drop | ServerVerdict::Refuse(_) | ServerVerdict::Invalid(_) => s
-                        .push(
-                            sid,
-                            Some(&jsonrpc_error(
-                                Some(&key),
-                                -32603,
-                                "Response withheld by the gateway",
-                            )),
-                        ),
+                s.push(sid, Some(&body));
+                if let Some(rec) = s.record.as_mut() {
+                    rec.decision = "error";
+                    rec.rpc_error = Some(-32603);
+                    rec.detail = Some(why.to_owned());
                 }
             }
-            st.complete_one(sid);
-            return None;
+            st.complete_if_answered(sid);
         }
-        let verdict = self.guard().server_message(line, &self.meta, None);
-        let data: Bytes = match verdict {
-            ServerVerdict::Pass => Bytes::copy_from_slice(line),
-            ServerVerdict::Replace(b) => b,
-            ServerVerdict::Drop | ServerVerdict::Invalid(_) => return None,
-            ServerVerdict::Refuse(answer) => {
-                log::info(&format!(
-                    "api {:?}: session {}: a server request denied by policy was answered \
-                     with an error",
-                    self.api, self.session_id
-                ));
-                return Some(answer);
-            }
-        };
-        let progress_stream = (msg.method() == Some("notifications/progress"))
-            .then(|| msg.params().and_then(|p| p.get("progressToken")))
-            .flatten()
-            .map(|t| raw_key(&t));
-        let mut st = lock(&self.state);
-        let target = progress_stream
-            .and_then(|k| st.progress.get(&k).copied())
-            .filter(|sid| st.streams.get(sid).is_some_and(|s| !s.done))
-            .or_else(|| st.route_unsolicited());
-        match target.and_then(|sid| st.streams.get_mut(&sid).map(|s| (sid, s))) {
-            Some((sid, s)) => s.push(sid, Some(&data)),
-            None => {
-                if st.backlog.len() == BACKLOG {
-                    st.backlog.pop_front();
-                }
-                st.backlog.push_back(data);
-            }
-        }
-        None
     }
 
     /// A line that is not one JSON-RPC message: never delivered. It may have been the answer
     /// to any request still waiting, and nothing says which, so every one of them gets a
     /// `-32603` error (as the HTTP backend does for an unreadable event) instead of waiting
     /// forever. The process keeps running: a stray log line on stdout should not end the
-    /// session, and answers arriving later for those ids are dropped as unknown.
+    /// session, and answers arriving later for those ids are not delivered (nothing waits).
     fn unreadable(&self) {
-        let mut st = lock(&self.state);
-        let pending: Vec<(String, (u64, Bytes))> = st.pending.drain().collect();
+        let msg = format!(
+            "Backend process of api {:?} wrote a message the gateway cannot read",
+            self.api
+        );
+        let errors = self.core.fail_all(-32603, &msg);
         log::warn(&format!(
             "api {:?}: session {}: the backend wrote a line that is not one JSON-RPC message; \
              dropped{}",
             self.api,
             self.session_id,
-            if pending.is_empty() {
+            if errors.is_empty() {
                 String::new()
             } else {
                 format!(
                     ", {} waiting request(s) answered with an error",
-                    pending.len()
+                    errors.len()
                 )
             }
         ));
-        let msg = format!(
-            "Backend process of api {:?} wrote a message the gateway cannot read",
-            self.api
-        );
-        for (key, (sid, _)) in pending {
-            if let Some(s) = st.streams.get_mut(&sid) {
-                s.push(sid, Some(&jsonrpc_error(Some(&key), -32603, &msg)));
-                if let Some(ex) = s.exchange.as_mut() {
-                    ex.decision = "error";
-                    ex.rpc_error = Some(-32603);
-                    ex.detail = Some(msg.clone());
-                }
-            }
-            st.complete_one(sid);
-        }
+        let mut st = lock(&self.state);
+        self.deliver_errors(&mut st, errors, &msg);
     }
 
     async fn write_line(&self, body: &[u8]) -> Result<(), String> {
@@ -419,52 +444,38 @@ impl StdioSession {
         res.map_err(|e| format!("writing to the backend failed: {e}"))
     }
 
-    /// A client POST (already allowed by the guard).
+    /// A client POST the engine let through, with its exchange and the context its answers
+    /// are judged with.
     pub(crate) async fn post(
         &self,
         body: Bytes,
-        info: &MessageInfo,
+        forward: Forward,
+        ctx: Context<'static>,
         session_id: &str,
-        mut ex: Exchange,
+        mut rec: Record,
     ) -> Resp {
-        if info.request_ids.is_empty() {
+        if forward.summary.requests == 0 {
             if let Err(e) = self.write_line(&body).await {
                 self.end(&e);
-                return super::proxy::rpc_error(
-                    &mut ex,
-                    StatusCode::NOT_FOUND,
-                    None,
-                    -32001,
-                    "Session not found",
-                );
+                return GatewayError::SessionNotFound.respond(&mut rec, None);
             }
-            return respond(&mut ex, StatusCode::ACCEPTED, None, Bytes::new());
+            return respond(&mut rec, StatusCode::ACCEPTED, None, Bytes::new());
         }
         let (tx, rx) = mpsc::channel(SINK_CAPACITY);
-        ex.status = 200;
+        rec.status = 200;
         {
             let mut st = lock(&self.state);
             if st.ended {
                 drop(st);
-                return super::proxy::rpc_error(
-                    &mut ex,
-                    StatusCode::NOT_FOUND,
-                    None,
-                    -32001,
-                    "Session not found",
-                );
+                return GatewayError::SessionNotFound.respond(&mut rec, None);
             }
             st.next_stream += 1;
             let sid = st.next_stream;
-            let mut stream = Stream::new(info.request_ids.len(), tx, Some(ex));
+            let xid = forward.exchange.id();
+            let mut stream = Stream::new(Some(forward.exchange), ctx, tx, Some(rec));
             stream.push(sid, None);
             st.streams.insert(sid, stream);
-            for id in &info.request_ids {
-                st.pending.insert(id.clone(), (sid, body.clone()));
-            }
-            for t in &info.progress_tokens {
-                st.progress.insert(t.clone(), sid);
-            }
+            st.by_exchange.insert(xid, sid);
         }
         if let Err(e) = self.write_line(&body).await {
             self.end(&e);
@@ -477,19 +488,13 @@ impl StdioSession {
         &self,
         last_event_id: Option<&str>,
         session_id: &str,
-        mut ex: Exchange,
+        mut rec: Record,
     ) -> Resp {
         let (tx, rx) = mpsc::channel(SINK_CAPACITY);
         let mut st = lock(&self.state);
         if st.ended {
             drop(st);
-            return super::proxy::rpc_error(
-                &mut ex,
-                StatusCode::NOT_FOUND,
-                None,
-                -32001,
-                "Session not found",
-            );
+            return GatewayError::SessionNotFound.respond(&mut rec, None);
         }
         let resume = last_event_id.and_then(|l| {
             let (sid, seq) = l.split_once('-')?;
@@ -498,6 +503,7 @@ impl StdioSession {
         if let Some((sid, seq)) = resume
             && let Some(s) = st.streams.get_mut(&sid)
         {
+            // Every kept event was judged when it was first sent.
             for (_, ev) in s.events.iter().filter(|(n, _)| *n > seq) {
                 let _ = tx.try_send(ev.clone());
             }
@@ -505,7 +511,7 @@ impl StdioSession {
                 // The resumed stream continues on this connection.
                 s.sink = Some(tx);
             }
-            ex.status = 200;
+            rec.status = 200;
             return sse_response(rx, session_id);
         }
         if st
@@ -514,27 +520,21 @@ impl StdioSession {
             .is_some_and(Stream::live)
         {
             drop(st);
-            return super::proxy::rpc_error(
-                &mut ex,
-                StatusCode::CONFLICT,
-                None,
-                -32000,
-                "Conflict: Only one SSE stream is allowed per session",
-            );
+            return GatewayError::StreamConflict.respond(&mut rec, None);
         }
         if let Some(old) = st.get_stream.take() {
             st.streams.remove(&old);
         }
         st.next_stream += 1;
         let sid = st.next_stream;
-        let mut stream = Stream::new(0, tx, None);
+        let mut stream = Stream::new(None, Context::default(), tx, None);
         stream.push(sid, None);
         for data in std::mem::take(&mut st.backlog) {
             stream.push(sid, Some(&data));
         }
         st.streams.insert(sid, stream);
         st.get_stream = Some(sid);
-        ex.status = 200;
+        rec.status = 200;
         sse_response(rx, session_id)
     }
 
@@ -547,18 +547,9 @@ impl StdioSession {
                 return;
             }
             st.ended = true;
-            let pending: Vec<(String, (u64, Bytes))> = st.pending.drain().collect();
-            for (key, (sid, _)) in pending {
-                if let Some(s) = st.streams.get_mut(&sid) {
-                    let msg = format!("Backend process of api {:?} ended: {why}", self.api);
-                    s.push(sid, Some(&jsonrpc_error(Some(&key), -32603, &msg)));
-                    if let Some(ex) = s.exchange.as_mut() {
-                        ex.decision = "error";
-                        ex.rpc_error = Some(-32603);
-                        ex.detail = Some(msg);
-                    }
-                }
-            }
+            let msg = format!("Backend process of api {:?} ended: {why}", self.api);
+            let errors = self.core.fail_all(-32603, &msg);
+            self.deliver_errors(&mut st, errors, &msg);
             for s in st.streams.values_mut() {
                 s.finish();
             }
