@@ -35,7 +35,7 @@ enum Command {
 /// with at most two cores, tokio's default (one worker per core) above. On the 2-core build
 /// machine, where the gateway shares the cores with its backend and clients, one thread spends
 /// about 30 % less CPU per proxied request than two workers handing tasks and wake-ups to each
-/// other (README, "Gateway performance").
+/// other (benches/README.md, "Gateway (make bench-gateway)").
 pub(crate) fn serve_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let workers = std::env::var("MCP_POLICY_WORKER_THREADS")

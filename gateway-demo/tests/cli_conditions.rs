@@ -62,6 +62,8 @@ fn check(tag: &str, policy: &Value, message: &Value, context: &Value) -> Value {
 
 fn decision(tag: &str, condition: &str, message: &Value, context: &Value) -> String {
     let v = check(tag, &grant_if(condition), message, context);
+    assert_eq!(v["allowed"], v["decision"] == "allow", "{v}");
+    assert_eq!(v["status"], 200, "{v}");
     v["decision"].as_str().unwrap().to_owned()
 }
 
@@ -188,7 +190,9 @@ fn audit_shows_condition_outcomes_and_errors_fail_closed() {
     // The deny condition calls a string method on a number: an evaluation error, so it denies.
     let v = check("d1", &policy, &call("echo", json!({"n": 5})), &json!({}));
     assert_eq!(v["decision"], "deny");
+    assert_eq!(v["allowed"], false);
     assert_eq!(v["kind"], "condition_error");
+    assert_eq!(v["rule"], 2);
     assert_eq!(v["audit"]["rule"], 2);
     let results = v["audit"]["conditions"]["results"].as_array().unwrap();
     assert_eq!(results[0], json!({"rule": 2, "outcome": "error"}));
@@ -201,6 +205,8 @@ fn audit_shows_condition_outcomes_and_errors_fail_closed() {
     // The same deny rule with a false condition: the grant of rule 1 applies.
     let v = check("d2", &policy, &call("echo", json!({"n": "ab"})), &json!({}));
     assert_eq!(v["decision"], "allow", "{v}");
+    assert_eq!(v["allowed"], true);
+    assert_eq!(v["rule"], 1);
     assert_eq!(v["audit"]["rule"], 1);
     // A grant whose condition is false is skipped and recorded.
     let v = check(
@@ -210,6 +216,7 @@ fn audit_shows_condition_outcomes_and_errors_fail_closed() {
         &json!({"attributes": {"user.roles": ["x"]}}),
     );
     assert_eq!(v["decision"], "deny");
+    assert_eq!(v["rule"], Value::Null);
     assert_eq!(
         v["audit"]["conditions"]["results"][0],
         json!({"rule": 0, "outcome": "false"})

@@ -111,6 +111,7 @@ fn errors_are_json_with_positions() {
     let (code, out, _) = run(&["{#request.headers['x'] ==}"], None);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["code"], "INVALID_EXPRESSION");
     assert_eq!(v["error"]["position"], 25);
     assert!(
         v["error"]["message"]
@@ -121,6 +122,7 @@ fn errors_are_json_with_positions() {
     let (code, out, _) = run(&["{(1 / 0)}"], None);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["code"], "EVALUATION_FAILED");
     assert_eq!(v["error"]["message"], "division by zero");
     assert_eq!(v["error"]["position"], 2);
 }

@@ -1,12 +1,13 @@
 //! `mcp-policy expr`: evaluate a Gravitee EL template against a context (and optionally an MCP
-//! message), print `{"value": …}` or `{"error": {"message", "position"}}`.
+//! message) and print the engine's answer (`mcp_policy::answer::evaluate`): `{"value": …}` or
+//! `{"error": {"code", "number", "message", "position", "hint"}}`.
 
 use std::process::ExitCode;
 
-use mcp_policy::expr::{Env, McpVars, ResultType, Template};
-use mcp_policy::{Context, Limits, Message};
+use mcp_policy::expr::ResultType;
+use mcp_policy::{Limits, Message, answer};
 
-use super::{fail, one_stdin, read_input};
+use super::{fail, one_stdin, parse_context, print_line, read_context, read_input};
 
 /// Result type of `--type`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -19,12 +20,22 @@ pub(crate) enum TypeArg {
     Auto,
 }
 
+impl From<TypeArg> for ResultType {
+    fn from(t: TypeArg) -> Self {
+        match t {
+            TypeArg::String => Self::String,
+            TypeArg::Boolean => Self::Boolean,
+            TypeArg::Auto => Self::Auto,
+        }
+    }
+}
+
 /// Arguments of `mcp-policy expr`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExprArgs {
     /// The template, e.g. "{#request.headers['x-role'][0] == 'admin'}".
     pub(crate) expr: String,
-    /// Context JSON file (DESIGN §3 shape); `-` for stdin.
+    /// Context JSON file (ARCHITECTURE.md §3 shape); `-` for stdin.
     #[arg(long)]
     pub(crate) context: Option<String>,
     /// JSON-RPC message being judged (fills #mcp, mcp_tool_name, #request.content); `-` for stdin.
@@ -35,67 +46,35 @@ pub(crate) struct ExprArgs {
     pub(crate) ty: TypeArg,
 }
 
-fn error_json(message: &str, position: usize, hint: &str) -> String {
-    serde_json::json!({"error": {"message": message, "position": position, "hint": hint}})
-        .to_string()
+/// Runs the subcommand. Exit 0 with a value or an expression error; 2 when an input is
+/// unusable.
+pub(crate) fn run(args: &ExprArgs) -> ExitCode {
+    match evaluate(args) {
+        Ok(v) => print_line(&v.to_string()),
+        Err(e) => fail(&e),
+    }
 }
 
-/// Runs the subcommand.
-pub(crate) fn run(args: &ExprArgs) -> ExitCode {
-    if let Err(e) = one_stdin(&[args.context.as_deref(), args.message.as_deref()]) {
-        return fail(&e);
-    }
+fn evaluate(args: &ExprArgs) -> Result<serde_json::Value, String> {
+    one_stdin(&[args.context.as_deref(), args.message.as_deref()])?;
     let limits = Limits::default();
-    let ctx_bytes = match &args.context {
-        Some(path) => match read_input(path, "context") {
-            Ok(b) => Some((path.as_str(), b)),
-            Err(e) => return fail(&e),
-        },
-        None => None,
-    };
-    let ctx_text = match &ctx_bytes {
-        Some((path, b)) => match std::str::from_utf8(b) {
-            Ok(t) => Some((*path, t)),
-            Err(_) => return fail(&format!("context `{path}` is not UTF-8")),
-        },
-        None => None,
-    };
-    let ctx = match ctx_text {
-        Some((path, t)) => match Context::from_json_with(t, &limits) {
-            Ok(c) => c,
-            Err(e) => return fail(&format!("context `{path}`: {e}")),
-        },
-        None => Context::default(),
-    };
+    let ctx_text = read_context(args.context.as_deref())?;
+    let ctx = parse_context(ctx_text.as_deref(), args.context.as_deref(), &limits)?;
     let msg_bytes = match &args.message {
-        Some(path) => match read_input(path, "message") {
-            Ok(b) => Some((path.as_str(), b)),
-            Err(e) => return fail(&e),
-        },
+        Some(path) => Some(read_input(path, "message")?),
         None => None,
     };
-    let msg = match &msg_bytes {
-        Some((path, b)) => match Message::parse(b, &limits) {
-            Ok(m) => Some(m),
-            Err(e) => return fail(&format!("message `{path}`: {e}")),
-        },
-        None => None,
+    let msg = match (&msg_bytes, &args.message) {
+        (Some(b), Some(path)) => {
+            Some(Message::parse(b, &limits).map_err(|e| format!("message `{path}`: {e}"))?)
+        }
+        _ => None,
     };
-    let mut env = Env::new(&ctx);
-    if let Some(m) = msg.as_ref().and_then(McpVars::from_message) {
-        env = env.with_mcp(m);
-    }
-    let ty = match args.ty {
-        TypeArg::String => ResultType::String,
-        TypeArg::Boolean => ResultType::Boolean,
-        TypeArg::Auto => ResultType::Auto,
-    };
-    let out = match Template::compile(&args.expr, &limits) {
-        Err(e) => error_json(e.message(), e.position(), e.hint()),
-        Ok(t) => match t.eval(&env, ty) {
-            Ok(v) => format!("{{\"value\":{}}}", v.to_json()),
-            Err(e) => error_json(e.message(), e.position(), e.hint()),
-        },
-    };
-    super::print_line(&out)
+    Ok(answer::evaluate(
+        &args.expr,
+        &ctx,
+        msg.as_ref(),
+        args.ty.into(),
+        &limits,
+    ))
 }

@@ -1,12 +1,20 @@
-//! `mcp-policy filter`: policy + request + response (JSON or SSE) → the filtered response.
+//! `mcp-policy filter`: policy + request + server answer (JSON or SSE) → what the client gets,
+//! judged with the exchange API exactly as the gateway judges it: the request goes through
+//! [`Guard::client`], the answer through [`Exchange::server_head`], then
+//! [`Exchange::server_chunk`] and [`Exchange::finish`] for an event stream or
+//! [`Exchange::server_body`] for a whole body.
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use mcp_policy::policy::{Engine, Rewrite};
-use mcp_policy::{Context, Message, sse};
+use mcp_policy::answer;
+use mcp_policy::exchange::{
+    Answer, ClientVerdict, Exchange, Guard, Head, Reply, RequestFacts, Step,
+};
+use serde_json::{Value, json};
 
-use super::{fail, load_engine, one_stdin, read_input};
+use super::{fail, load_engine, one_stdin, parse_context, read_context, read_input};
 
 /// Arguments of `mcp-policy filter`.
 #[derive(Debug, clap::Args)]
@@ -17,29 +25,100 @@ pub(crate) struct FilterArgs {
     /// The client request the response answers (e.g. a `tools/list` request); `-` for stdin.
     #[arg(long)]
     pub(crate) request: String,
-    /// The server's response body: one JSON-RPC message, or a `text/event-stream` body; `-` for stdin.
+    /// The server's response body: a JSON-RPC message (or batch), or a `text/event-stream` body; `-` for stdin.
     #[arg(long)]
     pub(crate) response: String,
     /// Context JSON file; `-` for stdin.
     #[arg(long)]
     pub(crate) context: Option<String>,
+    /// The server's `Content-Type` [default: `text/event-stream` unless the response starts
+    /// with `{` or `[`, then `application/json`].
+    #[arg(long = "content-type", value_name = "TYPE")]
+    pub(crate) content_type: Option<String>,
+    /// Print the engine's answers as JSON (the client verdict, then the server step(s) or
+    /// answer, with the messages sent back to the server) instead of the client's bytes.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
-/// Runs the subcommand: the filtered response on stdout (nothing for a dropped message).
+/// What the exchange gave for the server's answer.
+enum Judged {
+    /// The request was not forwarded: the client gets this reply.
+    Refused(Reply),
+    /// An event stream: everything sent for it (the step of the whole body fed as one chunk,
+    /// merged with the step of its end unless the chunk ended the stream, where the gateway
+    /// stops reading).
+    Stream(Step),
+    /// A body read whole.
+    Whole(Answer),
+}
+
+/// Runs the subcommand: the bytes the client gets on stdout (exit 0), or with `--json` the
+/// engine's answers. A refused request is an answer too (its reply on stdout, a note on
+/// stderr); exit 2 only when an input is unusable.
 pub(crate) fn run(args: &FilterArgs) -> ExitCode {
-    match filter(args) {
-        Ok(bytes) => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(&bytes).and_then(|()| out.flush()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&format!("cannot write the output: {e}")),
-            }
+    let (verdict, judged, response) = match filter(args) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    match &judged {
+        Judged::Refused(r) => {
+            let code = r.error_code.map_or_else(String::new, |c| format!(" {c}"));
+            eprintln!(
+                "mcp-policy: the request was not forwarded ({}{code}, HTTP {}); the output is the reply the client gets",
+                r.kind.as_str(),
+                r.status
+            );
         }
-        Err(e) => fail(&e),
+        Judged::Whole(a) if a.status != 200 => eprintln!(
+            "mcp-policy: the server's answer is not delivered; the client gets HTTP {} with the output",
+            a.status
+        ),
+        _ => {}
+    }
+    let bytes = if args.json {
+        match serde_json::to_string_pretty(&answers(verdict, &judged)) {
+            Ok(s) => format!("{s}\n").into_bytes(),
+            Err(e) => return fail(&format!("cannot render the output: {e}")),
+        }
+    } else {
+        match judged {
+            Judged::Refused(r) => r.body,
+            Judged::Stream(step) => step.to_client,
+            Judged::Whole(a) => a.body.unwrap_or(response),
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot write the output: {e}")),
     }
 }
 
-/// Whether a body is an SSE stream rather than one JSON value.
+/// The engine's answers as they are: `client` (the verdict), `head`, then `step` (everything
+/// sent for an event stream) or `answer` (a whole body); `toServer` repeats what the gateway
+/// would send back to the server.
+fn answers(verdict: Value, judged: &Judged) -> Value {
+    let mut v = json!({ "client": verdict });
+    match judged {
+        Judged::Refused(_) => v["toServer"] = json!([]),
+        Judged::Stream(step) => {
+            v["head"] = "stream".into();
+            v["step"] = answer::of(step);
+            v["toServer"] = v["step"]["toServer"].clone();
+        }
+        Judged::Whole(a) => {
+            v["head"] = "whole".into();
+            v["answer"] = answer::of(a);
+            v["toServer"] = v["answer"]["toServer"].clone();
+        }
+    }
+    v
+}
+
+/// Whether a body is an SSE stream rather than one JSON value (the guess without
+/// `--content-type`).
 fn looks_like_sse(body: &[u8]) -> bool {
     let start = body
         .iter()
@@ -49,45 +128,49 @@ fn looks_like_sse(body: &[u8]) -> bool {
     !rest.starts_with(b"{") && !rest.starts_with(b"[")
 }
 
-fn filter(args: &FilterArgs) -> Result<Vec<u8>, String> {
+/// The client verdict (as JSON), what the exchange made of the server's answer, and the
+/// server's answer as read.
+fn filter(args: &FilterArgs) -> Result<(Value, Judged, Vec<u8>), String> {
     one_stdin(&[
         Some(&args.policy),
         Some(&args.request),
         Some(&args.response),
         args.context.as_deref(),
     ])?;
-    let engine: Engine = load_engine(&args.policy)?;
+    let guard = Guard::new(Arc::new(load_engine(&args.policy)?));
     let request = read_input(&args.request, "request")?;
     let response = read_input(&args.response, "response")?;
-    let ctx_text = match &args.context {
-        Some(p) => String::from_utf8(read_input(p, "context")?)
-            .map_err(|_| format!("context `{p}` is not UTF-8"))?,
-        None => String::from("{}"),
+    let ctx_text = read_context(args.context.as_deref())?;
+    let ctx = parse_context(
+        ctx_text.as_deref(),
+        args.context.as_deref(),
+        guard.engine().limits(),
+    )?;
+    let facts = RequestFacts {
+        content_type: Some(b"application/json"),
+        ..RequestFacts::default()
     };
-    let ctx = Context::from_json(&ctx_text).map_err(|e| format!("context: {e}"))?;
-    let req = Message::parse(&request, engine.limits())
-        .map_err(|e| format!("request `{}`: {e}", args.request))?;
-    if looks_like_sse(&response) {
-        let mut f = sse::Filter::new(&engine, Some(req.text().as_bytes()));
-        let mut out = Vec::new();
-        f.push(&response, &ctx, &mut out)
-            .map_err(|e| format!("response `{}`: {e}", args.response))?;
-        let rest = f.finish(&ctx, &mut out);
-        if rest.iter().any(|b| !b.is_ascii_whitespace()) {
-            return Err(format!(
-                "response `{}` ends inside an unterminated SSE event ({} bytes); an event ends with a blank line",
-                args.response,
-                rest.len()
-            ));
+    let verdict = guard.client(&request, &facts, &ctx, &guard.session());
+    let verdict_json = answer::client_verdict(&verdict);
+    let mut exchange: Exchange = match verdict {
+        ClientVerdict::Forward(f) => f.exchange,
+        ClientVerdict::Reply(r) => return Ok((verdict_json, Judged::Refused(r), response)),
+    };
+    let content_type: &[u8] = match &args.content_type {
+        Some(t) => t.as_bytes(),
+        None if looks_like_sse(&response) => b"text/event-stream",
+        None => b"application/json",
+    };
+    let judged = match exchange.server_head(200, Some(content_type), None) {
+        Head::Stream => {
+            let mut step = exchange.server_chunk(&response, &ctx);
+            // `end`: the gateway stops reading and closes the client's stream.
+            if !step.end {
+                step.merge(exchange.finish(&ctx));
+            }
+            Judged::Stream(step)
         }
-        return Ok(out);
-    }
-    let filtered = engine
-        .filter_response(&req, &response, &ctx)
-        .map_err(|e| format!("response `{}`: {e}", args.response))?;
-    Ok(match filtered.rewrite {
-        Rewrite::Unchanged => response,
-        Rewrite::Replaced(s) => s.into_bytes(),
-        Rewrite::Dropped => Vec::new(),
-    })
+        Head::Whole => Judged::Whole(exchange.server_body(&response, &ctx)),
+    };
+    Ok((verdict_json, judged, response))
 }

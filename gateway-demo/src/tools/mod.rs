@@ -1,4 +1,5 @@
-//! Command-line tools: each turns files into engine calls and prints JSON.
+//! Command-line tools: each turns files into engine calls and prints the engine's answers
+//! (`mcp_policy::answer`, the format every binding returns). No rule is decided here.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -51,6 +52,27 @@ pub(crate) fn print_line(s: &str) -> ExitCode {
 pub(crate) fn fail(message: &str) -> ExitCode {
     eprintln!("mcp-policy: {message}");
     ExitCode::from(2)
+}
+
+/// Reads a context file (ARCHITECTURE.md §3 shape) as text; `None` when there is none.
+pub(crate) fn read_context(path: Option<&str>) -> Result<Option<String>, String> {
+    let Some(path) = path else { return Ok(None) };
+    String::from_utf8(read_input(path, "context")?)
+        .map(Some)
+        .map_err(|_| format!("context `{path}` is not UTF-8"))
+}
+
+/// Parses the text [`read_context`] read (the empty context without one).
+pub(crate) fn parse_context<'a>(
+    text: Option<&'a str>,
+    path: Option<&str>,
+    limits: &mcp_policy::Limits,
+) -> Result<mcp_policy::Context<'a>, String> {
+    match text {
+        Some(t) => mcp_policy::Context::from_json_with(t, limits)
+            .map_err(|e| format!("context `{}`: {e}", path.unwrap_or("-"))),
+        None => Ok(mcp_policy::Context::default()),
+    }
 }
 
 /// Reads the policy file and compiles it, with a message naming the file on failure.
