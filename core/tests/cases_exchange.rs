@@ -178,7 +178,7 @@ impl Run<'_> {
             }
             "finish" => {
                 let ex = self.exchange(label(step, "finish")?)?;
-                Ok(answer::of(&ex.finish(&ctx)))
+                Ok(answer::of(&ex.finish()))
             }
             "body" => {
                 let bytes =

@@ -49,7 +49,7 @@ fn run(guard: &Guard, request: &[u8], stream: &[u8]) -> (u64, Vec<u8>) {
         let step = ex.server_chunk(stream, &ctx);
         out = step.to_client;
     });
-    assert!(ex.finish(&ctx).to_client.is_empty());
+    assert!(ex.finish().to_client.is_empty());
     (info.count_total, out)
 }
 

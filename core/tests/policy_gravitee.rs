@@ -60,7 +60,7 @@ fn sse_framed_lists_are_filtered_event_by_event() {
             assert!(!step.end, "split {split}");
             out.extend(step.to_client);
         }
-        out.extend(ex.finish(&ctx).to_client);
+        out.extend(ex.finish().to_client);
         let text = String::from_utf8(out.clone()).unwrap();
         let events: Vec<&str> = text.split("\n\n").filter(|s| !s.is_empty()).collect();
         assert_eq!(events.len(), 2, "split {split}: {text}");

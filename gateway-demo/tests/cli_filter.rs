@@ -345,8 +345,9 @@ fn the_content_type_decides_how_the_answer_is_read() {
         r.text(),
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32603,\"message\":\"The server sent \
          an answer the gateway cannot judge: the server answered with Content-Type `text/html`: \
-         the engine reads only UTF-8 `application/json` and `text/event-stream`: send \
-         `application/json` (or `text/event-stream`), UTF-8, without Content-Encoding\"}}"
+         the engine reads only UTF-8 `application/json` and `text/event-stream`: declare \
+         UTF-8 `application/json` (an answer may also be `text/event-stream`) and send it \
+         without Content-Encoding\"}}"
     );
     assert!(r.err.contains("HTTP 502"), "{}", r.err);
 }

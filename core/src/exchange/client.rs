@@ -9,11 +9,11 @@ use alloc::vec::Vec;
 
 use super::ids::IdKey;
 use super::media::{self, MediaType};
-use super::session::{Pending, Session, progress_key};
+use super::session::{Pending, Session};
 use super::{ClientVerdict, Exchange, Forward, Guard, Reply, ReplyKind, RequestFacts, Summary};
 use crate::context::Context;
 use crate::error::{Error, ErrorKind};
-use crate::jsonrpc::{Body, Message, MessageKind, error_response};
+use crate::jsonrpc::{Body, Id, Message, MessageKind, error_response};
 use crate::mcp::{self, Method, Revision};
 use crate::oauth::BearerChallenge;
 use crate::policy::Decision;
@@ -133,6 +133,17 @@ impl Guard {
             (Ok(m), Ok(n)) => (m, n),
             (Err(e), _) | (_, Err(e)) => return invalid(&e, None, summary),
         };
+        if let Body::Single(msg) = &parsed {
+            // The common case, without the bookkeeping a batch needs.
+            if let Err(e) = mcp::check_mirrored_headers(msg, h_method, h_name, rev) {
+                let id = msg.id().map(|i| i.json());
+                return invalid(&e, id.as_deref(), summary);
+            }
+            return match self.judge_client_message(msg, ctx, session) {
+                None => self.forward(&parsed, session, summary),
+                Some(d) => ClientVerdict::Reply(d.into_reply(summary)),
+            };
+        }
         // The answer owed for each message when something is denied: its denial, or None.
         let mut denials: Vec<Option<Denied>> = Vec::with_capacity(parsed.messages().len());
         for msg in parsed.messages() {
@@ -144,12 +155,6 @@ impl Guard {
         }
         if denials.iter().all(Option::is_none) {
             return self.forward(&parsed, session, summary);
-        }
-        if !parsed.is_batch() {
-            let Some(d) = denials.into_iter().flatten().next() else {
-                return self.forward(&parsed, session, summary);
-            };
-            return ClientVerdict::Reply(d.into_reply(summary));
         }
         // One denied message refuses the whole batch: a partial forward would leave the
         // client waiting for answers that never come. The batch is answered as its most
@@ -246,38 +251,51 @@ impl Guard {
     /// Records the body's requests in the session and hands back the exchange that will judge
     /// their answers.
     fn forward(&self, parsed: &Body<'_>, session: &Session, summary: Summary) -> ClientVerdict {
-        let id = session.next_exchange();
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(summary.requests);
         for m in parsed.messages() {
             if m.kind() != MessageKind::Request {
                 continue;
             }
             let Some(rid) = m.id() else { continue };
+            let text: Arc<str> = Arc::from(m.text());
+            let id_span = match rid {
+                Id::Number(n) => span(m.text(), n),
+                // The raw contents and the quotes around them.
+                Id::String(s) => span(m.text(), s.raw()).map(|r| r.start - 1..r.end + 1),
+                Id::Null => None,
+            };
             entries.push(Pending {
                 key: IdKey::of(&rid),
-                raw_id: rid.json().into_owned(),
                 method: m.method().and_then(Method::from_name),
-                request: Arc::from(m.text()),
-                exchange: id,
+                id: id_span.unwrap_or(0..0),
                 progress: m
                     .meta()
                     .and_then(|meta| meta.get("progressToken"))
-                    .and_then(|t| progress_key(&t)),
+                    .and_then(|t| span(m.text(), t.as_text())),
+                request: text,
+                // Set by `register`, which numbers the exchange under the same lock.
+                exchange: 0,
                 live: true,
             });
         }
         let own = entries.len();
-        if !entries.is_empty()
-            && let Err((e, raw)) = session.register(entries)
-        {
-            return invalid(&e, Some(raw.as_str()), summary);
-        }
+        let id = match session.register(entries) {
+            Ok(id) => id,
+            Err((e, raw)) => return invalid(&e, Some(raw.as_str()), summary),
+        };
         ClientVerdict::Forward(Forward {
             exchange: Exchange::new(self.clone(), session.clone(), id, own, parsed.is_batch()),
             content_type: MediaType::Json.content_type(),
             summary,
         })
     }
+}
+
+/// Where `inner`, a slice of `outer`, sits in it.
+fn span(outer: &str, inner: &str) -> Option<core::ops::Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start + inner.len();
+    (end <= outer.len()).then_some(start..end)
 }
 
 /// Why one message of a client body is not forwarded.

@@ -29,7 +29,9 @@ impl IdKey {
         match id {
             Id::Number(n) => Self {
                 text: None,
-                number: n.parse::<f64>().ok().filter(|v| !v.is_nan()),
+                number: small_integer(n)
+                    .or_else(|| n.parse::<f64>().ok())
+                    .filter(|v| !v.is_nan()),
             },
             Id::String(s) => {
                 let decoded: Cow<'_, str> = s.decode();
@@ -58,6 +60,24 @@ impl IdKey {
         // `-0 == 0` in f64 as in JavaScript's `Map` (SameValueZero).
         matches!((self.number, other.number), (Some(a), Some(b)) if a == b)
     }
+}
+
+/// The value of a JSON integer of at most 15 digits (exact in `f64`), the ids clients send,
+/// without the general float parser.
+fn small_integer(n: &str) -> Option<f64> {
+    let (neg, digits) = match n.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, n),
+    };
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = digits
+        .bytes()
+        .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+    // At most 15 digits: below 2^53, so the conversion is exact.
+    let f = v as f64;
+    Some(if neg { -f } else { f })
 }
 
 /// JavaScript's `Number(string)` (ECMA-262 StringToNumber), `None` for `NaN`.

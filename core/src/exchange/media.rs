@@ -65,7 +65,25 @@ fn refused(detail: String) -> Error {
 /// Anything the grammar does not allow (a non-breaking space, a list of types, a parameter
 /// without a value, a repeated `charset`) is an error: receivers disagree on how to read it.
 pub(crate) fn parse_content_type(value: &[u8]) -> Result<Declared, Error> {
+    // What nearly every peer sends, settled without the general parse.
+    for (common, media) in [
+        (&b"application/json"[..], MediaType::Json),
+        (b"text/event-stream", MediaType::EventStream),
+        (b"application/json; charset=utf-8", MediaType::Json),
+    ] {
+        if value.eq_ignore_ascii_case(common) {
+            return Ok(Declared::Known(media));
+        }
+    }
     let shown = || String::from_utf8_lossy(value).into_owned();
+    // No control character anywhere, quoted or not (RFC 9110 §5.5): a receiver written in C
+    // may stop reading at a NUL, and no two receivers agree on the rest.
+    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(refused(alloc::format!(
+            "Content-Type `{}` holds a control character",
+            shown().escape_default()
+        )));
+    }
     let mut parts = split_params(value);
     let essence = parts.next().map(trim_ows).unwrap_or_default();
     let Some(slash) = essence.iter().position(|&b| b == b'/') else {
@@ -242,6 +260,8 @@ mod tests {
             "application/json; charset",
             "application/json; charset=utf-8; charset=utf-7",
             "application/json; charset=\"utf-8",
+            "application/json; x=\"a\u{1}\"",
+            "text/event-stream; q=\"a\u{0}b\"",
             "json",
             "",
         ] {

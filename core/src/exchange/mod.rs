@@ -63,7 +63,7 @@
 //!               &b"me\":\"echo\"},{\"name\":\"get-env\"}]}}\n\n"[..]] {
 //!     sent.extend(exchange.server_chunk(chunk, &ctx).to_client);   // split anywhere
 //! }
-//! sent.extend(exchange.finish(&ctx).to_client);
+//! sent.extend(exchange.finish().to_client);
 //! assert_eq!(sent, b"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"echo\"}]}}\n\n");
 //!
 //! let call = br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get-env"}}"#;
@@ -180,7 +180,42 @@ pub struct RequestFacts<'a> {
     pub repeated: Option<&'static str>,
 }
 
+/// The headers [`RequestFacts`] reads: lowercase name, and the name as messages write it.
+const FACT_HEADERS: [(&str, &str); 5] = [
+    ("mcp-protocol-version", "MCP-Protocol-Version"),
+    ("mcp-method", "Mcp-Method"),
+    ("mcp-name", "Mcp-Name"),
+    ("content-type", "Content-Type"),
+    ("content-encoding", "Content-Encoding"),
+];
+
 impl<'a> RequestFacts<'a> {
+    /// The facts from a host's own header lookup: `values(name)` (a lowercase name) gives the
+    /// first value of that header and whether it was sent more than once. For hosts whose
+    /// header map finds names faster than a walk over every header.
+    pub fn from_lookup(mut values: impl FnMut(&'static str) -> (Option<&'a [u8]>, bool)) -> Self {
+        let mut f = Self::default();
+        for (i, (name, label)) in FACT_HEADERS.into_iter().enumerate() {
+            let (first, more) = values(name);
+            *f.slot(i) = first;
+            if more {
+                f.repeated.get_or_insert(label);
+            }
+        }
+        f
+    }
+
+    /// The field of [`FACT_HEADERS`]`[i]`.
+    fn slot(&mut self, i: usize) -> &mut Option<&'a [u8]> {
+        match i {
+            0 => &mut self.protocol_version,
+            1 => &mut self.mcp_method,
+            2 => &mut self.mcp_name,
+            3 => &mut self.content_type,
+            _ => &mut self.content_encoding,
+        }
+    }
+
     /// Picks the facts out of a request's headers (names compared ignoring ASCII case).
     pub fn from_headers<N: AsRef<[u8]> + ?Sized + 'a>(
         headers: impl IntoIterator<Item = (&'a N, &'a [u8])>,
@@ -188,23 +223,19 @@ impl<'a> RequestFacts<'a> {
         let mut f = Self::default();
         for (name, value) in headers {
             let name = name.as_ref();
-            let (slot, label) = if name.eq_ignore_ascii_case(b"mcp-protocol-version") {
-                (&mut f.protocol_version, "MCP-Protocol-Version")
-            } else if name.eq_ignore_ascii_case(b"mcp-method") {
-                (&mut f.mcp_method, "Mcp-Method")
-            } else if name.eq_ignore_ascii_case(b"mcp-name") {
-                (&mut f.mcp_name, "Mcp-Name")
-            } else if name.eq_ignore_ascii_case(b"content-type") {
-                (&mut f.content_type, "Content-Type")
-            } else if name.eq_ignore_ascii_case(b"content-encoding") {
-                (&mut f.content_encoding, "Content-Encoding")
-            } else {
+            let Some((i, &(_, label))) = FACT_HEADERS
+                .iter()
+                .enumerate()
+                .find(|(_, (n, _))| name.eq_ignore_ascii_case(n.as_bytes()))
+            else {
                 continue;
             };
-            if slot.is_some() {
+            let slot = f.slot(i);
+            let repeated = slot.is_some();
+            *slot = Some(value);
+            if repeated {
                 f.repeated.get_or_insert(label);
             }
-            *slot = Some(value);
         }
         f
     }

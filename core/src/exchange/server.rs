@@ -200,7 +200,7 @@ impl Exchange {
             self.start_stream();
             let mut step = self.server_chunk(body, ctx);
             if !step.end {
-                step.merge(self.finish(ctx));
+                step.merge(self.finish());
             }
             self.done = true;
             return Answer {
@@ -224,7 +224,7 @@ impl Exchange {
             notes.failed += u32::try_from(left.len()).unwrap_or(u32::MAX);
             for p in &left {
                 out.messages.push(Cow::Owned(error_response(
-                    Some(&p.raw_id),
+                    Some(p.raw_id()),
                     -32603,
                     "The server's answer held no answer to this request",
                     None,
@@ -265,7 +265,7 @@ impl Exchange {
         let why = alloc::format!("The server sent an answer the gateway cannot judge: {e}");
         let ok = (200..300).contains(&self.status);
         let left = self.session.take_own(self.id);
-        let ids: Vec<String> = left.into_iter().map(|p| p.raw_id).collect();
+        let ids: Vec<String> = left.iter().map(|p| String::from(p.raw_id())).collect();
         let code = Failure::Unjudgeable.jsonrpc_code();
         let body = errors_body(&ids, code, &why)
             .unwrap_or_else(|| error_response(None, code, &why, None).into_bytes());
@@ -322,7 +322,7 @@ impl Exchange {
     /// The end of the server's event stream. A stream cut inside an event, or ending while
     /// requests still wait here, answers them with errors, unless it can be resumed (it passed
     /// an event id and the session is resumable): then they wait for the resumed stream.
-    pub fn finish(&mut self, _ctx: &Context<'_>) -> Step {
+    pub fn finish(&mut self) -> Step {
         let mut step = Step::default();
         if self.done {
             return step;
@@ -355,7 +355,7 @@ impl Exchange {
     pub fn fail_reply(&mut self, failure: Failure, detail: &str) -> super::Reply {
         let left = self.session.take_own(self.id);
         self.done = true;
-        let ids: Vec<String> = left.into_iter().map(|p| p.raw_id).collect();
+        let ids: Vec<String> = left.iter().map(|p| String::from(p.raw_id())).collect();
         let code = failure.jsonrpc_code();
         let body = errors_body(&ids, code, detail)
             .unwrap_or_else(|| error_response(None, code, detail, None).into_bytes());
@@ -489,9 +489,11 @@ impl Exchange {
         // answers this exchange's list request; its id is checked before the result is used.
         if self.own > 0 && !names_a_method(data) {
             let list = self.session.own_list_request(self.id);
-            if let Some((key, request)) = list
-                && let Ok(req) = Message::parse(request.as_bytes(), self.guard.engine.limits())
-                && let Some(scan) = self.guard.engine.filter_list_answer(&req, data, ctx)
+            if let Some((key, method, request)) = list
+                && let Some(scan) = self
+                    .guard
+                    .engine
+                    .filter_list_answer(method, &request, data, ctx)
             {
                 let (msg, filtered) = scan?;
                 let answers = msg.id().is_some_and(|id| IdKey::of(&id).matches(&key));
@@ -586,7 +588,7 @@ impl Exchange {
                 notes.withheld += 1;
                 notes.error_code = Some(-32603);
                 Outcome::Replaced(error_response(
-                    Some(&p.raw_id),
+                    Some(p.raw_id()),
                     -32603,
                     "Response withheld by the gateway",
                     None,
@@ -660,7 +662,7 @@ fn apply(rewrite: Rewrite, notes: &mut Notes) -> Outcome {
 /// Events answering each of `left` with an error.
 fn write_errors(step: &mut Step, left: &[Pending], code: i32, message: &str) {
     for p in left {
-        let e = error_response(Some(&p.raw_id), code, message, None);
+        let e = error_response(Some(p.raw_id()), code, message, None);
         sse::write_message(&mut step.to_client, None, e.as_bytes());
         step.notes.failed += 1;
         step.notes.error_code = Some(i64::from(code));

@@ -9,6 +9,7 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::Range;
 
 use super::ids::IdKey;
 use super::lock::Lock;
@@ -30,18 +31,39 @@ const MAX_EVENT_ID: usize = 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
     pub(crate) key: IdKey,
-    /// The id as the client wrote it (JSON text), for the errors answering it.
-    pub(crate) raw_id: String,
     pub(crate) method: Option<Method>,
     /// The request's JSON text, parsed again only when its answer needs it (lists, links).
     pub(crate) request: Arc<str>,
+    /// Where in `request` the id is, as the client wrote it (JSON text), for the errors
+    /// answering it: a span, not a copy, so that registering a request copies nothing else.
+    pub(crate) id: Range<usize>,
+    /// Where in `request` `params._meta.progressToken` is.
+    pub(crate) progress: Option<Range<usize>>,
     /// The exchange that carried it.
     pub(crate) exchange: u64,
-    /// `params._meta.progressToken`.
-    pub(crate) progress: Option<IdKey>,
     /// Whether its exchange still exists (a request of a finished, resumable stream waits for
     /// a resumed one and is the first to go when the table is full).
     pub(crate) live: bool,
+}
+
+impl Pending {
+    /// The id as the client wrote it (JSON text).
+    pub(crate) fn raw_id(&self) -> &str {
+        self.request
+            .get(self.id.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or("null")
+    }
+
+    /// Whether `token` could be read as this request's progress token.
+    fn has_progress_token(&self, token: &IdKey) -> bool {
+        self.progress
+            .clone()
+            .and_then(|r| self.request.get(r))
+            .and_then(|text| crate::jsonrpc::RawValue::parse(text).ok())
+            .and_then(|v| progress_key(&v))
+            .is_some_and(|k| k.matches(token))
+    }
 }
 
 #[derive(Debug)]
@@ -130,9 +152,10 @@ impl Session {
         })
     }
 
-    /// Records a body's requests as waiting, all or none: an id already waiting (as a client
-    /// would read it) or a full table is an error naming the request.
-    pub(crate) fn register(&self, entries: Vec<Pending>) -> Result<(), (Error, String)> {
+    /// Numbers a new exchange and records its body's requests as waiting, all or none. The
+    /// exchange's number, or why the requests cannot wait: an id already waiting (as a client
+    /// would read it) or a full table, with the raw id of the request to answer.
+    pub(crate) fn register(&self, mut entries: Vec<Pending>) -> Result<u64, (Error, String)> {
         self.state.with(|s| {
             for (i, e) in entries.iter().enumerate() {
                 let clash = s.pending.iter().any(|p| p.key.matches(&e.key))
@@ -146,11 +169,11 @@ impl Session {
                             alloc::format!(
                                 "request id {} is the id of a request still waiting for its \
                                  answer, so the answers could not be told apart",
-                                e.raw_id
+                                e.raw_id()
                             ),
                         )
                         .at_path("id"),
-                        e.raw_id.clone(),
+                        String::from(e.raw_id()),
                     ));
                 }
             }
@@ -163,7 +186,7 @@ impl Session {
                     None => {
                         let raw = entries
                             .first()
-                            .map(|e| e.raw_id.clone())
+                            .map(|e| String::from(e.raw_id()))
                             .unwrap_or_default();
                         return Err((
                             Error::new(
@@ -179,8 +202,13 @@ impl Session {
                     }
                 }
             }
+            let id = s.next_exchange;
+            s.next_exchange += 1;
+            for e in &mut entries {
+                e.exchange = id;
+            }
             s.pending.extend(entries);
-            Ok(())
+            Ok(id)
         })
     }
 
@@ -194,7 +222,7 @@ impl Session {
 
     /// The key and text of a waiting list request of `exchange` (not taken), whose answer is
     /// the one worth parsing and filtering in one pass.
-    pub(crate) fn own_list_request(&self, exchange: u64) -> Option<(IdKey, Arc<str>)> {
+    pub(crate) fn own_list_request(&self, exchange: u64) -> Option<(IdKey, Method, Arc<str>)> {
         self.state.with(|s| {
             s.pending
                 .iter()
@@ -204,7 +232,7 @@ impl Session {
                             .and_then(AclMethod::for_mcp)
                             .is_some_and(AclMethod::is_list)
                 })
-                .map(|p| (p.key.clone(), p.request.clone()))
+                .and_then(|p| Some((p.key.clone(), p.method?, p.request.clone())))
         })
     }
 
@@ -328,7 +356,7 @@ impl Session {
                         self.state.with(|s| {
                             s.pending
                                 .iter()
-                                .find(|p| p.progress.as_ref().is_some_and(|k| k.matches(&t)))
+                                .find(|p| p.has_progress_token(&t))
                                 .map(|p| p.exchange)
                         })
                     })
@@ -352,7 +380,7 @@ impl Session {
         let all = self.state.with(|s| core::mem::take(&mut s.pending));
         all.into_iter()
             .map(|p| {
-                let e = crate::jsonrpc::error_response(Some(&p.raw_id), code, message, None);
+                let e = crate::jsonrpc::error_response(Some(p.raw_id()), code, message, None);
                 (p.exchange, e.into_bytes())
             })
             .collect()

@@ -312,6 +312,9 @@ pub struct Engine {
     pub(crate) denial: DenialMode,
     pub(crate) links: LinkMode,
     pub(crate) limits: Limits,
+    /// Whether any rule has a condition: without one, nothing reads `#mcp`, so a host need not
+    /// parse the request again to filter its answer.
+    pub(crate) has_conditions: bool,
 }
 
 /// Index of a server→client feature in `Engine::governed`.
@@ -466,7 +469,9 @@ impl Engine {
         if !issues.is_empty() {
             return Err(ConfigErrors { issues });
         }
+        let has_conditions = rules.iter().any(|r| r.condition.is_some());
         Ok(Self {
+            has_conditions,
             rules,
             slots,
             governed,

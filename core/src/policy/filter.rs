@@ -184,33 +184,44 @@ impl Engine {
         let mut list = ListScan::new(key, id_key);
         let msg = Message::parse_list(body, &self.limits, &mut list)?;
         let filtered = match (msg.kind(), request) {
-            (MessageKind::Response, Some(req)) => self.filter_list(&msg, req, acl, &list, ctx),
+            (MessageKind::Response, Some(req)) => {
+                self.filter_list(&msg, Some(req), acl, &list, ctx)
+            }
             _ => self.filter_message(&msg, request, ctx),
         };
         Ok((msg.kind(), filtered))
     }
 
-    /// Parses one server message expected to answer the list request `req` and filters it in
-    /// the same pass, returning the parsed message so the caller can check that it does answer
-    /// `req` (by id) before using the result. Anything but a response is returned with
-    /// [`Filtered::unchanged`]. `None` when `req` is not a list request.
+    /// Parses one server message expected to answer a list request (its method, and its JSON
+    /// text, kept by a host while the answer was awaited) and filters it in the same pass,
+    /// returning the parsed message so the caller can check that it does answer that request
+    /// (by id) before using the result. Anything but a response is returned with
+    /// [`Filtered::unchanged`]. `None` when `method` is not a list. The request is parsed only
+    /// if a condition could read it (`#mcp`).
     pub(crate) fn filter_list_answer<'b>(
         &self,
-        req: &Message<'_>,
+        method: Method,
+        request_text: &str,
         body: &'b [u8],
         ctx: &Context<'_>,
     ) -> Option<Result<(Message<'b>, Filtered), Error>> {
-        let (acl, key, id_key) = req
-            .method()
-            .and_then(Method::from_name)
-            .and_then(list_shape)?;
+        let (acl, key, id_key) = list_shape(method)?;
         let mut list = ListScan::new(key, id_key);
         Some(
             Message::parse_list(body, &self.limits, &mut list).map(|msg| {
-                let filtered = if msg.kind() == MessageKind::Response {
-                    self.filter_list(&msg, req, acl, &list, ctx)
-                } else {
+                let filtered = if msg.kind() != MessageKind::Response {
                     Filtered::unchanged()
+                } else if self.has_conditions {
+                    match Message::parse(request_text.as_bytes(), &self.limits) {
+                        Ok(req) => self.filter_list(&msg, Some(&req), acl, &list, ctx),
+                        // The host parsed this text before forwarding it; fail closed.
+                        Err(_) => Filtered {
+                            rewrite: Rewrite::Dropped,
+                            hidden: Vec::new(),
+                        },
+                    }
+                } else {
+                    self.filter_list(&msg, None, acl, &list, ctx)
                 };
                 (msg, filtered)
             }),
@@ -250,7 +261,7 @@ impl Engine {
     fn filter_list(
         &self,
         msg: &Message<'_>,
-        req: &Message<'_>,
+        req: Option<&Message<'_>>,
         acl: AclMethod,
         list: &ListScan<'_>,
         ctx: &Context<'_>,
@@ -260,7 +271,7 @@ impl Engine {
         };
         let env = Env {
             context: ctx,
-            mcp: Some(mcp_vars(req)),
+            mcp: req.map(mcp_vars),
         };
         let mut log = CondLog::default();
         let mut hidden = Vec::new();
@@ -401,6 +412,12 @@ impl Engine {
 
 /// Whether a result of `method` holds a content block that links to a resource.
 fn result_links(msg: &Message<'_>, method: Method) -> bool {
+    // A link's type is `resource_link` or `resource`, written plainly or with escapes: an
+    // answer with neither the word nor an escape holds no link, whatever its structure.
+    let text = msg.text();
+    if !text.contains("resource") && !text.contains("\\u") {
+        return false;
+    }
     let Some(result) = msg.result() else {
         return false;
     };

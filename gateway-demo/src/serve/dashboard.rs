@@ -523,12 +523,14 @@ pub(crate) fn serve(shared: &Shared, req: &http::Request<Incoming>) -> Option<Re
     // Every API shares the listener, so a request any of them would accept is accepted.
     let allowed = if rt.apis.is_empty() {
         HostPolicy::new(None, None, rt.config.listen.ip().is_loopback())
-            .check_at(req.headers(), rt.config.listen)
+            .check_at(req.headers(), &shared.own_authorities)
             .is_ok()
     } else {
-        rt.apis
-            .iter()
-            .any(|a| a.hosts.check_at(req.headers(), rt.config.listen).is_ok())
+        rt.apis.iter().any(|a| {
+            a.hosts
+                .check_at(req.headers(), &shared.own_authorities)
+                .is_ok()
+        })
     };
     if !allowed {
         return Some(plain(StatusCode::FORBIDDEN, "Forbidden: Origin or Host\n"));

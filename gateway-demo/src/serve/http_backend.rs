@@ -452,7 +452,7 @@ impl SsePump {
                     f = next_frame(&mut body, self.idle) => f.map_err(Some),
                 };
                 let step = match frame {
-                    Ok(None) => self.exchange.finish(&ctx),
+                    Ok(None) => self.exchange.finish(),
                     Ok(Some(Ok(chunk))) => self.exchange.server_chunk(&chunk, &ctx),
                     Ok(Some(Err(e))) => self.exchange.fail_stream(
                         Failure::Broken,

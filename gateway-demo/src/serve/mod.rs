@@ -178,6 +178,9 @@ pub(crate) struct Shared {
     config_path: PathBuf,
     /// Turns true once on SIGTERM/ctrl-c, so open streams end instead of holding shutdown.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// The `host:port` forms naming the listener, always allowed as Host and Origin (made once:
+    /// the listen address never changes while running).
+    pub(crate) own_authorities: Vec<String>,
 }
 
 impl Shared {
@@ -326,6 +329,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
         metrics: Arc::new(Metrics::default()),
         config_path: args.config.clone(),
         shutdown: tokio::sync::watch::Sender::new(false),
+        own_authorities: origin::own_authorities(addr),
     });
     log::info(&format!("listening on http://{addr}"));
 

@@ -36,10 +36,9 @@ pub(crate) async fn route(
         *r.status_mut() = StatusCode::NOT_FOUND;
         return Ok(r);
     };
-    let listen = rt.config.listen;
     drop(rt);
     let mut rec = Record::start(shared.metrics.clone(), api.name.clone(), req.method());
-    if let Err(why) = api.hosts.check_at(req.headers(), listen) {
+    if let Err(why) = api.hosts.check_at(req.headers(), &shared.own_authorities) {
         return Ok(GatewayError::Forbidden(why).respond(&mut rec, None));
     }
     let method = req.method().clone();

@@ -166,7 +166,7 @@ fn filter(args: &FilterArgs) -> Result<(Value, Judged, Vec<u8>), String> {
             let mut step = exchange.server_chunk(&response, &ctx);
             // `end`: the gateway stops reading and closes the client's stream.
             if !step.end {
-                step.merge(exchange.finish(&ctx));
+                step.merge(exchange.finish());
             }
             Judged::Stream(step)
         }
