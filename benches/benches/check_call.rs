@@ -4,7 +4,8 @@
 //! `cargo bench -p mcp-policy-benches --bench check_call -- --warm-up-time 1 --measurement-time 3`
 //!
 //! Before measuring (and in test mode, `cargo test --benches`), every engine is asked for a
-//! decision on every probe name and identity of `mcp_policy_benches`; all four must agree.
+//! decision on every probe name and identity of `mcp_policy_benches`; all four must agree, and
+//! so must `Guard::client`, the exchange API a host calls.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -12,8 +13,9 @@ use std::hint::black_box;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use mcp_policy::context::Data;
+use mcp_policy::exchange::{ClientVerdict, Guard, ReplyKind, RequestFacts};
 use mcp_policy::policy::Engine;
 use mcp_policy::{Context, Limits, Message};
 use mcp_policy_benches::{
@@ -43,6 +45,34 @@ fn ours(engine: &Engine, body: &[u8], ctx: &Context<'_>) -> bool {
     match Message::parse(body, engine.limits()) {
         Ok(msg) => engine.check(&msg, ctx).is_allowed(),
         Err(_) => false,
+    }
+}
+
+/// The facts of a well-formed POST: only `Content-Type`, as a 2025-03-26 client sends it.
+const FACTS: RequestFacts<'static> = RequestFacts {
+    protocol_version: None,
+    mcp_method: None,
+    mcp_name: None,
+    content_type: Some(b"application/json"),
+    content_encoding: None,
+    repeated: None,
+};
+
+/// What a host asks per POST: the verdict on the body, with the request registered in the
+/// session as waiting for its answer when it is forwarded.
+fn ours_exchange(guard: &Guard, body: &[u8], ctx: &Context<'_>) -> bool {
+    let session = guard.session();
+    match guard.client(body, &FACTS, ctx, &session) {
+        ClientVerdict::Forward(_) => true,
+        ClientVerdict::Reply(r) => {
+            assert_eq!(
+                r.kind,
+                ReplyKind::Denied,
+                "{:?}",
+                String::from_utf8_lossy(&r.body)
+            );
+            false
+        }
     }
 }
 
@@ -389,7 +419,8 @@ impl Rego {
 
 /// Every engine, from raw bytes and from a pre-built context, on every probe name and
 /// identity: one decision each, all equal; and the expected mix of outcomes occurs.
-fn assert_engines_agree(engine: &Engine, c: &Cel, cd: &Cedar, rg: &Rego) {
+fn assert_engines_agree(guard: &Guard, c: &Cel, cd: &Cedar, rg: &Rego) {
+    let engine = guard.engine();
     let mut outcomes = HashSet::new();
     for id in [Identity::alice(), Identity::bob()] {
         let ctx = our_context(&id);
@@ -400,6 +431,7 @@ fn assert_engines_agree(engine: &Engine, c: &Cel, cd: &Cedar, rg: &Rego) {
             let (req, ents) = cd.request(name, &id);
             let msg = regorus::Value::from_json_str(&body).expect("valid JSON");
             let got = [
+                ("Guard::client", ours_exchange(guard, b, &ctx)),
                 ("cel-rust", c.decide_raw(b, &id)),
                 ("cel-rust prebuilt", c.eval(&c.context(name, &id))),
                 ("cedar", cd.decide_raw(b, &id)),
@@ -430,13 +462,16 @@ fn assert_engines_agree(engine: &Engine, c: &Cel, cd: &Cedar, rg: &Rego) {
 
 fn bench(c: &mut Criterion) {
     let limits = Limits::default();
-    let engine = Engine::from_json(check_policy_json().as_bytes(), &limits)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let guard = Guard::new(Arc::new(
+        Engine::from_json(check_policy_json().as_bytes(), &limits)
+            .unwrap_or_else(|e| panic!("{e}")),
+    ));
+    let engine: &Engine = guard.engine();
     assert_eq!(engine.rule_count(), 50);
     let cel = Cel::new();
     let cedar = Cedar::new();
     let rego = Rego::new();
-    assert_engines_agree(&engine, &cel, &cedar, &rego);
+    assert_engines_agree(&guard, &cel, &cedar, &rego);
 
     let id = Identity::alice();
     let ctx = our_context(&id);
@@ -445,16 +480,29 @@ fn bench(c: &mut Criterion) {
         let body = call_message(name);
         let b = body.as_bytes();
         let expected = case == "allow";
-        assert_eq!(ours(&engine, b, &ctx), expected);
+        assert_eq!(ours(engine, b, &ctx), expected);
+        assert_eq!(ours_exchange(&guard, b, &ctx), expected);
 
         let mut g = c.benchmark_group(format!("check_call/{case}"));
         g.bench_function("mcp-policy, from raw bytes", |bn| {
-            bn.iter(|| ours(&engine, black_box(b), black_box(&ctx)))
+            bn.iter(|| ours(engine, black_box(b), black_box(&ctx)))
+        });
+        // The same decision as a host gets it: media type, parse as a body (message or
+        // batch), revision and mirrored headers, check, then either the denial rendered as the
+        // HTTP reply or the request registered in the session with the exchange that will
+        // judge its answer. A fresh session per call (made outside the timing, dropped with
+        // the verdict after it) keeps the table of waiting requests at one entry.
+        g.bench_function("mcp-policy, exchange (Guard::client verdict)", |bn| {
+            bn.iter_batched(
+                || guard.session(),
+                |session| guard.client(black_box(b), &FACTS, black_box(&ctx), &session),
+                BatchSize::SmallInput,
+            )
         });
         g.bench_function("mcp-policy, from raw bytes + Context built", |bn| {
             bn.iter(|| {
                 let ctx = our_context(black_box(&id));
-                ours(&engine, black_box(b), &ctx)
+                ours(engine, black_box(b), &ctx)
             })
         });
         g.bench_function("cel-rust, from raw bytes", |bn| {

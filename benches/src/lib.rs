@@ -311,6 +311,31 @@ pub fn synthetic_tools_list(n: usize) -> String {
     s
 }
 
+/// The `tools/list` request that [`synthetic_tools_list`] answers (id 2).
+pub const LIST_REQUEST: &[u8] = br#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#;
+
+/// The `tools/list` request that server-everything's recorded answer
+/// (`core/tests/fixtures/traffic/tools-list.*`) answers (id 1).
+pub const EVERYTHING_LIST_REQUEST: &[u8] =
+    br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+
+/// An event stream answering [`LIST_REQUEST`] as a long-running server would: a priming
+/// event (id, empty data), 20 progress notifications, then `list` (a JSON-RPC answer) as the
+/// last event.
+pub fn synthetic_list_stream(list: &str) -> Vec<u8> {
+    let mut s = String::from("id: prime-0\ndata: \n\n");
+    for i in 0..20 {
+        let _ = write!(
+            s,
+            "event: message\nid: ev-{i}\ndata: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{{\"progressToken\":\"t\",\"progress\":{i},\"total\":20}}}}\n\n"
+        );
+    }
+    s.push_str("event: message\nid: ev-final\ndata: ");
+    s.push_str(list);
+    s.push_str("\n\n");
+    s.into_bytes()
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {

@@ -1,10 +1,14 @@
-//! List filtering and the SSE filter over arbitrary server output: never panic, and whatever
-//! is forwarded is valid JSON-RPC with no item the policy hides.
+//! List filtering and the exchange's SSE judging over arbitrary server output: never panic,
+//! and whatever is forwarded is valid JSON-RPC with no item the policy hides (the SSE side's
+//! invariants are checked in depth by `sse_exchange`).
 #![no_main]
 
+use std::sync::Arc;
+
 use libfuzzer_sys::fuzz_target;
+use mcp_policy::exchange::{ClientVerdict, Guard, Head, RequestFacts};
 use mcp_policy::policy::{Engine, Rewrite};
-use mcp_policy::{Context, Limits, Message, sse};
+use mcp_policy::{Context, Limits, Message};
 
 const POLICY: &[u8] = br#"{"authorizations":[
   {"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_LIST","TOOLS_CALL"],"patternType":"EXPRESSION","patternValue":"get-*"}]},
@@ -13,7 +17,10 @@ const POLICY: &[u8] = br#"{"authorizations":[
 
 fuzz_target!(|data: &[u8]| {
     let Ok(engine) = Engine::from_json(POLICY, &Limits::default()) else { return };
+    let guard = Guard::new(Arc::new(engine));
+    let engine = guard.engine();
     let ctx = Context::default();
+    let facts = RequestFacts { content_type: Some(b"application/json"), ..RequestFacts::default() };
     for req in [&br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#[..], br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-x"}}"#] {
         let Ok(req) = Message::parse(req, engine.limits()) else { return };
         if let Ok(f) = engine.filter_response(&req, data, &ctx) {
@@ -27,13 +34,19 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        let mut f = sse::Filter::new(&engine, Some(req.text().as_bytes()));
-        let mut out = Vec::new();
+        let session = guard.session();
+        let ClientVerdict::Forward(fwd) = guard.client(req.text().as_bytes(), &facts, &ctx, &session) else { return };
+        let mut ex = fwd.exchange;
+        if ex.server_head(200, Some(b"text/event-stream"), None) != Head::Stream { return }
+        let mut ended = false;
         for chunk in data.chunks(7) {
-            if f.push(chunk, &ctx, &mut out).is_err() {
+            if ex.server_chunk(chunk, &ctx).end {
+                ended = true;
                 break;
             }
         }
-        let _ = f.finish(&ctx, &mut out);
+        if !ended {
+            let _ = ex.finish();
+        }
     }
 });
