@@ -233,17 +233,10 @@ impl Exchange {
             out.changed = true;
         }
         self.done = true;
-        let body = if !out.changed {
-            None
-        } else if out.messages.is_empty() {
-            Some(Vec::new())
-        } else if out.messages.len() == 1 && !out.batch && !self.batch {
-            out.messages.pop().map(|m| m.into_owned().into_bytes())
-        } else {
-            let mut b = String::from("[");
-            b.push_str(&out.messages.join(","));
-            b.push(']');
-            Some(b.into_bytes())
+        let body = match out.payload(self.batch) {
+            Payload::Unchanged => None,
+            Payload::Nothing => Some(Vec::new()),
+            Payload::Replaced(p) => Some(p),
         };
         let content_type = match &body {
             Some(b) if b.is_empty() => None,
@@ -401,17 +394,10 @@ impl Exchange {
         let mut notes = Notes::default();
         let mut to_server = Vec::new();
         let out = self.judge_body(message, ctx, &mut notes, &mut to_server)?;
-        let message = if !out.changed {
-            Some(message.to_vec())
-        } else if out.messages.is_empty() {
-            None
-        } else if out.messages.len() == 1 && !out.batch {
-            out.messages
-                .into_iter()
-                .next()
-                .map(|m| m.into_owned().into_bytes())
-        } else {
-            Some(alloc::format!("[{}]", out.messages.join(",")).into_bytes())
+        let message = match out.payload(false) {
+            Payload::Unchanged => Some(message.to_vec()),
+            Payload::Nothing => None,
+            Payload::Replaced(p) => Some(p),
         };
         Ok(Delivery {
             message,
@@ -449,17 +435,10 @@ impl Exchange {
         }
         let data = ev.data.take().unwrap_or_default();
         let out = self.judge_body(&data, ctx, &mut step.notes, &mut step.to_server)?;
-        let payload: Option<Vec<u8>> = if !out.changed {
-            Some(data)
-        } else if out.messages.is_empty() {
-            None
-        } else if out.messages.len() == 1 && !out.batch {
-            out.messages
-                .into_iter()
-                .next()
-                .map(|m| m.into_owned().into_bytes())
-        } else {
-            Some(alloc::format!("[{}]", out.messages.join(",")).into_bytes())
+        let payload = match out.payload(false) {
+            Payload::Unchanged => Some(data),
+            Payload::Nothing => None,
+            Payload::Replaced(p) => Some(p),
         };
         match payload {
             Some(p) => {
@@ -669,6 +648,16 @@ fn write_errors(step: &mut Step, left: &[Pending], code: i32, message: &str) {
     }
 }
 
+/// What to deliver in place of a body.
+enum Payload {
+    /// The body as it came.
+    Unchanged,
+    /// Nothing of it.
+    Nothing,
+    /// These bytes.
+    Replaced(Vec<u8>),
+}
+
 /// The messages to deliver from one body (borrowed while unchanged).
 struct Judged<'d> {
     messages: Vec<Cow<'d, str>>,
@@ -685,6 +674,21 @@ impl<'d> Judged<'d> {
         };
         j.push(outcome, text);
         j
+    }
+
+    /// What to deliver: one message as itself, several (or any, when `array`, the answer to
+    /// a batch) as an array.
+    fn payload(mut self, array: bool) -> Payload {
+        if !self.changed {
+            return Payload::Unchanged;
+        }
+        match self.messages.len() {
+            0 => Payload::Nothing,
+            1 if !self.batch && !array => self.messages.pop().map_or(Payload::Nothing, |m| {
+                Payload::Replaced(m.into_owned().into_bytes())
+            }),
+            _ => Payload::Replaced(alloc::format!("[{}]", self.messages.join(",")).into_bytes()),
+        }
     }
 
     fn push(&mut self, outcome: Outcome, text: &'d str) {
