@@ -158,8 +158,9 @@ impl Exchange {
         }
     }
 
-    /// Judges the server's whole body (after [`Head::Whole`], or without a head for a body
-    /// known to be JSON).
+    /// Judges the server's whole body, after [`Exchange::server_head`] said [`Head::Whole`]:
+    /// the head's `Content-Type` and `Content-Encoding` say how the body is read (without a
+    /// head, a body has no declared type and is not delivered).
     pub fn server_body(&mut self, body: &[u8], ctx: &Context<'_>) -> Answer {
         let status = self.status;
         let ok = (200..300).contains(&status);
