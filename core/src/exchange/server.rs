@@ -258,12 +258,8 @@ impl Exchange {
     fn unjudgeable(&mut self, e: &Error) -> Answer {
         let why = alloc::format!("The server sent an answer the gateway cannot judge: {e}");
         let ok = (200..300).contains(&self.status);
-        let left = self.session.take_own(self.id);
-        let ids: Vec<String> = left.iter().map(|p| String::from(p.raw_id())).collect();
         let code = Failure::Unjudgeable.jsonrpc_code();
-        let body = errors_body(&ids, code, &why)
-            .unwrap_or_else(|| error_response(None, code, &why, None).into_bytes());
-        self.done = true;
+        let (body, answered) = self.fail_own_body(code, &why);
         Answer {
             status: if ok {
                 Failure::Unjudgeable.http_status()
@@ -274,7 +270,7 @@ impl Exchange {
             body: Some(body),
             to_server: Vec::new(),
             notes: Notes {
-                failed: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                failed: u32::try_from(answered).unwrap_or(u32::MAX),
                 error_code: Some(i64::from(code)),
                 failure: Some(why),
                 ..Notes::default()
@@ -307,6 +303,7 @@ impl Exchange {
         if let Some(e) = failed.or(res.err()) {
             self.fail_own(
                 &mut step,
+                Failure::Unjudgeable.jsonrpc_code(),
                 &alloc::format!("The server sent an event the gateway cannot read: {e}"),
             );
         }
@@ -325,6 +322,7 @@ impl Exchange {
         if self.parser.as_mut().is_some_and(|p| p.finish().is_err()) {
             self.fail_own(
                 &mut step,
+                Failure::Broken.jsonrpc_code(),
                 "The server's event stream ended inside an event (no blank line after it)",
             );
             return step;
@@ -347,12 +345,8 @@ impl Exchange {
     /// The server failed before its answer head: the reply to send the client, an error for
     /// each request waiting here.
     pub fn fail_reply(&mut self, failure: Failure, detail: &str) -> super::Reply {
-        let left = self.session.take_own(self.id);
-        self.done = true;
-        let ids: Vec<String> = left.iter().map(|p| String::from(p.raw_id())).collect();
         let code = failure.jsonrpc_code();
-        let body = errors_body(&ids, code, detail)
-            .unwrap_or_else(|| error_response(None, code, detail, None).into_bytes());
+        let (body, _) = self.fail_own_body(code, detail);
         super::Reply {
             status: failure.http_status(),
             content_type: Some(MediaType::Json.content_type()),
@@ -374,19 +368,29 @@ impl Exchange {
         if self.done {
             return step;
         }
-        self.done = true;
-        let left = self.session.take_own(self.id);
-        write_errors(&mut step, &left, failure.jsonrpc_code(), detail);
-        step.notes.failure = Some(String::from(detail));
+        self.fail_own(&mut step, failure.jsonrpc_code(), detail);
         step
     }
 
-    fn fail_own(&mut self, step: &mut Step, why: &str) {
+    /// Ends the stream: an error event (`code`, `why`) for each request waiting here.
+    fn fail_own(&mut self, step: &mut Step, code: i32, why: &str) {
         self.done = true;
         step.end = true;
         let left = self.session.take_own(self.id);
-        write_errors(step, &left, -32603, why);
+        write_errors(step, &left, code, why);
         step.notes.failure = Some(String::from(why));
+    }
+
+    /// Ends the exchange before any answer was delivered: the JSON body answering each request
+    /// waiting here with an error (`code`, `why`), or one with a `null` id when none waits,
+    /// and how many requests it answers.
+    fn fail_own_body(&mut self, code: i32, why: &str) -> (Vec<u8>, usize) {
+        self.done = true;
+        let left = self.session.take_own(self.id);
+        let ids: Vec<String> = left.iter().map(|p| String::from(p.raw_id())).collect();
+        let body = errors_body(&ids, code, why)
+            .unwrap_or_else(|| error_response(None, code, why, None).into_bytes());
+        (body, ids.len())
     }
 
     /// One server message that arrived on its own (a stdio line): judged as on a stream of
