@@ -5,6 +5,7 @@
 //! command-line filter prints for the whole stream.
 
 mod common;
+use common::ChannelBody;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -189,19 +190,6 @@ async fn backend(streams: Arc<Vec<Vec<u8>>>) -> SocketAddr {
         }
     });
     addr
-}
-
-struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Frame<Bytes>, Infallible>>);
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx)
-    }
 }
 
 /// POSTs `body` to `url` on a kept-alive connection and returns the whole answer body.

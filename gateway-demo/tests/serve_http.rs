@@ -2,7 +2,7 @@
 //! client gets back. The backend is a few lines of hyper that remembers every request.
 
 mod common;
-use common::Gateway;
+use common::{ChannelBody, Gateway};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -100,20 +100,6 @@ async fn backend() -> (SocketAddr, Log) {
         }
     });
     (addr, log)
-}
-
-/// A response body fed by a channel, one frame per message.
-struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Frame<Bytes>, Infallible>>);
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx)
-    }
 }
 
 fn gateway(extra: &str, backend: SocketAddr) -> Gateway {

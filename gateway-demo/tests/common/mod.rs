@@ -41,3 +41,24 @@ pub(crate) fn start(config: &Path) -> Gateway {
     std::thread::spawn(move || for _ in lines {});
     Gateway { child, base }
 }
+
+/// A response body fed by a channel, one frame per message: how the test backends stream.
+// Not every test binary that includes this module serves streams.
+#[allow(dead_code)]
+pub(crate) struct ChannelBody(
+    pub(crate)  tokio::sync::mpsc::Receiver<
+        Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>,
+    >,
+);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>>>
+    {
+        self.0.poll_recv(cx)
+    }
+}
