@@ -7,8 +7,12 @@ VENV := e2e/python/.venv
 
 .PHONY: test lint fmt-check clippy rust-test no-std gateway-bin e2e e2e-node e2e-python conformance demo
 
-## Run every test: lints, Rust (unit, integration, doc), the no_std canary, end-to-end.
-test: lint rust-test bench-smoke no-std e2e
+## Run every test: lints, Rust (unit, integration, doc), the no_std canary, the C ABI, Python
+## and Node packages, end-to-end.
+test: lint rust-test bench-smoke no-std ffi-test python-test node-test e2e
+
+# Each binding keeps its own targets beside its code.
+include ffi/ffi.mk bindings-python/python.mk bindings-node/node.mk
 
 ## fmt check and clippy with warnings as errors.
 lint: fmt-check clippy
@@ -19,8 +23,10 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --locked --workspace --all-targets --all-features -- -D warnings
 
+# The Python and Node crates are tested from their languages (python-test, node-test): their
+# libraries link against the interpreter that loads them.
 rust-test:
-	$(CARGO) test --locked --workspace --all-features
+	$(CARGO) test --locked --workspace --all-features --exclude mcp-policy-python --exclude mcp-policy-node
 
 ## Fails if anything in `mcp-policy` with default-features = false pulls in std.
 no-std:

@@ -1,0 +1,4 @@
+//! Linker settings Node addons need (undefined N-API symbols resolved by the host process).
+fn main() {
+    napi_build::setup();
+}

@@ -1,0 +1,1 @@
+//! Node.js bindings of the mcp-policy engine.

@@ -1,0 +1,1 @@
+//! Python bindings of the mcp-policy engine.
