@@ -1,0 +1,161 @@
+"""The ASGI middleware and reverse proxy run for real: uvicorn, the `mcp` SDK's MCPServer
+(formerly FastMCP) and server-everything, driven by the Python `mcp` client."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from conftest import ROOT, serve
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+POLICY = {
+    "authorizations": [
+        {
+            "authorizedFeatures": [
+                {"type": "TOOLS", "methods": ["TOOLS_LIST", "TOOLS_CALL"], "patternType": "ANY"},
+                {
+                    "type": "RESOURCES",
+                    "methods": ["RESOURCES_LIST", "RESOURCES_READ"],
+                    "patternType": "LITERAL",
+                    "patternValue": "demo://visible",
+                },
+            ]
+        },
+        {
+            "effect": "DENY",
+            "authorizedFeatures": [
+                {"type": "TOOLS", "methods": ["TOOLS_LIST", "TOOLS_CALL"], "patternType": "LITERAL", "patternValue": "get-env"}
+            ],
+        },
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("policy") / "policy.json"
+    p.write_text(json.dumps(POLICY))
+    return p
+
+
+@pytest.fixture(scope="module")
+def guarded_mcpserver(policy_file: Path) -> Iterator[str]:
+    proc, url = serve("mcpserver", str(policy_file))
+    try:
+        yield url + "/mcp"
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def proxied_everything(everything: str) -> Iterator[str]:
+    proc, url = serve("proxy", everything, str(ROOT / "examples/policy.json"))
+    try:
+        yield url + "/mcp"
+    finally:
+        proc.stop()
+
+
+class Progress:
+    """When each progress notification arrived, from the call's start."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.arrivals: list[tuple[float, float]] = []
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.arrivals.append((time.monotonic() - self.t0, progress))
+
+
+@pytest.mark.anyio
+async def test_middleware_in_front_of_mcpserver(guarded_mcpserver: str) -> None:
+    with anyio.fail_after(60):
+        async with streamable_http_client(guarded_mcpserver) as (read, write):
+            async with ClientSession(read, write) as s:
+                init = await s.initialize()
+                assert init.server_info.name == "policy-test"
+                names = sorted(t.name for t in (await s.list_tools()).tools)
+                assert names == ["add", "echo", "slow"]
+                echo = await s.call_tool("echo", {"message": "through the middleware"})
+                assert echo.content[0].text == "Echo: through the middleware"
+                assert (await s.call_tool("add", {"a": 2, "b": 40})).content[0].text == "42"
+                with pytest.raises(MCPError) as err:
+                    await s.call_tool("get-env", {})
+                assert err.value.error.code == -32602
+                assert err.value.error.message == "Unknown tool: get-env"
+
+                uris = [str(r.uri) for r in (await s.list_resources()).resources]
+                assert uris == ["demo://visible"]
+                assert (await s.read_resource("demo://visible")).contents[0].text == "visible"
+                with pytest.raises(MCPError):
+                    await s.read_resource("demo://secret")
+
+                progress = Progress()
+                done = await s.call_tool("slow", {"steps": 3, "delay": 0.4}, progress_callback=progress)
+                end = time.monotonic() - progress.t0
+                assert done.content[0].text == "done after 3 steps"
+                assert [p for _, p in progress.arrivals] == [1, 2, 3], progress.arrivals
+                # Each notification came as it was sent, not all at once with the result.
+                assert progress.arrivals[0][0] < end - 0.6, (progress.arrivals, end)
+                assert progress.arrivals[-1][0] - progress.arrivals[0][0] >= 0.6, progress.arrivals
+
+
+@pytest.mark.anyio
+async def test_middleware_replies_without_the_app(guarded_mcpserver: str) -> None:
+    async with httpx2.AsyncClient(timeout=10) as http:
+        # A body that is not JSON: 400-class JSON-RPC error, written by the engine.
+        r = await http.post(guarded_mcpserver, content=b"{nope", headers={"content-type": "application/json", "accept": "application/json, text/event-stream"})
+        assert r.json()["error"]["code"] == -32700
+        # A type the engine does not judge: 415.
+        r = await http.post(guarded_mcpserver, content=b"{}", headers={"content-type": "text/plain", "accept": "application/json"})
+        assert r.status_code == 415
+        # Denied before the app sees it (no session needed).
+        call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get-env"}}
+        r = await http.post(guarded_mcpserver, json=call, headers={"accept": "application/json, text/event-stream"})
+        assert r.status_code == 200
+        assert r.json() == {"jsonrpc": "2.0", "id": 7, "error": {"code": -32602, "message": "Unknown tool: get-env"}}
+
+
+@pytest.mark.anyio
+async def test_proxy_in_front_of_server_everything(proxied_everything: str) -> None:
+    ids: list[str] = []
+
+    async def keep_id(response: httpx2.Response) -> None:
+        sid = response.headers.get("mcp-session-id")
+        if sid and sid not in ids:
+            ids.append(sid)
+
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(30, read=60), event_hooks={"response": [keep_id]}) as http:
+            async with streamable_http_client(proxied_everything, http_client=http) as (read, write):
+                async with ClientSession(read, write) as s:
+                    init = await s.initialize()
+                    assert init.server_info.name == "mcp-servers/everything"
+                    names = [t.name for t in (await s.list_tools()).tools]
+                    assert "get-env" not in names
+                    for n in ("echo", "get-sum", "trigger-long-running-operation"):
+                        assert n in names
+                    echo = await s.call_tool("echo", {"message": "from the proxy"})
+                    assert echo.content[0].text == "Echo: from the proxy"
+                    with pytest.raises(MCPError) as err:
+                        await s.call_tool("get-env", {})
+                    assert err.value.error.code == -32602
+
+                    progress = Progress()
+                    long = await s.call_tool(
+                        "trigger-long-running-operation", {"duration": 1.5, "steps": 3}, progress_callback=progress
+                    )
+                    end = time.monotonic() - progress.t0
+                    assert "completed" in long.content[0].text.lower()
+                    assert [p for _, p in progress.arrivals] == [1, 2, 3], progress.arrivals
+                    assert progress.arrivals[0][0] < end - 0.7, (progress.arrivals, end)
+                    assert progress.arrivals[-1][0] - progress.arrivals[0][0] >= 0.6, progress.arrivals
+            assert ids, "the proxy passed the server's session id on"
