@@ -198,11 +198,7 @@ pub fn evaluate(
 /// "errorCode", "summary"}`.
 pub fn client_verdict(v: &ClientVerdict) -> Value {
     match v {
-        ClientVerdict::Forward(f) => json!({
-            "verdict": "forward",
-            "contentType": f.content_type,
-            "summary": to_value(&f.summary),
-        }),
+        ClientVerdict::Forward(f) => forward(f.content_type, &f.summary),
         ClientVerdict::Reply(r) => {
             let mut a = to_value(r);
             if let Value::Object(m) = &mut a {
@@ -212,6 +208,16 @@ pub fn client_verdict(v: &ClientVerdict) -> Value {
             a
         }
     }
+}
+
+/// The verdict of a forwarded body, from its parts: what [`client_verdict`] answers for a
+/// [`ClientVerdict::Forward`], for hosts that have moved its exchange out already.
+pub fn forward(content_type: &str, summary: &crate::exchange::Summary) -> Value {
+    json!({
+        "verdict": "forward",
+        "contentType": content_type,
+        "summary": to_value(summary),
+    })
 }
 
 /// Any serializable result of the exchange API ([`crate::exchange::Step`],
