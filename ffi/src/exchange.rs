@@ -507,8 +507,8 @@ pub unsafe extern "C" fn mcp_policy_exchange_fail(
 /// `exchange` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mcp_policy_exchange_id(exchange: *const mcp_policy_exchange) -> u64 {
-    // SAFETY: NULL or live (the caller's promise).
     quiet(0, || {
+        // SAFETY: NULL or live (the caller's promise).
         unsafe { exchange.as_ref() }.map_or(0, |x| x.exchange.id())
     })
 }
@@ -521,8 +521,8 @@ pub unsafe extern "C" fn mcp_policy_exchange_id(exchange: *const mcp_policy_exch
 pub unsafe extern "C" fn mcp_policy_exchange_waiting(
     exchange: *const mcp_policy_exchange,
 ) -> usize {
-    // SAFETY: NULL or live (the caller's promise).
     quiet(0, || {
+        // SAFETY: NULL or live (the caller's promise).
         unsafe { exchange.as_ref() }.map_or(0, |x| x.exchange.waiting())
     })
 }
