@@ -5,7 +5,9 @@ use std::borrow::Cow;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use serde_json::{Map, Number, Value};
 
 use crate::errors;
@@ -55,7 +57,12 @@ pub(crate) fn to_json(obj: &Bound<'_, PyAny>, what: &str, kind: errors::Kind) ->
 
 const MAX_DEPTH: usize = 128;
 
-fn walk(obj: &Bound<'_, PyAny>, path: &mut String, kind: errors::Kind, depth: usize) -> PyResult<Value> {
+fn walk(
+    obj: &Bound<'_, PyAny>,
+    path: &mut String,
+    kind: errors::Kind,
+    depth: usize,
+) -> PyResult<Value> {
     if depth > MAX_DEPTH {
         return Err(kind.error(format!("{path} is nested deeper than {MAX_DEPTH} levels")));
     }
@@ -134,7 +141,10 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAn
         }
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(a) => {
-            let items = a.iter().map(|x| to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
+            let items = a
+                .iter()
+                .map(|x| to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Object(o) => {
@@ -185,7 +195,9 @@ pub(crate) fn header_pairs(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(Vec<
         let pair: Vec<Bound<'_, PyAny>> = item
             .try_iter()
             .and_then(|it| it.collect::<PyResult<Vec<_>>>())
-            .map_err(|_| PyTypeError::new_err(format!("headers[{i}] is not a (name, value) pair")))?;
+            .map_err(|_| {
+                PyTypeError::new_err(format!("headers[{i}] is not a (name, value) pair"))
+            })?;
         let [name, value] = &pair[..] else {
             return Err(PyTypeError::new_err(format!(
                 "headers[{i}] has {} items; a header is a (name, value) pair",

@@ -77,5 +77,8 @@ impl Kind {
 /// Every code as `(number, NAME)`, for the Python side to check its classes against.
 #[pyfunction]
 pub(crate) fn error_codes() -> Vec<(u32, &'static str)> {
-    ErrorCode::ALL.iter().map(|c| (c.code(), c.name())).collect()
+    ErrorCode::ALL
+        .iter()
+        .map(|c| (c.code(), c.name()))
+        .collect()
 }

@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use mcp_policy::exchange::{self as core_ex, ClientVerdict, Failure, Head, Options, RequestFacts, Route};
+use mcp_policy::exchange::{
+    self as core_ex, ClientVerdict, Failure, Head, Options, RequestFacts, Route,
+};
 use mcp_policy::policy::Engine;
 use mcp_policy::{ErrorCode, answer};
 use pyo3::prelude::*;
@@ -69,7 +71,8 @@ impl Guard {
             Some(s) => s.get().inner.clone(),
             None => self.inner.session(),
         };
-        let facts = RequestFacts::from_headers(pairs.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
+        let facts =
+            RequestFacts::from_headers(pairs.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
         let guard = &self.inner;
         let run = || {
             let v = guard.client(&bytes, &facts, &ctx, &session);
@@ -95,9 +98,15 @@ impl Guard {
                 .into_any()
                 .unbind()
             }
-            ClientVerdict::Reply(r) => Bound::new(py, Reply { inner: r, answer: a })?
-                .into_any()
-                .unbind(),
+            ClientVerdict::Reply(r) => Bound::new(
+                py,
+                Reply {
+                    inner: r,
+                    answer: a,
+                },
+            )?
+            .into_any()
+            .unbind(),
         })
     }
 
@@ -105,7 +114,11 @@ impl Guard {
     /// session, or a resumed one (`last_event_id` from the `Last-Event-ID` header), which
     /// takes over the waiting requests of the stream that passed that event.
     #[pyo3(signature = (session, last_event_id=None))]
-    fn stream(&self, session: &Bound<'_, Session>, last_event_id: Option<&Bound<'_, PyAny>>) -> PyResult<Exchange> {
+    fn stream(
+        &self,
+        session: &Bound<'_, Session>,
+        last_event_id: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Exchange> {
         let last = match last_event_id.filter(|l| !l.is_none()) {
             Some(l) => Some(input_bytes(l, "last_event_id")?.into_owned()),
             None => None,
@@ -158,7 +171,11 @@ impl Session {
     /// one channel (a stdio process): the id of the exchange it answers (`Exchange.id`),
     /// `"unsolicited"` (judge it with the GET stream's exchange) or `"unreadable"` (fail the
     /// session's requests with `fail_all`).
-    fn route<'py>(&self, py: Python<'py>, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn route<'py>(
+        &self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let bytes = json_input(message, "message")?;
         Ok(match self.inner.route(&bytes, self.engine.limits()) {
             Route::Exchange(id) => id.into_pyobject(py)?.into_any(),
@@ -171,7 +188,12 @@ impl Session {
     /// the id of the exchange that carried it and the error response to deliver on its
     /// stream.
     #[pyo3(signature = (message, code=-32603))]
-    fn fail_all<'py>(&self, py: Python<'py>, message: &str, code: i32) -> Vec<(u64, Bound<'py, PyBytes>)> {
+    fn fail_all<'py>(
+        &self,
+        py: Python<'py>,
+        message: &str,
+        code: i32,
+    ) -> Vec<(u64, Bound<'py, PyBytes>)> {
         self.inner
             .fail_all(code, message)
             .into_iter()
@@ -366,7 +388,10 @@ impl Exchange {
         let f = failure(failure_kind)?;
         let r = self.with(py, false, |e| e.fail_reply(f, detail));
         let a = answer::of(&r);
-        Ok(Reply { inner: r, answer: a })
+        Ok(Reply {
+            inner: r,
+            answer: a,
+        })
     }
 
     /// The server failed during its event stream: the events answering each request waiting
@@ -614,7 +639,11 @@ impl Answer {
             "Answer(status={}, content_type={:?}, unchanged={})",
             self.inner.status,
             self.inner.content_type,
-            if self.inner.body.is_none() { "True" } else { "False" }
+            if self.inner.body.is_none() {
+                "True"
+            } else {
+                "False"
+            }
         )
     }
 }
@@ -655,9 +684,12 @@ impl Delivery {
     fn __repr__(&self) -> String {
         format!(
             "Delivery(message={}, to_server={})",
-            if self.inner.message.is_some() { "yes" } else { "None" },
+            if self.inner.message.is_some() {
+                "yes"
+            } else {
+                "None"
+            },
             self.inner.to_server.len()
         )
     }
 }
-

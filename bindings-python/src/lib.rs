@@ -36,7 +36,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(oauth::parse_www_authenticate, m)?)?;
     m.add_function(wrap_pyfunction!(oauth::protected_resource_metadata, m)?)?;
     m.add_function(wrap_pyfunction!(oauth::protected_resource_metadata_url, m)?)?;
-    m.add_function(wrap_pyfunction!(oauth::validate_protected_resource_metadata, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        oauth::validate_protected_resource_metadata,
+        m
+    )?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

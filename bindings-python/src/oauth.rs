@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use mcp_policy::ErrorCode;
 use mcp_policy::oauth::{
-    self, Algorithm, BearerChallenge, BearerErrorCode, Jwks, JwtValidator as CoreValidator, ProtectedResourceMetadata, ScopeMode,
-    Principal as CorePrincipal, ResourceMatch, TokenError,
+    self, Algorithm, BearerChallenge, BearerErrorCode, Jwks, JwtValidator as CoreValidator,
+    Principal as CorePrincipal, ProtectedResourceMetadata, ResourceMatch, ScopeMode, TokenError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -44,7 +44,10 @@ pub(crate) fn bearer_challenge(
 /// Parses a `WWW-Authenticate` value into its challenges: `[{"scheme", "token68",
 /// "params": {name: value}}]`. Raises `InvalidChallengeError`.
 #[pyfunction]
-pub(crate) fn parse_www_authenticate<'py>(py: Python<'py>, value: &str) -> PyResult<Bound<'py, PyList>> {
+pub(crate) fn parse_www_authenticate<'py>(
+    py: Python<'py>,
+    value: &str,
+) -> PyResult<Bound<'py, PyList>> {
     let all = oauth::parse_www_authenticate(value).map_err(|e| errors::coded(e.code(), &e))?;
     let items = all
         .iter()
@@ -192,9 +195,15 @@ fn token_error(py: Python<'_>, e: &TokenError, resource_metadata: Option<&str>) 
     extra.insert("status".into(), e.http_status().into());
     extra.insert("bearerError".into(), e.error_code().as_str().into());
     if let Some(url) = resource_metadata {
-        extra.insert("wwwAuthenticate".into(), e.challenge(url).header_value().into());
+        extra.insert(
+            "wwwAuthenticate".into(),
+            e.challenge(url).header_value().into(),
+        );
     }
-    errors::from_answer(py, &mcp_policy::answer::error(e.code(), &e.to_string(), extra))
+    errors::from_answer(
+        py,
+        &mcp_policy::answer::error(e.code(), &e.to_string(), extra),
+    )
 }
 
 /// The caller established from a valid token. Frozen.

@@ -65,8 +65,10 @@ impl Context {
             .collect();
         let attrs = match attributes.filter(|a| !a.is_none()) {
             None => None,
-            Some(a) => Some(serde_json::to_string(&to_json(a, "attributes", Kind::Context)?)
-                .map_err(|e| PyValueError::new_err(e.to_string()))?),
+            Some(a) => Some(
+                serde_json::to_string(&to_json(a, "attributes", Kind::Context)?)
+                    .map_err(|e| PyValueError::new_err(e.to_string()))?,
+            ),
         };
         let ctx = CoreContext::from_parts(&borrowed, attrs.as_deref())
             .map_err(|e| errors::core(&e))?
@@ -137,8 +139,56 @@ pub struct Policy {
     pub(crate) engine: Arc<Engine>,
 }
 
-fn compile(bytes: &[u8]) -> PyResult<Policy> {
-    match Engine::from_json(bytes, &Limits::default()) {
+/// The limits named in `limits` (a `dict` of `Limits` field names), the defaults for the rest.
+fn limits_arg(limits: Option<&Bound<'_, PyDict>>) -> PyResult<Limits> {
+    let mut l = Limits::default();
+    let Some(d) = limits else {
+        return Ok(l);
+    };
+    for (k, v) in d.iter() {
+        let key: String = k.extract().map_err(|_| {
+            errors::plain(
+                ErrorCode::InvalidLimits,
+                "limits keys are field names (str)",
+            )
+        })?;
+        let n: u64 = v.extract().map_err(|_| {
+            errors::plain(
+                ErrorCode::InvalidLimits,
+                format!(
+                    "limits[{key:?}] must be a non-negative int, not {}",
+                    type_name(&v)
+                ),
+            )
+        })?;
+        let size = usize::try_from(n).unwrap_or(usize::MAX);
+        match key.as_str() {
+            "max_body_bytes" => l.max_body_bytes = size,
+            "max_depth" => l.max_depth = size,
+            "max_batch_len" => l.max_batch_len = size,
+            "max_string_bytes" => l.max_string_bytes = size,
+            "max_object_keys" => l.max_object_keys = size,
+            "max_regex_bytes" => l.max_regex_bytes = size,
+            "max_expr_steps" => l.max_expr_steps = u32::try_from(n).unwrap_or(u32::MAX),
+            "max_expr_depth" => l.max_expr_depth = size,
+            other => {
+                return Err(errors::plain(
+                    ErrorCode::InvalidLimits,
+                    format!(
+                        "unknown limit {other:?}; known: max_body_bytes, max_depth, max_batch_len, \
+                         max_string_bytes, max_object_keys, max_regex_bytes, max_expr_steps, max_expr_depth"
+                    ),
+                ));
+            }
+        }
+    }
+    l.validate().map_err(|e| errors::core(&e))?;
+    Ok(l)
+}
+
+fn compile(bytes: &[u8], limits: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
+    let limits = limits_arg(limits)?;
+    match Engine::from_json(bytes, &limits) {
         Ok(e) => Ok(Policy {
             engine: Arc::new(e),
         }),
@@ -151,27 +201,35 @@ fn compile(bytes: &[u8]) -> PyResult<Policy> {
 #[pymethods]
 impl Policy {
     /// Compiles a policy from JSON text (`str` or `bytes`). Raises `InvalidPolicyError`
-    /// listing every issue with its JSON path.
+    /// listing every issue with its JSON path. `limits` (a `dict`, e.g.
+    /// `{"max_body_bytes": 1048576}`) bounds what the engine reads; unknown or unusable
+    /// limits raise `InvalidLimitsError`.
     #[staticmethod]
-    fn from_json(text: &Bound<'_, PyAny>) -> PyResult<Self> {
-        compile(&input_bytes(text, "the policy")?)
+    #[pyo3(signature = (text, limits=None))]
+    fn from_json(text: &Bound<'_, PyAny>, limits: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        compile(&input_bytes(text, "the policy")?, limits)
     }
 
     /// Compiles the policy in the JSON file at `path` (`str` or `os.PathLike`).
     #[staticmethod]
-    fn from_file(path: std::path::PathBuf) -> PyResult<Self> {
+    #[pyo3(signature = (path, limits=None))]
+    fn from_file(path: std::path::PathBuf, limits: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let bytes = std::fs::read(&path).map_err(|e| {
             errors::plain(
                 ErrorCode::InvalidArgument,
                 format!("cannot read the policy file {}: {e}", path.display()),
             )
         })?;
-        compile(&bytes)
+        compile(&bytes, limits)
     }
 
     /// Compiles a policy given as a `dict` (the parsed JSON document).
     #[staticmethod]
-    fn from_dict(document: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (document, limits=None))]
+    fn from_dict(
+        document: &Bound<'_, PyAny>,
+        limits: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         if !document.is_instance_of::<PyDict>() {
             return Err(errors::plain(
                 ErrorCode::InvalidArgument,
@@ -179,7 +237,10 @@ impl Policy {
             ));
         }
         let v = to_json(document, "policy", Kind::Argument)?;
-        compile(&serde_json::to_vec(&v).map_err(|e| PyValueError::new_err(e.to_string()))?)
+        compile(
+            &serde_json::to_vec(&v).map_err(|e| PyValueError::new_err(e.to_string()))?,
+            limits,
+        )
     }
 
     /// How many rules (authorizations) the policy has.
@@ -301,7 +362,14 @@ impl Policy {
         message: Option<&Bound<'py, PyAny>>,
         r#type: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        evaluate_with(py, expression, context, message, r#type, self.engine.limits())
+        evaluate_with(
+            py,
+            expression,
+            context,
+            message,
+            r#type,
+            self.engine.limits(),
+        )
     }
 
     /// A guard enforcing this policy over whole exchanges (the host protocol).
@@ -503,7 +571,11 @@ impl Decision {
     }
 
     fn __repr__(&self) -> String {
-        let reason = self.answer.get("reason").and_then(Value::as_str).unwrap_or("");
+        let reason = self
+            .answer
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         format!(
             "Decision(allowed={}, status={}, reason={:?})",
             if self.allowed { "True" } else { "False" },

@@ -58,72 +58,285 @@ class OAuthDocumentError(McpPolicyError):
 class HostError(McpPolicyError):
     """9xx: conditions a host reports (bad arguments, a bug)."""
 
+# One class per code of the engine's ErrorCode set (number, NAME); a test checks this list
+# against the native module's, so the two cannot drift apart.
 
-_GROUPS: dict[int, type[McpPolicyError]] = {
-    1: MessageError,
-    2: ProtocolError,
-    3: ConfigurationError,
-    4: ExpressionError,
-    5: TokenError,
-    6: OAuthDocumentError,
-    9: HostError,
+
+class TooLargeError(MessageError):
+    """The input is larger than the limit (max_body_bytes)."""
+
+    code = "TOO_LARGE"
+    number = 101
+
+
+class TooDeepError(MessageError):
+    """JSON nested deeper than the limit."""
+
+    code = "TOO_DEEP"
+    number = 102
+
+
+class BatchTooLongError(MessageError):
+    """A batch with more messages than the limit."""
+
+    code = "BATCH_TOO_LONG"
+    number = 103
+
+
+class StringTooLongError(MessageError):
+    """A string longer than the limit."""
+
+    code = "STRING_TOO_LONG"
+    number = 104
+
+
+class TooManyKeysError(MessageError):
+    """An object with more keys than the limit."""
+
+    code = "TOO_MANY_KEYS"
+    number = 105
+
+
+class InvalidUtf8Error(MessageError):
+    """Bytes that are not UTF-8."""
+
+    code = "INVALID_UTF8"
+    number = 106
+
+
+class LoneSurrogateError(MessageError):
+    """A \\u escape of a lone UTF-16 surrogate."""
+
+    code = "LONE_SURROGATE"
+    number = 107
+
+
+class JsonSyntaxError(MessageError):
+    """Text that is not JSON (named so as not to shadow Python's own ``SyntaxError``)."""
+
+    code = "SYNTAX"
+    number = 108
+
+
+class TrailingDataError(MessageError):
+    """Something after the JSON value."""
+
+    code = "TRAILING_DATA"
+    number = 109
+
+
+class DuplicateKeyError(MessageError):
+    """An object key given twice (receivers disagree on which counts)."""
+
+    code = "DUPLICATE_KEY"
+    number = 110
+
+
+class InvalidRequestError(ProtocolError):
+    """Not a JSON-RPC 2.0 message."""
+
+    code = "INVALID_REQUEST"
+    number = 201
+
+
+class InvalidParamsError(ProtocolError):
+    """Params that do not fit the method."""
+
+    code = "INVALID_PARAMS"
+    number = 202
+
+
+class BatchNotAllowedError(ProtocolError):
+    """A batch where the protocol revision forbids them."""
+
+    code = "BATCH_NOT_ALLOWED"
+    number = 203
+
+
+class HeaderMismatchError(ProtocolError):
+    """Mcp-Method / Mcp-Name headers that disagree with the body."""
+
+    code = "HEADER_MISMATCH"
+    number = 204
+
+
+class UnsupportedProtocolVersionError(ProtocolError):
+    """An unknown MCP-Protocol-Version."""
+
+    code = "UNSUPPORTED_PROTOCOL_VERSION"
+    number = 205
+
+
+class UnsupportedMediaTypeError(ProtocolError):
+    """A Content-Type or Content-Encoding that cannot be judged."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    number = 206
+
+
+class DuplicateIdError(ProtocolError):
+    """A request id already waiting for its answer."""
+
+    code = "DUPLICATE_ID"
+    number = 207
+
+
+class TooManyPendingError(ProtocolError):
+    """Too many requests of one session waiting for answers."""
+
+    code = "TOO_MANY_PENDING"
+    number = 208
+
+
+class InvalidLimitsError(ConfigurationError):
+    """Limits that cannot be used."""
+
+    code = "INVALID_LIMITS"
+    number = 301
+
+
+class InvalidContextError(ConfigurationError):
+    """A context that cannot be read (names the member)."""
+
+    code = "INVALID_CONTEXT"
+    number = 302
+
+
+class InvalidPolicyError(ConfigurationError):
+    """A policy that does not compile (answer lists every issue)."""
+
+    code = "INVALID_POLICY"
+    number = 303
+
+
+class InvalidExpressionError(ExpressionError):
+    """A condition template that does not compile."""
+
+    code = "INVALID_EXPRESSION"
+    number = 401
+
+
+class EvaluationFailedError(ExpressionError):
+    """A condition that failed while evaluating."""
+
+    code = "EVALUATION_FAILED"
+    number = 402
+
+
+class InvalidTokenError(TokenError):
+    """An access token that is refused (401 invalid_token)."""
+
+    code = "INVALID_TOKEN"
+    number = 501
+
+
+class InsufficientScopeError(TokenError):
+    """An access token without the scopes needed (403)."""
+
+    code = "INSUFFICIENT_SCOPE"
+    number = 502
+
+
+class InvalidUrlError(OAuthDocumentError):
+    """A string that is not a usable URL."""
+
+    code = "INVALID_URL"
+    number = 601
+
+
+class InvalidMetadataError(OAuthDocumentError):
+    """An unusable OAuth metadata document."""
+
+    code = "INVALID_METADATA"
+    number = 602
+
+
+class InvalidChallengeError(OAuthDocumentError):
+    """A WWW-Authenticate value that does not parse."""
+
+    code = "INVALID_CHALLENGE"
+    number = 603
+
+
+class InvalidJwksError(OAuthDocumentError):
+    """A JWKS document without usable keys."""
+
+    code = "INVALID_JWKS"
+    number = 604
+
+
+class InvalidValidatorConfigError(OAuthDocumentError):
+    """A token validator that cannot be built."""
+
+    code = "INVALID_VALIDATOR_CONFIG"
+    number = 605
+
+
+class RelayFailedError(OAuthDocumentError):
+    """An upstream challenge or metadata document that cannot be relayed."""
+
+    code = "RELAY_FAILED"
+    number = 606
+
+
+class InvalidArgumentError(HostError):
+    """An argument the binding cannot use."""
+
+    code = "INVALID_ARGUMENT"
+    number = 901
+
+
+class BufferTooSmallError(HostError):
+    """A caller's buffer is too small (C ABI)."""
+
+    code = "BUFFER_TOO_SMALL"
+    number = 902
+
+
+class InternalError(HostError):
+    """A bug: report it."""
+
+    code = "INTERNAL"
+    number = 999
+
+
+BY_CODE: dict[str, type[McpPolicyError]] = {
+    "TOO_LARGE": TooLargeError,
+    "TOO_DEEP": TooDeepError,
+    "BATCH_TOO_LONG": BatchTooLongError,
+    "STRING_TOO_LONG": StringTooLongError,
+    "TOO_MANY_KEYS": TooManyKeysError,
+    "INVALID_UTF8": InvalidUtf8Error,
+    "LONE_SURROGATE": LoneSurrogateError,
+    "SYNTAX": JsonSyntaxError,
+    "TRAILING_DATA": TrailingDataError,
+    "DUPLICATE_KEY": DuplicateKeyError,
+    "INVALID_REQUEST": InvalidRequestError,
+    "INVALID_PARAMS": InvalidParamsError,
+    "BATCH_NOT_ALLOWED": BatchNotAllowedError,
+    "HEADER_MISMATCH": HeaderMismatchError,
+    "UNSUPPORTED_PROTOCOL_VERSION": UnsupportedProtocolVersionError,
+    "UNSUPPORTED_MEDIA_TYPE": UnsupportedMediaTypeError,
+    "DUPLICATE_ID": DuplicateIdError,
+    "TOO_MANY_PENDING": TooManyPendingError,
+    "INVALID_LIMITS": InvalidLimitsError,
+    "INVALID_CONTEXT": InvalidContextError,
+    "INVALID_POLICY": InvalidPolicyError,
+    "INVALID_EXPRESSION": InvalidExpressionError,
+    "EVALUATION_FAILED": EvaluationFailedError,
+    "INVALID_TOKEN": InvalidTokenError,
+    "INSUFFICIENT_SCOPE": InsufficientScopeError,
+    "INVALID_URL": InvalidUrlError,
+    "INVALID_METADATA": InvalidMetadataError,
+    "INVALID_CHALLENGE": InvalidChallengeError,
+    "INVALID_JWKS": InvalidJwksError,
+    "INVALID_VALIDATOR_CONFIG": InvalidValidatorConfigError,
+    "RELAY_FAILED": RelayFailedError,
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "BUFFER_TOO_SMALL": BufferTooSmallError,
+    "INTERNAL": InternalError,
 }
-
-# (number, NAME, docstring): the engine's ErrorCode set. A test checks it against the
-# native module's list, so the two cannot drift apart.
-_CODES: list[tuple[int, str, str]] = [
-    (101, "TOO_LARGE", "The input is larger than the limit (max_body_bytes)."),
-    (102, "TOO_DEEP", "JSON nested deeper than the limit."),
-    (103, "BATCH_TOO_LONG", "A batch with more messages than the limit."),
-    (104, "STRING_TOO_LONG", "A string longer than the limit."),
-    (105, "TOO_MANY_KEYS", "An object with more keys than the limit."),
-    (106, "INVALID_UTF8", "Bytes that are not UTF-8."),
-    (107, "LONE_SURROGATE", "A \\u escape of a lone UTF-16 surrogate."),
-    (108, "SYNTAX", "Text that is not JSON."),
-    (109, "TRAILING_DATA", "Something after the JSON value."),
-    (110, "DUPLICATE_KEY", "An object key given twice (receivers disagree on which counts)."),
-    (201, "INVALID_REQUEST", "Not a JSON-RPC 2.0 message."),
-    (202, "INVALID_PARAMS", "Params that do not fit the method."),
-    (203, "BATCH_NOT_ALLOWED", "A batch where the protocol revision forbids them."),
-    (204, "HEADER_MISMATCH", "Mcp-Method / Mcp-Name headers that disagree with the body."),
-    (205, "UNSUPPORTED_PROTOCOL_VERSION", "An unknown MCP-Protocol-Version."),
-    (206, "UNSUPPORTED_MEDIA_TYPE", "A Content-Type or Content-Encoding that cannot be judged."),
-    (207, "DUPLICATE_ID", "A request id already waiting for its answer."),
-    (208, "TOO_MANY_PENDING", "Too many requests of one session waiting for answers."),
-    (301, "INVALID_LIMITS", "Limits that cannot be used."),
-    (302, "INVALID_CONTEXT", "A context that cannot be read (names the member)."),
-    (303, "INVALID_POLICY", "A policy that does not compile (answer lists every issue)."),
-    (401, "INVALID_EXPRESSION", "A condition template that does not compile."),
-    (402, "EVALUATION_FAILED", "A condition that failed while evaluating."),
-    (501, "INVALID_TOKEN", "An access token that is refused (401 invalid_token)."),
-    (502, "INSUFFICIENT_SCOPE", "An access token without the scopes needed (403)."),
-    (601, "INVALID_URL", "A string that is not a usable URL."),
-    (602, "INVALID_METADATA", "An unusable OAuth metadata document."),
-    (603, "INVALID_CHALLENGE", "A WWW-Authenticate value that does not parse."),
-    (604, "INVALID_JWKS", "A JWKS document without usable keys."),
-    (605, "INVALID_VALIDATOR_CONFIG", "A token validator that cannot be built."),
-    (606, "RELAY_FAILED", "An upstream challenge or metadata document that cannot be relayed."),
-    (901, "INVALID_ARGUMENT", "An argument the binding cannot use."),
-    (902, "BUFFER_TOO_SMALL", "A caller's buffer is too small (C ABI)."),
-    (999, "INTERNAL", "A bug: report it."),
-]
-
-
-def _class_name(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_")) + "Error"
-
-
-BY_CODE: dict[str, type[McpPolicyError]] = {}
 """Each code's NAME to its exception class."""
-
-for _number, _name, _doc in _CODES:
-    _cls = type(
-        _class_name(_name),
-        (_GROUPS[_number // 100],),
-        {"code": _name, "number": _number, "__doc__": _doc, "__module__": "mcp_policy"},
-    )
-    BY_CODE[_name] = _cls
-    globals()[_cls.__name__] = _cls
 
 __all__ = [
     "BY_CODE",
@@ -135,4 +348,38 @@ __all__ = [
     "TokenError",
     "OAuthDocumentError",
     "HostError",
-] + [c.__name__ for c in BY_CODE.values()]
+    "TooLargeError",
+    "TooDeepError",
+    "BatchTooLongError",
+    "StringTooLongError",
+    "TooManyKeysError",
+    "InvalidUtf8Error",
+    "LoneSurrogateError",
+    "JsonSyntaxError",
+    "TrailingDataError",
+    "DuplicateKeyError",
+    "InvalidRequestError",
+    "InvalidParamsError",
+    "BatchNotAllowedError",
+    "HeaderMismatchError",
+    "UnsupportedProtocolVersionError",
+    "UnsupportedMediaTypeError",
+    "DuplicateIdError",
+    "TooManyPendingError",
+    "InvalidLimitsError",
+    "InvalidContextError",
+    "InvalidPolicyError",
+    "InvalidExpressionError",
+    "EvaluationFailedError",
+    "InvalidTokenError",
+    "InsufficientScopeError",
+    "InvalidUrlError",
+    "InvalidMetadataError",
+    "InvalidChallengeError",
+    "InvalidJwksError",
+    "InvalidValidatorConfigError",
+    "RelayFailedError",
+    "InvalidArgumentError",
+    "BufferTooSmallError",
+    "InternalError",
+]
