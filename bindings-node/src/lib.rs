@@ -1,1 +1,22 @@
-//! Node.js bindings of the mcp-policy engine.
+//! Node.js bindings of the mcp-policy engine (npm package `mcp-policy`).
+//!
+//! The crate only converts: every decision is made by the `mcp-policy` crate, and every result
+//! exposes its answer in core's one JSON answer format (`mcp_policy::answer`), so the shared
+//! cases compare exactly what the Rust tests compare. Errors thrown to JavaScript carry core's
+//! stable error name as `.code` (`index.js` attaches the rest: number, path, hint, answer).
+//!
+//! Every exported function is marked `catch_unwind`: a panic (a bug) becomes an `INTERNAL`
+//! error instead of aborting the host process.
+
+mod convert;
+mod error;
+mod exchange;
+mod oauth;
+mod policy;
+
+pub use convert::Context;
+pub use error::{error_codes, take_error_detail};
+pub use exchange::{
+    ClientVerdict, Exchange, Guard, Reply, ServerAnswer, ServerDelivery, Session, Step,
+};
+pub use policy::{Decision, Filtered, Policy, evaluate};

@@ -1,0 +1,336 @@
+//! The compiled policy: judging one message, filtering one answer, evaluating a condition.
+
+use std::sync::Arc;
+
+use mcp_policy::expr::ResultType;
+use mcp_policy::policy::Engine;
+use mcp_policy::{Limits, Message, answer};
+use napi::Env;
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert::{self, CtxArg, Input};
+use crate::error::{self, Result};
+use crate::exchange::{Guard, GuardOptions};
+
+/// Bounds on the work any input can cause. Every field is optional; absent ones keep the
+/// engine's defaults.
+#[napi(object)]
+#[derive(Debug, Default)]
+pub struct LimitsOptions {
+    /// Largest accepted body in bytes (default 16 MiB).
+    pub max_body_bytes: Option<u32>,
+    /// Deepest nesting of arrays and objects (default 128, at most 1024).
+    pub max_depth: Option<u32>,
+    /// Most messages in one JSON-RPC batch (default 64).
+    pub max_batch_len: Option<u32>,
+    /// Longest string in bytes (default 8 MiB).
+    pub max_string_bytes: Option<u32>,
+    /// Most keys of one object (default 10,000).
+    pub max_object_keys: Option<u32>,
+    /// Largest compiled size of the regular expressions of one policy feature (default 4 MiB).
+    pub max_regex_bytes: Option<u32>,
+    /// Most evaluation steps of one condition (default 10,000).
+    pub max_expr_steps: Option<u32>,
+    /// Deepest nesting of one condition expression (default 64).
+    pub max_expr_depth: Option<u32>,
+}
+
+impl LimitsOptions {
+    fn limits(&self) -> Limits {
+        let d = Limits::default();
+        let n = |v: Option<u32>, def: usize| v.map_or(def, |v| v as usize);
+        Limits {
+            max_body_bytes: n(self.max_body_bytes, d.max_body_bytes),
+            max_depth: n(self.max_depth, d.max_depth),
+            max_batch_len: n(self.max_batch_len, d.max_batch_len),
+            max_string_bytes: n(self.max_string_bytes, d.max_string_bytes),
+            max_object_keys: n(self.max_object_keys, d.max_object_keys),
+            max_regex_bytes: n(self.max_regex_bytes, d.max_regex_bytes),
+            max_expr_steps: self.max_expr_steps.unwrap_or(d.max_expr_steps),
+            max_expr_depth: n(self.max_expr_depth, d.max_expr_depth),
+        }
+    }
+}
+
+/// A compiled policy (Gravitee `mcp-acl` or mcp-policy's own format): immutable, shared by
+/// every call. A reload is a new `Policy`.
+#[napi]
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) engine: Arc<Engine>,
+}
+
+#[napi]
+impl Policy {
+    /// Reads and compiles a policy document: an object, its JSON text, or a Buffer holding it.
+    /// Throws `INVALID_POLICY` with every issue and its JSON path (`error.issues`), or
+    /// `INVALID_LIMITS` for unusable `limits`.
+    #[napi(factory, catch_unwind)]
+    pub fn from_json(
+        env: Env,
+        #[napi(ts_arg_type = "object | string | Uint8Array")] policy: Input<'_>,
+        limits: Option<LimitsOptions>,
+    ) -> Result<Self> {
+        let bytes = convert::bytes(&env, &policy, "policy")?;
+        let limits = limits.unwrap_or_default().limits();
+        limits.validate().map_err(|e| error::core(&e))?;
+        let engine =
+            Engine::from_json(&bytes, &limits).map_err(|e| error::throw(answer::policy_error(&e)))?;
+        Ok(Self {
+            engine: Arc::new(engine),
+        })
+    }
+
+    /// A policy granting every tool, resource and prompt: for proxies without a policy, which
+    /// still get what the engine does beyond rules (unreadable messages refused, answers
+    /// matched by id, event streams and media types checked).
+    #[napi(factory, catch_unwind)]
+    pub fn allow_all(limits: Option<LimitsOptions>) -> Result<Self> {
+        let limits = limits.unwrap_or_default().limits();
+        limits.validate().map_err(|e| error::core(&e))?;
+        let engine =
+            Engine::allow_all(&limits).map_err(|e| error::throw(answer::policy_error(&e)))?;
+        Ok(Self {
+            engine: Arc::new(engine),
+        })
+    }
+
+    /// How many rules the policy has.
+    #[napi(getter, catch_unwind)]
+    pub fn rule_count(&self) -> u32 {
+        u32::try_from(self.engine.rule_count()).unwrap_or(u32::MAX)
+    }
+
+    /// Judges one client message or a batch: `message` is a Buffer (judged byte for byte), a
+    /// string, or an object (its `JSON.stringify` text). A message that cannot be read is a
+    /// denial of kind `invalid_message` (not an exception); only a bad `context` throws.
+    #[napi(catch_unwind)]
+    pub fn check(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Uint8Array | string | object")] message: Input<'_>,
+        #[napi(ts_arg_type = "Context | object | string")] context: Option<CtxArg<'_>>,
+    ) -> Result<Decision> {
+        let bytes = convert::bytes(&env, &message, "message")?;
+        let ctx = convert::ctx(&env, &context)?;
+        Ok(Decision {
+            answer: answer::check(&self.engine, &bytes, ctx.get()),
+        })
+    }
+
+    /// Filters one whole server answer (`response`: a result, an error or a notification) to
+    /// the client `request` it answers: list items the policy hides are removed, links to
+    /// hidden resources too. Throws the message error (`SYNTAX`, `DUPLICATE_KEY`...) when
+    /// `response` cannot be read (it must not be forwarded), `INVALID_ARGUMENT` when `request`
+    /// cannot.
+    #[napi(catch_unwind)]
+    pub fn filter_response(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Uint8Array | string | object")] request: Input<'_>,
+        #[napi(ts_arg_type = "Uint8Array | string | object")] response: Input<'_>,
+        #[napi(ts_arg_type = "Context | object | string")] context: Option<CtxArg<'_>>,
+    ) -> Result<Filtered> {
+        let req = convert::bytes(&env, &request, "request")?;
+        let resp = convert::bytes(&env, &response, "response")?;
+        let ctx = convert::ctx(&env, &context)?;
+        let req = Message::parse(&req, self.engine.limits()).map_err(|e| {
+            error::bad_arg(format!("request: the client request does not parse: {e}"))
+        })?;
+        let f = self
+            .engine
+            .filter_response(&req, &resp, ctx.get())
+            .map_err(|e| error::core(&e))?;
+        let body = f.apply(&resp).map(<[u8]>::to_vec);
+        Ok(Filtered {
+            answer: answer::filtered(&f, &resp),
+            body,
+        })
+    }
+
+    /// The host protocol over this policy: judges whole exchanges (client bodies with their
+    /// headers, server answers as JSON or event streams, sessions).
+    #[napi(catch_unwind)]
+    pub fn guard(&self, options: Option<GuardOptions>) -> Guard {
+        Guard::new(self.engine.clone(), options.unwrap_or_default())
+    }
+}
+
+/// Reads a string field of an answer.
+fn field(answer: &Value, key: &str) -> Value {
+    answer.get(key).cloned().unwrap_or(Value::Null)
+}
+
+/// The decision on a message (`Policy.check`): `allowed`, and why. Its `answer` is core's
+/// decision answer (`answer::check`).
+#[napi]
+#[derive(Debug)]
+pub struct Decision {
+    answer: Value,
+}
+
+#[napi]
+impl Decision {
+    /// Whether the message may be forwarded (a batch: every message of it).
+    #[napi(getter, catch_unwind)]
+    pub fn allowed(&self) -> bool {
+        self.answer["allowed"] == Value::Bool(true)
+    }
+
+    /// `"allow"` or `"deny"`.
+    #[napi(getter, catch_unwind, ts_return_type = "'allow' | 'deny'")]
+    pub fn decision(&self) -> Value {
+        field(&self.answer, "decision")
+    }
+
+    /// Why (the grant or the denial's reason).
+    #[napi(getter, catch_unwind, ts_return_type = "string | null")]
+    pub fn reason(&self) -> Value {
+        field(&self.answer, "reason")
+    }
+
+    /// Index of the rule that decided, or `null`.
+    #[napi(getter, catch_unwind, ts_return_type = "number | null")]
+    pub fn rule(&self) -> Value {
+        field(&self.answer, "rule")
+    }
+
+    /// The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or
+    /// the message could not be read).
+    #[napi(getter, catch_unwind, ts_return_type = "number | null")]
+    pub fn status(&self) -> Value {
+        field(&self.answer, "status")
+    }
+
+    /// A denial's kind (`implicit_deny`, `explicit_deny`, `invalid_message`...), else `null`.
+    #[napi(getter, catch_unwind, ts_return_type = "string | null")]
+    pub fn kind(&self) -> Value {
+        field(&self.answer, "kind")
+    }
+
+    /// The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`.
+    #[napi(getter, catch_unwind, ts_return_type = "{ code: number, message: string, data?: unknown } | null")]
+    pub fn error(&self) -> Value {
+        field(&self.answer, "error")
+    }
+
+    /// The whole JSON-RPC error response to send for a denial, else `null`.
+    #[napi(getter, catch_unwind, ts_return_type = "object | null")]
+    pub fn response(&self) -> Value {
+        field(&self.answer, "response")
+    }
+
+    /// The error code name of a message that could not be read (`SYNTAX`...), else `null`.
+    #[napi(getter, catch_unwind, ts_return_type = "string | null")]
+    pub fn code(&self) -> Value {
+        field(&self.answer, "code")
+    }
+
+    /// The audit record: method, subject, matched rule, condition results.
+    #[napi(getter, catch_unwind, ts_return_type = "object | null")]
+    pub fn audit(&self) -> Value {
+        field(&self.answer, "audit")
+    }
+
+    /// The decision on each message of a batch, else `null`.
+    #[napi(getter, catch_unwind, ts_return_type = "object[] | null")]
+    pub fn batch(&self) -> Value {
+        field(&self.answer, "batch")
+    }
+
+    /// Core's answer (`answer::check`): what the CLI prints and the shared cases compare.
+    #[napi(getter, catch_unwind, ts_return_type = "Record<string, any>")]
+    pub fn answer(&self) -> Value {
+        self.answer.clone()
+    }
+
+    /// The answer, for `JSON.stringify`.
+    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    pub fn to_json(&self) -> Value {
+        self.answer.clone()
+    }
+}
+
+/// A server answer filtered (`Policy.filterResponse`).
+#[napi]
+#[derive(Debug)]
+pub struct Filtered {
+    answer: Value,
+    body: Option<Vec<u8>>,
+}
+
+#[napi]
+impl Filtered {
+    /// `"unchanged"`, `"replaced"` or `"dropped"`.
+    #[napi(getter, catch_unwind, ts_return_type = "'unchanged' | 'replaced' | 'dropped'")]
+    pub fn rewrite(&self) -> Value {
+        field(&self.answer, "rewrite")
+    }
+
+    /// The bytes to forward (the original when unchanged), or `null` when the message must not
+    /// be delivered.
+    #[napi(getter, catch_unwind)]
+    pub fn body(&self) -> Option<Buffer> {
+        self.body.clone().map(Buffer::from)
+    }
+
+    /// What was removed and why: `[{subject, reason}]`.
+    #[napi(getter, catch_unwind, ts_return_type = "Array<{ subject: string, reason: string }>")]
+    pub fn hidden(&self) -> Value {
+        field(&self.answer, "hidden")
+    }
+
+    /// Core's answer (`answer::filtered`).
+    #[napi(getter, catch_unwind, ts_return_type = "Record<string, any>")]
+    pub fn answer(&self) -> Value {
+        self.answer.clone()
+    }
+
+    /// The answer, for `JSON.stringify`.
+    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    pub fn to_json(&self) -> Value {
+        self.answer.clone()
+    }
+}
+
+/// Evaluates a condition template (`{#request.headers['x-role'][0] == 'admin'}`) against a
+/// context and, optionally, the message being judged (which fills `#mcp`). `resultType` is `auto`
+/// (default), `string` or `boolean`. Returns the value; throws `INVALID_EXPRESSION` (with
+/// `error.position`) or `EVALUATION_FAILED` (with `error.hint`).
+#[napi(catch_unwind)]
+pub fn evaluate(
+    env: Env,
+    expression: String,
+    #[napi(ts_arg_type = "Context | object | string")] context: Option<CtxArg<'_>>,
+    #[napi(ts_arg_type = "Uint8Array | string | object")] message: Option<Input<'_>>,
+    #[napi(ts_arg_type = "'auto' | 'string' | 'boolean'")] result_type: Option<String>,
+) -> Result<Value> {
+    let ty = match result_type.as_deref() {
+        None | Some("auto") => ResultType::Auto,
+        Some("string") => ResultType::String,
+        Some("boolean") => ResultType::Boolean,
+        Some(other) => {
+            return Err(error::bad_arg(format!(
+                "type: `{other}` is not one of auto, string, boolean"
+            )));
+        }
+    };
+    let limits = Limits::default();
+    let ctx = convert::ctx(&env, &context)?;
+    let bytes = message
+        .as_ref()
+        .map(|m| convert::bytes(&env, m, "message"))
+        .transpose()?;
+    let msg = bytes
+        .as_deref()
+        .map(|b| Message::parse(b, &limits))
+        .transpose()
+        .map_err(|e| error::core(&e))?;
+    let mut a = answer::evaluate(&expression, ctx.get(), msg.as_ref(), ty, &limits);
+    match a.get_mut("value") {
+        Some(v) => Ok(v.take()),
+        None => Err(error::throw(a)),
+    }
+}
