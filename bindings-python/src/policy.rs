@@ -1,11 +1,13 @@
 //! `Policy`, `Context`, `Decision`, `Filtered` and `evaluate`: the engine's judgements of
 //! single messages, converted.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use mcp_policy::expr::ResultType;
 use mcp_policy::policy::Engine;
-use mcp_policy::{Context as CoreContext, ErrorCode, Limits, Message, answer};
+use mcp_policy::{
+    Body, Context as CoreContext, Decision as CoreDecision, ErrorCode, Limits, Message, answer,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -262,12 +264,11 @@ impl Policy {
         let bytes = json_input(message, "message")?;
         let ctx = context_arg(context)?;
         let engine = &self.engine;
-        let a = if bytes.len() >= DETACH_BYTES {
-            py.detach(|| answer::check(engine, &bytes, &ctx))
+        Ok(if bytes.len() >= DETACH_BYTES {
+            py.detach(|| Decision::judge(engine, bytes.into_owned(), ctx))
         } else {
-            answer::check(engine, &bytes, &ctx)
-        };
-        Ok(Decision::new(a))
+            Decision::judge(engine, bytes.into_owned(), ctx)
+        })
     }
 
     /// Judges each message of `messages` (a list of messages, each JSON text or a `dict`)
@@ -286,13 +287,13 @@ impl Policy {
             .map(|(i, m)| json_input(&m?, &format!("messages[{i}]")).map(|b| b.into_owned()))
             .collect::<PyResult<_>>()?;
         let engine = &self.engine;
+        let total: usize = inputs.iter().map(Vec::len).sum();
         let judge = || {
             inputs
-                .iter()
-                .map(|b| Decision::new(answer::check(engine, b, &ctx)))
+                .into_iter()
+                .map(|b| Decision::judge(engine, b, ctx.clone()))
                 .collect()
         };
-        let total: usize = inputs.iter().map(Vec::len).sum();
         Ok(if total >= DETACH_BYTES {
             py.detach(judge)
         } else {
@@ -456,10 +457,47 @@ pub(crate) fn evaluate<'py>(
 pub struct Decision {
     allowed: bool,
     status: u16,
-    answer: Value,
+    /// What the answer is made from, when it was not made at once.
+    source: Option<Source>,
+    answer: OnceLock<Value>,
+}
+
+/// The inputs of a decision whose answer is written only when asked for: the engine judges
+/// the same bytes in the same context to the same answer, and most callers only read
+/// `allowed` (writing the answer costs more than judging).
+#[derive(Debug)]
+struct Source {
+    engine: Arc<Engine>,
+    message: Vec<u8>,
+    ctx: Arc<CoreContext<'static>>,
 }
 
 impl Decision {
+    /// Judges `message`: one message is judged at once and its answer written later; a batch
+    /// or an unreadable body gets its answer at once.
+    fn judge(engine: &Arc<Engine>, message: Vec<u8>, ctx: Arc<CoreContext<'static>>) -> Self {
+        let verdict = match Body::parse(&message, engine.limits()) {
+            Ok(Body::Single(m)) => Some(match engine.check(&m, &ctx) {
+                CoreDecision::Allow(..) => (true, 200),
+                CoreDecision::Deny(d) => (false, d.http_status()),
+            }),
+            _ => None,
+        };
+        match verdict {
+            Some((allowed, status)) => Self {
+                allowed,
+                status,
+                source: Some(Source {
+                    engine: engine.clone(),
+                    message,
+                    ctx,
+                }),
+                answer: OnceLock::new(),
+            },
+            None => Self::new(answer::check(engine, &message, &ctx)),
+        }
+    }
+
     fn new(answer: Value) -> Self {
         let allowed = answer["allowed"].as_bool().unwrap_or(false);
         let status = answer["status"]
@@ -469,12 +507,20 @@ impl Decision {
         Self {
             allowed,
             status,
-            answer,
+            source: None,
+            answer: OnceLock::from(answer),
         }
     }
 
+    fn value(&self) -> &Value {
+        self.answer.get_or_init(|| match &self.source {
+            Some(s) => answer::check(&s.engine, &s.message, &s.ctx),
+            None => Value::Null,
+        })
+    }
+
     fn field<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, self.answer.get(key).unwrap_or(&Value::Null))
+        to_py(py, self.value().get(key).unwrap_or(&Value::Null))
     }
 }
 
@@ -534,7 +580,7 @@ impl Decision {
     /// Scopes that would cure the denial (step-up); empty otherwise.
     #[getter]
     fn required_scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        match self.answer.get("requiredScopes") {
+        match self.value().get("requiredScopes") {
             Some(v) => to_py(py, v),
             None => Ok(PyList::empty(py).into_any()),
         }
@@ -550,7 +596,7 @@ impl Decision {
     /// For a batch, the decision on each message; `None` otherwise.
     #[getter]
     fn batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let Some(Value::Array(each)) = self.answer.get("batch") else {
+        let Some(Value::Array(each)) = self.value().get("batch") else {
             return Ok(None);
         };
         let items = each
@@ -563,7 +609,7 @@ impl Decision {
     /// The decision in the engine's answer format (`answer::check`), as a `dict`.
     #[getter]
     fn answer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.answer)
+        to_py(py, self.value())
     }
 
     fn __bool__(&self) -> bool {
@@ -572,7 +618,7 @@ impl Decision {
 
     fn __repr__(&self) -> String {
         let reason = self
-            .answer
+            .value()
             .get("reason")
             .and_then(Value::as_str)
             .unwrap_or("");
