@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use mcp_policy::context::Context as CoreContext;
-use napi::bindgen_prelude::{ClassInstance, Either, Either3, Object};
 use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{ClassInstance, Either, Either3, Object};
 use napi::{Env, JSON};
 use napi_derive::napi;
 use serde_json::Value;

@@ -86,7 +86,8 @@ impl Guard {
             None | Some(Value::Null) => vec![("content-type".into(), b"application/json".to_vec())],
             Some(h) => convert::header_list(h)?,
         };
-        let facts = RequestFacts::from_headers(list.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
+        let facts =
+            RequestFacts::from_headers(list.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
         let ctx = convert::ctx(&env, &context)?;
         let verdict = self.inner.client(&bytes, &facts, ctx.get(), &session.inner);
         let answer = answer::client_verdict(&verdict);
@@ -94,7 +95,11 @@ impl Guard {
             CoreVerdict::Forward(f) => ClientVerdict {
                 answer,
                 content_type: Some(f.content_type.to_owned()),
-                exchange: Some(Exchange { inner: f.exchange }.into_reference(env).map_err(error::napi)?),
+                exchange: Some(
+                    Exchange { inner: f.exchange }
+                        .into_reference(env)
+                        .map_err(error::napi)?,
+                ),
                 reply: None,
             },
             CoreVerdict::Reply(r) => ClientVerdict {
@@ -146,7 +151,11 @@ impl ClientVerdict {
     /// `"forward"`: send the body to the server; `"reply"`: answer the client with this.
     #[napi(getter, catch_unwind, ts_return_type = "'forward' | 'reply'")]
     pub fn verdict(&self) -> &'static str {
-        if self.reply.is_some() { "reply" } else { "forward" }
+        if self.reply.is_some() {
+            "reply"
+        } else {
+            "forward"
+        }
     }
 
     /// Forward: the `Content-Type` to forward the body with (exactly what it was judged as).
@@ -204,7 +213,11 @@ impl ClientVerdict {
     }
 
     /// What the body held, for logs: `{method, subject, requests, initialize, firstId}`.
-    #[napi(getter, catch_unwind, ts_return_type = "{ method: string | null, subject: string | null, requests: number, initialize: boolean, firstId: string | null }")]
+    #[napi(
+        getter,
+        catch_unwind,
+        ts_return_type = "{ method: string | null, subject: string | null, requests: number, initialize: boolean, firstId: string | null }"
+    )]
     pub fn summary(&self) -> Value {
         self.answer.get("summary").cloned().unwrap_or(Value::Null)
     }
@@ -216,7 +229,11 @@ impl ClientVerdict {
     }
 
     /// The answer, for `JSON.stringify`.
-    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    #[napi(
+        js_name = "toJSON",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
     pub fn to_json(&self) -> Value {
         self.answer.clone()
     }
@@ -224,7 +241,10 @@ impl ClientVerdict {
 
 impl ClientVerdict {
     fn field(&self, key: &str) -> Option<String> {
-        self.answer.get(key).and_then(Value::as_str).map(str::to_owned)
+        self.answer
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 }
 
@@ -517,7 +537,11 @@ impl Step {
     }
 
     /// The answer, for `JSON.stringify`.
-    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    #[napi(
+        js_name = "toJSON",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
     pub fn to_json(&self) -> Value {
         answer::of(&self.inner)
     }
@@ -569,7 +593,11 @@ impl ServerAnswer {
     }
 
     /// The answer, for `JSON.stringify`.
-    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    #[napi(
+        js_name = "toJSON",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
     pub fn to_json(&self) -> Value {
         answer::of(&self.inner)
     }
@@ -609,7 +637,11 @@ impl ServerDelivery {
     }
 
     /// The answer, for `JSON.stringify`.
-    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    #[napi(
+        js_name = "toJSON",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
     pub fn to_json(&self) -> Value {
         answer::of(&self.inner)
     }
@@ -666,7 +698,11 @@ impl Reply {
     }
 
     /// The answer, for `JSON.stringify`.
-    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    #[napi(
+        js_name = "toJSON",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
     pub fn to_json(&self) -> Value {
         answer::of(&self.inner)
     }

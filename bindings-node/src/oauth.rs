@@ -85,7 +85,10 @@ pub fn bearer_challenge(options: ChallengeOptions) -> ChallengeHeader {
         ..BearerChallenge::default()
     };
     if let Some(e) = options.error {
-        c = c.with_error(oauth::BearerErrorCode::from_wire(&e), options.error_description);
+        c = c.with_error(
+            oauth::BearerErrorCode::from_wire(&e),
+            options.error_description,
+        );
     }
     ChallengeHeader {
         header: c.header_value(),
@@ -263,7 +266,10 @@ fn token_error(e: &TokenError, resource_metadata: &Option<String>) -> error::JsE
     let mut extra = Map::new();
     extra.insert("status".into(), e.http_status().into());
     if let Some(url) = resource_metadata {
-        extra.insert("wwwAuthenticate".into(), e.challenge(url).header_value().into());
+        extra.insert(
+            "wwwAuthenticate".into(),
+            e.challenge(url).header_value().into(),
+        );
     }
     error::throw(answer::error(e.code(), &e.to_string(), extra))
 }
@@ -321,8 +327,8 @@ impl JwtValidator {
         let o = options.unwrap_or_default();
         let bytes = convert::bytes(&env, &jwks, "jwks")?;
         let jwks = Jwks::from_json(&bytes).map_err(|e| error::other(e.code(), &e))?;
-        let mut v = CoreJwt::new(jwks, issuers, &resource_url)
-            .map_err(|e| error::other(e.code(), &e))?;
+        let mut v =
+            CoreJwt::new(jwks, issuers, &resource_url).map_err(|e| error::other(e.code(), &e))?;
         if let Some(algs) = &o.algorithms {
             let algs = algs
                 .iter()
@@ -376,7 +382,8 @@ impl IntrospectionValidator {
     #[napi(constructor, catch_unwind)]
     pub fn new(resource_url: String, options: Option<TokenOptions>) -> Result<Self> {
         let o = options.unwrap_or_default();
-        let mut v = CoreIntrospection::new(&resource_url).map_err(|e| error::other(e.code(), &e))?;
+        let mut v =
+            CoreIntrospection::new(&resource_url).map_err(|e| error::other(e.code(), &e))?;
         if let Some(i) = &o.issuers {
             v = v.with_issuers(i.clone());
         }

@@ -76,8 +76,8 @@ impl Policy {
         let bytes = convert::bytes(&env, &policy, "policy")?;
         let limits = limits.unwrap_or_default().limits();
         limits.validate().map_err(|e| error::core(&e))?;
-        let engine =
-            Engine::from_json(&bytes, &limits).map_err(|e| error::throw(answer::policy_error(&e)))?;
+        let engine = Engine::from_json(&bytes, &limits)
+            .map_err(|e| error::throw(answer::policy_error(&e)))?;
         Ok(Self {
             engine: Arc::new(engine),
         })
@@ -211,7 +211,11 @@ impl Decision {
     }
 
     /// The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`.
-    #[napi(getter, catch_unwind, ts_return_type = "{ code: number, message: string, data?: unknown } | null")]
+    #[napi(
+        getter,
+        catch_unwind,
+        ts_return_type = "{ code: number, message: string, data?: unknown } | null"
+    )]
     pub fn error(&self) -> Value {
         field(&self.answer, "error")
     }
@@ -247,7 +251,11 @@ impl Decision {
     }
 
     /// The answer, for `JSON.stringify`.
-    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    #[napi(
+        js_name = "toJSON",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
     pub fn to_json(&self) -> Value {
         self.answer.clone()
     }
@@ -264,7 +272,11 @@ pub struct Filtered {
 #[napi]
 impl Filtered {
     /// `"unchanged"`, `"replaced"` or `"dropped"`.
-    #[napi(getter, catch_unwind, ts_return_type = "'unchanged' | 'replaced' | 'dropped'")]
+    #[napi(
+        getter,
+        catch_unwind,
+        ts_return_type = "'unchanged' | 'replaced' | 'dropped'"
+    )]
     pub fn rewrite(&self) -> Value {
         field(&self.answer, "rewrite")
     }
@@ -277,7 +289,11 @@ impl Filtered {
     }
 
     /// What was removed and why: `[{subject, reason}]`.
-    #[napi(getter, catch_unwind, ts_return_type = "Array<{ subject: string, reason: string }>")]
+    #[napi(
+        getter,
+        catch_unwind,
+        ts_return_type = "Array<{ subject: string, reason: string }>"
+    )]
     pub fn hidden(&self) -> Value {
         field(&self.answer, "hidden")
     }
@@ -289,7 +305,11 @@ impl Filtered {
     }
 
     /// The answer, for `JSON.stringify`.
-    #[napi(js_name = "toJSON", catch_unwind, ts_return_type = "Record<string, any>")]
+    #[napi(
+        js_name = "toJSON",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
     pub fn to_json(&self) -> Value {
         self.answer.clone()
     }
