@@ -442,6 +442,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_panic_becomes_internal_with_its_message() {
+        let r = boundary(|| panic!("the bug"));
+        assert_eq!(r, mcp_policy_result::Internal);
+        let text = LAST.with(|l| l.borrow().as_ref().map(|e| (e.message.clone(), e.json.clone())));
+        let (message, json) = text.unwrap();
+        assert!(message.contains("the bug") && message.contains("report"), "{message}");
+        assert!(json.contains("\"code\":\"INTERNAL\"") && json.contains("999"), "{json}");
+        assert_eq!(quiet(7, || panic!("in an accessor")), 7);
+    }
+
+    #[test]
     fn every_code_has_its_result() {
         for code in ErrorCode::ALL {
             let r = mcp_policy_result::from_code(code);
