@@ -7,7 +7,7 @@
    prebuilt `Context`.
 2. Filtering a 100-tool `tools/list` answer (`filter_response`), 20 of them hidden.
 3. With --proxy: the per-request overhead of the ASGI reverse proxy (mcp_policy.asgi.proxy
-   under uvicorn) next to the `fastmcp` package's proxy (FastMCP.as_proxy), both in front of
+   under uvicorn) next to the `fastmcp` package's proxy (`create_proxy`, formerly `FastMCP.as_proxy`), both in front of
    the same MCPServer backend; sequential `tools/call` round trips from one client. Needs
    bench/.venv-fastmcp (pip install fastmcp==4.1.6 into it).
 """
@@ -140,7 +140,7 @@ def proxy_figures(n: int) -> None:
             theirs = Proc([str(fastmcp_py), str(HERE / "fastmcp_proxy.py"), str(port), backend_url], r"ready (http://\S+)", "fastmcp proxy")
             procs.append(theirs)
             time.sleep(2)  # fastmcp prints before it listens
-            targets = [("direct to the MCPServer backend", backend_url), ("mcp_policy.asgi.proxy (uvicorn)", ourl + "/mcp"), ("fastmcp FastMCP.as_proxy", f"http://127.0.0.1:{port}/mcp")]
+            targets = [("direct to the MCPServer backend", backend_url), ("mcp_policy.asgi.proxy (uvicorn)", ourl + "/mcp"), ("fastmcp create_proxy (FastMCP 4.1.6)", f"http://127.0.0.1:{port}/mcp")]
             for _, url in targets:
                 asyncio.run(round_trips(url, 50))  # warm up
             results = {name: asyncio.run(round_trips(url, n)) for name, url in targets}

@@ -1,4 +1,4 @@
-"""The `fastmcp` package's own proxy (FastMCP.as_proxy) in front of an MCP server, for the
+"""The `fastmcp` package's own proxy (`create_proxy`, formerly `FastMCP.as_proxy`) in front of an MCP server, for the
 overhead comparison of bench.py. Runs in its own virtual environment (bench/.venv-fastmcp)
 so fastmcp's dependencies never meet the test environment's.
 
@@ -7,12 +7,17 @@ so fastmcp's dependencies never meet the test environment's.
 
 import sys
 
-from fastmcp import FastMCP
+try:
+    from fastmcp.server import create_proxy
+except ImportError:  # fastmcp < 3: the classmethod
+    from fastmcp import FastMCP
+
+    create_proxy = FastMCP.as_proxy
 
 
 def main() -> None:
     port, upstream = int(sys.argv[1]), sys.argv[2]
-    proxy = FastMCP.as_proxy(upstream, name="fastmcp-proxy")
+    proxy = create_proxy(upstream, name="fastmcp-proxy")
     print(f"ready http://127.0.0.1:{port}", file=sys.stderr, flush=True)
     proxy.run(transport="http", host="127.0.0.1", port=port, path="/mcp", log_level="warning", show_banner=False)
 

@@ -159,3 +159,86 @@ async def test_proxy_in_front_of_server_everything(proxied_everything: str) -> N
                     assert progress.arrivals[0][0] < end - 0.7, (progress.arrivals, end)
                     assert progress.arrivals[-1][0] - progress.arrivals[0][0] >= 0.6, progress.arrivals
             assert ids, "the proxy passed the server's session id on"
+
+
+@pytest.fixture(scope="module")
+def proxied_nowhere(policy_file: Path) -> Iterator[str]:
+    from conftest import free_port
+
+    proc, url = serve("proxy", f"http://127.0.0.1:{free_port()}/mcp", str(policy_file))
+    try:
+        yield url + "/mcp"
+    finally:
+        proc.stop()
+
+
+@pytest.mark.anyio
+async def test_proxy_to_an_unreachable_server_answers_with_errors(proxied_nowhere: str) -> None:
+    async with httpx2.AsyncClient(timeout=10) as http:
+        r = await http.post(
+            proxied_nowhere,
+            json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
+            headers={"accept": "application/json, text/event-stream"},
+        )
+        assert r.status_code == 502
+        body = r.json()
+        assert body["id"] == 3 and body["error"]["code"] == -32603
+        assert "cannot be reached" in body["error"]["message"]
+
+
+def in_process(app: object) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://test")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_middleware_bounds_bodies_and_passes_other_paths() -> None:
+    from mcp_policy import Policy
+    from mcp_policy.asgi import PolicyMiddleware
+
+    seen: list[str] = []
+
+    async def app(scope, receive, send):  # a plain ASGI app behind the policy
+        seen.append(f"{scope['method']} {scope['path']}")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+
+    mw = PolicyMiddleware(app, Policy.from_dict(POLICY), path="/mcp", max_body_bytes=1000)
+    async with in_process(mw) as http:
+        r = await http.post("/mcp", content=b"x" * 2000, headers={"content-type": "application/json"})
+        assert r.status_code == 413
+        # Not the MCP endpoint: untouched.
+        r = await http.get("/health")
+        assert r.text == "hello"
+        # A JSON-RPC answer the app sends as text/plain is not delivered: the waiting
+        # request gets an error instead (502).
+        r = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert r.status_code == 502 and r.json()["error"]["code"] == -32603
+    assert seen == ["GET /health", "POST /mcp"]
+    with pytest.raises(TypeError, match="mcp_policy.Policy or Guard"):
+        PolicyMiddleware(app, {"authorizations": []})  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_middleware_answers_for_an_app_that_fails() -> None:
+    from mcp_policy import Policy
+    from mcp_policy.asgi import PolicyMiddleware
+
+    async def silent(scope, receive, send):  # returns without answering
+        return None
+
+    async def breaks_mid_stream(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b": still working\n\n", "more_body": True})
+        raise ConnectionError("the server went away")
+
+    policy = Policy.from_dict(POLICY)
+    call = {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "echo", "arguments": {}}}
+    async with in_process(PolicyMiddleware(silent, policy)) as http:
+        r = await http.post("/mcp", json=call)
+        assert r.status_code == 502 and r.json()["id"] == 4
+        assert "returned without answering" in r.json()["error"]["message"]
+    async with in_process(PolicyMiddleware(breaks_mid_stream, policy)) as http:
+        r = await http.post("/mcp", json=call)
+        assert r.status_code == 200 and r.headers["content-type"] == "text/event-stream"
+        events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+        assert events == [{"jsonrpc": "2.0", "id": 4, "error": {"code": -32603, "message": "the server went away"}}]
