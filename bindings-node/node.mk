@@ -14,6 +14,7 @@ $(NODE_DIR)/node_modules/.stamp: $(NODE_DIR)/package-lock.json
 
 ## The addon (bindings-node/mcp-policy.node); fails when the committed index.d.ts is stale.
 node-build: $(NODE_DIR)/node_modules/.stamp
+	mkdir -p target/node
 	cd $(NODE_DIR) && node_modules/.bin/napi build --release --no-js \
 	  --target-dir $(CURDIR)/target --output-dir . --dts ../target/node/index.d.ts
 	@cmp -s $(NODE_DIR)/index.d.ts target/node/index.d.ts || { \

@@ -46,8 +46,12 @@ pub(crate) type CtxArg<'a> = Either<ClassInstance<'a, Context>, Input<'a>>;
 /// The context of a call: borrowed from a prepared [`Context`], or read for this call.
 pub(crate) enum Ctx<'a> {
     Borrowed(&'a CoreContext<'static>),
-    Owned(CoreContext<'static>),
+    Owned(Box<CoreContext<'static>>),
 }
+
+/// The context of a call that gives none: shared, so that such calls allocate nothing for it.
+static EMPTY: std::sync::LazyLock<CoreContext<'static>> =
+    std::sync::LazyLock::new(CoreContext::default);
 
 impl<'a> Ctx<'a> {
     pub(crate) fn get(&self) -> &CoreContext<'static> {
@@ -61,9 +65,11 @@ impl<'a> Ctx<'a> {
 /// The context `arg` gives (empty when absent).
 pub(crate) fn ctx<'a>(env: &Env, arg: &'a Option<CtxArg<'a>>) -> Result<Ctx<'a>> {
     match arg {
-        None => Ok(Ctx::Owned(CoreContext::default())),
+        None => Ok(Ctx::Borrowed(&EMPTY)),
         Some(Either::A(c)) => Ok(Ctx::Borrowed(&c.inner)),
-        Some(Either::B(doc)) => Ok(Ctx::Owned(read_context(&bytes(env, doc, "context")?)?)),
+        Some(Either::B(doc)) => Ok(Ctx::Owned(Box::new(read_context(&bytes(
+            env, doc, "context",
+        )?)?))),
     }
 }
 

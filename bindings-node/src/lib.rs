@@ -8,11 +8,11 @@
 //! Every exported function is marked `catch_unwind`: a panic (a bug) becomes an `INTERNAL`
 //! error instead of aborting the host process.
 
-mod convert;
-mod error;
-mod exchange;
-mod oauth;
-mod policy;
+pub mod convert;
+pub mod error;
+pub mod exchange;
+pub mod oauth;
+pub mod policy;
 
 pub use convert::Context;
 pub use error::{error_codes, take_error_detail};
