@@ -72,4 +72,4 @@ bench:
 	$(CARGO) bench --locked -p mcp-policy-benches -- --warm-up-time 1 --measurement-time 3
 
 ## The benches in test mode (each runs once, agreement checks included) so they never rot.
-bench-smoke: ; $(CARGO) test --locked -p mcp-policy-benches --benches
+bench-smoke: ; $(CARGO) test --locked -p mcp-policy-benches -p mcp-policy-ffi --benches

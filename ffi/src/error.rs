@@ -445,10 +445,20 @@ mod tests {
     fn a_panic_becomes_internal_with_its_message() {
         let r = boundary(|| panic!("the bug"));
         assert_eq!(r, mcp_policy_result::Internal);
-        let text = LAST.with(|l| l.borrow().as_ref().map(|e| (e.message.clone(), e.json.clone())));
+        let text = LAST.with(|l| {
+            l.borrow()
+                .as_ref()
+                .map(|e| (e.message.clone(), e.json.clone()))
+        });
         let (message, json) = text.unwrap();
-        assert!(message.contains("the bug") && message.contains("report"), "{message}");
-        assert!(json.contains("\"code\":\"INTERNAL\"") && json.contains("999"), "{json}");
+        assert!(
+            message.contains("the bug") && message.contains("report"),
+            "{message}"
+        );
+        assert!(
+            json.contains("\"code\":\"INTERNAL\"") && json.contains("999"),
+            "{json}"
+        );
         assert_eq!(quiet(7, || panic!("in an accessor")), 7);
     }
 
