@@ -2,6 +2,7 @@
 
     python serve.py mcpserver PORT [POLICY]     the mcp SDK's MCPServer (formerly FastMCP),
                                                  behind PolicyMiddleware when POLICY is given
+    python serve.py mcpserver-json PORT POLICY  the same answering with JSON bodies, not SSE
     python serve.py proxy PORT UPSTREAM POLICY   mcp_policy.asgi.proxy in front of UPSTREAM
 
 Prints "ready http://127.0.0.1:PORT" on stderr once it listens.
@@ -17,7 +18,7 @@ import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 
 
-def mcpserver_app():
+def mcpserver_app(json_response: bool = False):
     server = MCPServer("policy-test")
 
     @server.tool()
@@ -43,6 +44,20 @@ def mcpserver_app():
             await ctx.report_progress(i, steps, f"step {i}")
         return f"done after {steps} steps"
 
+    @server.tool(name="ask")
+    async def ask(question: str, ctx: Context) -> str:
+        """Asks the client's model (sampling); says what came back."""
+        from mcp import types
+
+        try:
+            r = await ctx.session.create_message(
+                [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=question))],
+                max_tokens=10,
+            )
+        except Exception as e:  # what the client (or the policy in between) answered
+            return f"refused: {e}"
+        return f"answered: {r.content.text}"
+
     @server.resource("demo://visible")
     def visible() -> str:
         return "visible"
@@ -51,13 +66,13 @@ def mcpserver_app():
     def secret() -> str:
         return "secret"
 
-    return server.streamable_http_app()
+    return server.streamable_http_app(json_response=json_response)
 
 
 def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
-    if kind == "mcpserver":
-        app = mcpserver_app()
+    if kind in ("mcpserver", "mcpserver-json"):
+        app = mcpserver_app(json_response=kind == "mcpserver-json")
         if len(sys.argv) > 3:
             from mcp_policy import Policy
             from mcp_policy.asgi import PolicyMiddleware

@@ -32,7 +32,8 @@ POLICY = {
         {
             "effect": "DENY",
             "authorizedFeatures": [
-                {"type": "TOOLS", "methods": ["TOOLS_LIST", "TOOLS_CALL"], "patternType": "LITERAL", "patternValue": "get-env"}
+                {"type": "TOOLS", "methods": ["TOOLS_LIST", "TOOLS_CALL"], "patternType": "LITERAL", "patternValue": "get-env"},
+                {"type": "SAMPLING", "methods": ["SAMPLING_CREATE_MESSAGE"], "patternType": "ANY"},
             ],
         },
     ]
@@ -49,6 +50,15 @@ def policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def guarded_mcpserver(policy_file: Path) -> Iterator[str]:
     proc, url = serve("mcpserver", str(policy_file))
+    try:
+        yield url + "/mcp"
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def guarded_json_mcpserver(policy_file: Path) -> Iterator[str]:
+    proc, url = serve("mcpserver-json", str(policy_file))
     try:
         yield url + "/mcp"
     finally:
@@ -83,7 +93,7 @@ async def test_middleware_in_front_of_mcpserver(guarded_mcpserver: str) -> None:
                 init = await s.initialize()
                 assert init.server_info.name == "policy-test"
                 names = sorted(t.name for t in (await s.list_tools()).tools)
-                assert names == ["add", "echo", "slow"]
+                assert names == ["add", "ask", "echo", "slow"]
                 echo = await s.call_tool("echo", {"message": "through the middleware"})
                 assert echo.content[0].text == "Echo: through the middleware"
                 assert (await s.call_tool("add", {"a": 2, "b": 40})).content[0].text == "42"
@@ -106,6 +116,39 @@ async def test_middleware_in_front_of_mcpserver(guarded_mcpserver: str) -> None:
                 # Each notification came as it was sent, not all at once with the result.
                 assert progress.arrivals[0][0] < end - 0.6, (progress.arrivals, end)
                 assert progress.arrivals[-1][0] - progress.arrivals[0][0] >= 0.6, progress.arrivals
+
+
+async def sampled(context: object, params: object) -> object:
+    raise AssertionError("the policy refuses sampling: the client must never be asked")
+
+
+@pytest.mark.anyio
+async def test_refused_server_request_is_answered_back_to_the_server(guarded_mcpserver: str) -> None:
+    with anyio.fail_after(30):
+        async with streamable_http_client(guarded_mcpserver) as (read, write):
+            async with ClientSession(read, write, sampling_callback=sampled) as s:  # type: ignore[arg-type]
+                await s.initialize()
+                r = await s.call_tool("ask", {"question": "what time is it?"})
+                # The engine kept the sampling request from the client and POSTed its error to
+                # the server, whose call then ended instead of hanging.
+                assert r.content[0].text.startswith("refused: "), r.content[0].text
+                assert "Method not found: sampling/createMessage" in r.content[0].text
+
+
+@pytest.mark.anyio
+async def test_middleware_in_front_of_a_json_answering_server(guarded_json_mcpserver: str) -> None:
+    with anyio.fail_after(30):
+        async with streamable_http_client(guarded_json_mcpserver) as (read, write):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                names = sorted(t.name for t in (await s.list_tools()).tools)
+                assert names == ["add", "ask", "echo", "slow"]
+                assert (await s.call_tool("echo", {"message": "json"})).content[0].text == "Echo: json"
+                with pytest.raises(MCPError) as err:
+                    await s.call_tool("get-env", {})
+                assert err.value.error.code == -32602
+                uris = [str(r.uri) for r in (await s.list_resources()).resources]
+                assert uris == ["demo://visible"]
 
 
 @pytest.mark.anyio
