@@ -533,3 +533,32 @@ def test_large_inputs_release_the_gil(policy: mp.Policy) -> None:
     # Holding the GIL through three filter passes would let this loop run only at the
     # interpreter's switch points (a few times); released, it spins freely meanwhile.
     assert ticks_inside > 1000, ticks_inside
+
+
+def test_stubs_match_the_native_module() -> None:
+    """Every class, method and function of `_native.pyi` exists, every public member of the
+    native classes is in the stubs, and every one has a docstring."""
+    import ast
+
+    stub = Path(mp.__file__).with_name("_native.pyi")
+    tree = ast.parse(stub.read_text())
+    problems: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            cls = getattr(_native, node.name, None)
+            if cls is None:
+                problems.append(f"no class {node.name}")
+                continue
+            stubbed = {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+            problems += [f"{node.name}.{m} is not native" for m in stubbed if not hasattr(cls, m)]
+            for m in dir(cls):
+                if m.startswith("_"):
+                    continue
+                if m not in stubbed:
+                    problems.append(f"{node.name}.{m} is not in the stubs")
+                if not getattr(cls, m).__doc__:
+                    problems.append(f"{node.name}.{m} has no docstring")
+        elif isinstance(node, ast.FunctionDef) and not hasattr(_native, node.name):
+            problems.append(f"no function {node.name}")
+    assert problems == []
+    assert Path(mp.__file__).with_name("py.typed").exists()

@@ -13,7 +13,7 @@ answer format, so every host (Rust, C, Python, Node) reports the same thing.
 
 from __future__ import annotations
 
-from . import _errors
+from . import _errors, oauth
 from ._errors import *  # noqa: F401,F403  (one class per error code)
 from ._errors import McpPolicyError
 from ._native import (
@@ -49,5 +49,6 @@ __all__ = [
     "Step",
     "__version__",
     "evaluate",
+    "oauth",
     *_errors.__all__,
 ]
