@@ -94,17 +94,17 @@ export declare class Context {
 export declare class Decision {
   /** Whether the message may be forwarded (a batch: every message of it). */
   get allowed(): boolean
+  /**
+   * The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or
+   * the message could not be read); `null` for a batch.
+   */
+  get status(): number | null
   /** `"allow"` or `"deny"`. */
   get decision(): 'allow' | 'deny'
   /** Why (the grant or the denial's reason). */
   get reason(): string | null
   /** Index of the rule that decided, or `null`. */
   get rule(): number | null
-  /**
-   * The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or
-   * the message could not be read).
-   */
-  get status(): number | null
   /** A denial's kind (`implicit_deny`, `explicit_deny`, `invalid_message`...), else `null`. */
   get kind(): string | null
   /** The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`. */

@@ -3,6 +3,7 @@
 //! and header lists.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use mcp_policy::context::Context as CoreContext;
 use napi::bindgen_prelude::JsObjectValue;
@@ -43,33 +44,20 @@ fn stringify(env: &Env, o: &Object<'_>, what: &str) -> Result<String> {
 /// ARCHITECTURE.md §3 document as an object or JSON text.
 pub(crate) type CtxArg<'a> = Either<ClassInstance<'a, Context>, Input<'a>>;
 
-/// The context of a call: borrowed from a prepared [`Context`], or read for this call.
-pub(crate) enum Ctx<'a> {
-    Borrowed(&'a CoreContext<'static>),
-    Owned(Box<CoreContext<'static>>),
-}
+/// The context of a call, shared: a prepared [`Context`]'s, one read for this call, or the
+/// empty one (shared, so that calls without a context allocate nothing for it). Results that
+/// compute their answer when asked (a [`crate::policy::Decision`]) keep it.
+pub(crate) type Ctx = Arc<CoreContext<'static>>;
 
-/// The context of a call that gives none: shared, so that such calls allocate nothing for it.
-static EMPTY: std::sync::LazyLock<CoreContext<'static>> =
-    std::sync::LazyLock::new(CoreContext::default);
-
-impl<'a> Ctx<'a> {
-    pub(crate) fn get(&self) -> &CoreContext<'static> {
-        match self {
-            Ctx::Borrowed(c) => c,
-            Ctx::Owned(c) => c,
-        }
-    }
-}
+static EMPTY: std::sync::LazyLock<Ctx> =
+    std::sync::LazyLock::new(|| Arc::new(CoreContext::default()));
 
 /// The context `arg` gives (empty when absent).
-pub(crate) fn ctx<'a>(env: &Env, arg: &'a Option<CtxArg<'a>>) -> Result<Ctx<'a>> {
+pub(crate) fn ctx(env: &Env, arg: &Option<CtxArg<'_>>) -> Result<Ctx> {
     match arg {
-        None => Ok(Ctx::Borrowed(&EMPTY)),
-        Some(Either::A(c)) => Ok(Ctx::Borrowed(&c.inner)),
-        Some(Either::B(doc)) => Ok(Ctx::Owned(Box::new(read_context(&bytes(
-            env, doc, "context",
-        )?)?))),
+        None => Ok(EMPTY.clone()),
+        Some(Either::A(c)) => Ok(c.inner.clone()),
+        Some(Either::B(doc)) => Ok(Arc::new(read_context(&bytes(env, doc, "context")?)?)),
     }
 }
 
@@ -88,7 +76,7 @@ fn read_context(text: &[u8]) -> Result<CoreContext<'static>> {
 #[napi]
 #[derive(Debug)]
 pub struct Context {
-    pub(crate) inner: CoreContext<'static>,
+    pub(crate) inner: Ctx,
 }
 
 #[napi]
@@ -103,8 +91,8 @@ impl Context {
     ) -> Result<Self> {
         Ok(Self {
             inner: match &document {
-                None => CoreContext::default(),
-                Some(d) => read_context(&bytes(&env, d, "context")?)?,
+                None => EMPTY.clone(),
+                Some(d) => Arc::new(read_context(&bytes(&env, d, "context")?)?),
             },
         })
     }
@@ -138,7 +126,7 @@ impl Context {
             .map_err(|_| error::bad_arg("attributes: the JSON text is not UTF-8"))?;
         let ctx = CoreContext::from_parts(&pairs, attrs).map_err(|e| error::core(&e))?;
         Ok(Self {
-            inner: ctx.into_owned(),
+            inner: Arc::new(ctx.into_owned()),
         })
     }
 }

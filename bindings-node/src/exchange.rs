@@ -89,7 +89,7 @@ impl Guard {
         let facts =
             RequestFacts::from_headers(list.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
         let ctx = convert::ctx(&env, &context)?;
-        let verdict = self.inner.client(&bytes, &facts, ctx.get(), &session.inner);
+        let verdict = self.inner.client(&bytes, &facts, &ctx, &session.inner);
         let answer = answer::client_verdict(&verdict);
         Ok(match verdict {
             CoreVerdict::Forward(f) => ClientVerdict {
@@ -406,7 +406,7 @@ impl Exchange {
         let bytes = convert::bytes(&env, &chunk, "chunk")?;
         let ctx = convert::ctx(&env, &context)?;
         Ok(Step {
-            inner: self.inner.server_chunk(&bytes, ctx.get()),
+            inner: self.inner.server_chunk(&bytes, &ctx),
         })
     }
 
@@ -431,7 +431,7 @@ impl Exchange {
         let bytes = convert::bytes(&env, &body, "body")?;
         let ctx = convert::ctx(&env, &context)?;
         Ok(ServerAnswer {
-            inner: self.inner.server_body(&bytes, ctx.get()),
+            inner: self.inner.server_body(&bytes, &ctx),
         })
     }
 
@@ -447,7 +447,7 @@ impl Exchange {
         let bytes = convert::bytes(&env, &message, "message")?;
         let ctx = convert::ctx(&env, &context)?;
         self.inner
-            .server_message(&bytes, ctx.get())
+            .server_message(&bytes, &ctx)
             .map(|inner| ServerDelivery { inner })
             .map_err(|e| error::core(&e))
     }

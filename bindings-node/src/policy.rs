@@ -1,10 +1,11 @@
 //! The compiled policy: judging one message, filtering one answer, evaluating a condition.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use mcp_policy::expr::ResultType;
+use mcp_policy::policy::Decision as CoreDecision;
 use mcp_policy::policy::Engine;
-use mcp_policy::{Limits, Message, answer};
+use mcp_policy::{Body, Limits, Message, answer};
 use napi::Env;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -115,8 +116,31 @@ impl Policy {
     ) -> Result<Decision> {
         let bytes = convert::bytes(&env, &message, "message")?;
         let ctx = convert::ctx(&env, &context)?;
+        // Only the verdict is computed now; the answer (reason, audit, error...) when first
+        // asked for, from the same bytes and context: judging is deterministic, and most
+        // callers read `allowed` only.
+        let (allowed, status) = match Body::parse(&bytes, self.engine.limits()) {
+            Err(e) => (false, Some(e.http_status())),
+            Ok(Body::Single(m)) => {
+                let d = self.engine.check(&m, &ctx);
+                let status = match &d {
+                    CoreDecision::Allow(..) => 200,
+                    CoreDecision::Deny(denial) => denial.http_status(),
+                };
+                (d.is_allowed(), Some(status))
+            }
+            Ok(Body::Batch(ms)) => (
+                ms.iter().all(|m| self.engine.check(m, &ctx).is_allowed()),
+                None,
+            ),
+        };
         Ok(Decision {
-            answer: answer::check(&self.engine, &bytes, ctx.get()),
+            allowed,
+            status,
+            engine: self.engine.clone(),
+            message: bytes.into_owned(),
+            ctx,
+            answer: OnceLock::new(),
         })
     }
 
@@ -141,7 +165,7 @@ impl Policy {
         })?;
         let f = self
             .engine
-            .filter_response(&req, &resp, ctx.get())
+            .filter_response(&req, &resp, &ctx)
             .map_err(|e| error::core(&e))?;
         let body = f.apply(&resp).map(<[u8]>::to_vec);
         Ok(Filtered {
@@ -168,7 +192,19 @@ fn field(answer: &Value, key: &str) -> Value {
 #[napi]
 #[derive(Debug)]
 pub struct Decision {
-    answer: Value,
+    allowed: bool,
+    status: Option<u16>,
+    engine: Arc<Engine>,
+    message: Vec<u8>,
+    ctx: crate::convert::Ctx,
+    answer: OnceLock<Value>,
+}
+
+impl Decision {
+    fn answer_ref(&self) -> &Value {
+        self.answer
+            .get_or_init(|| answer::check(&self.engine, &self.message, &self.ctx))
+    }
 }
 
 #[napi]
@@ -176,38 +212,38 @@ impl Decision {
     /// Whether the message may be forwarded (a batch: every message of it).
     #[napi(getter, catch_unwind)]
     pub fn allowed(&self) -> bool {
-        self.answer["allowed"] == Value::Bool(true)
+        self.allowed
+    }
+
+    /// The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or
+    /// the message could not be read); `null` for a batch.
+    #[napi(getter, catch_unwind)]
+    pub fn status(&self) -> Option<u16> {
+        self.status
     }
 
     /// `"allow"` or `"deny"`.
     #[napi(getter, catch_unwind, ts_return_type = "'allow' | 'deny'")]
     pub fn decision(&self) -> Value {
-        field(&self.answer, "decision")
+        field(self.answer_ref(), "decision")
     }
 
     /// Why (the grant or the denial's reason).
     #[napi(getter, catch_unwind, ts_return_type = "string | null")]
     pub fn reason(&self) -> Value {
-        field(&self.answer, "reason")
+        field(self.answer_ref(), "reason")
     }
 
     /// Index of the rule that decided, or `null`.
     #[napi(getter, catch_unwind, ts_return_type = "number | null")]
     pub fn rule(&self) -> Value {
-        field(&self.answer, "rule")
-    }
-
-    /// The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or
-    /// the message could not be read).
-    #[napi(getter, catch_unwind, ts_return_type = "number | null")]
-    pub fn status(&self) -> Value {
-        field(&self.answer, "status")
+        field(self.answer_ref(), "rule")
     }
 
     /// A denial's kind (`implicit_deny`, `explicit_deny`, `invalid_message`...), else `null`.
     #[napi(getter, catch_unwind, ts_return_type = "string | null")]
     pub fn kind(&self) -> Value {
-        field(&self.answer, "kind")
+        field(self.answer_ref(), "kind")
     }
 
     /// The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`.
@@ -217,37 +253,37 @@ impl Decision {
         ts_return_type = "{ code: number, message: string, data?: unknown } | null"
     )]
     pub fn error(&self) -> Value {
-        field(&self.answer, "error")
+        field(self.answer_ref(), "error")
     }
 
     /// The whole JSON-RPC error response to send for a denial, else `null`.
     #[napi(getter, catch_unwind, ts_return_type = "object | null")]
     pub fn response(&self) -> Value {
-        field(&self.answer, "response")
+        field(self.answer_ref(), "response")
     }
 
     /// The error code name of a message that could not be read (`SYNTAX`...), else `null`.
     #[napi(getter, catch_unwind, ts_return_type = "string | null")]
     pub fn code(&self) -> Value {
-        field(&self.answer, "code")
+        field(self.answer_ref(), "code")
     }
 
     /// The audit record: method, subject, matched rule, condition results.
     #[napi(getter, catch_unwind, ts_return_type = "object | null")]
     pub fn audit(&self) -> Value {
-        field(&self.answer, "audit")
+        field(self.answer_ref(), "audit")
     }
 
     /// The decision on each message of a batch, else `null`.
     #[napi(getter, catch_unwind, ts_return_type = "object[] | null")]
     pub fn batch(&self) -> Value {
-        field(&self.answer, "batch")
+        field(self.answer_ref(), "batch")
     }
 
     /// Core's answer (`answer::check`): what the CLI prints and the shared cases compare.
     #[napi(getter, catch_unwind, ts_return_type = "Record<string, any>")]
     pub fn answer(&self) -> Value {
-        self.answer.clone()
+        self.answer_ref().clone()
     }
 
     /// The answer, for `JSON.stringify`.
@@ -257,7 +293,7 @@ impl Decision {
         ts_return_type = "Record<string, any>"
     )]
     pub fn to_json(&self) -> Value {
-        self.answer.clone()
+        self.answer_ref().clone()
     }
 }
 
@@ -348,7 +384,7 @@ pub fn evaluate(
         .map(|b| Message::parse(b, &limits))
         .transpose()
         .map_err(|e| error::core(&e))?;
-    let mut a = answer::evaluate(&expression, ctx.get(), msg.as_ref(), ty, &limits);
+    let mut a = answer::evaluate(&expression, &ctx, msg.as_ref(), ty, &limits);
     match a.get_mut("value") {
         Some(v) => Ok(v.take()),
         None => Err(error::throw(a)),
