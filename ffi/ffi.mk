@@ -31,6 +31,12 @@ ffi-c: ffi-lib debian-deps
 	$(VALGRIND) $(FFI_OUT)/api-shared
 	$(VALGRIND) $(FFI_OUT)/cases-static .
 	$(VALGRIND) $(FFI_OUT)/cases-shared .
+	# The README's example compiles, runs clean and prints what the README says it prints.
+	awk '/^```c$$/{f=1;next} /^```$$/{f=0} f' ffi/README.md >$(FFI_OUT)/readme.c
+	awk '/^```text$$/{f=1;next} /^```$$/{f=0} f' ffi/README.md >$(FFI_OUT)/readme.expected
+	$(FFI_CC) $(FFI_OUT)/readme.c $(FFI_STATIC) -o $(FFI_OUT)/readme
+	$(VALGRIND) $(FFI_OUT)/readme >$(FFI_OUT)/readme.out
+	diff -u $(FFI_OUT)/readme.expected $(FFI_OUT)/readme.out
 
 ffi-nginx: ffi-lib debian-deps e2e/node_modules/.stamp
 	node --test e2e/nginx/
