@@ -107,6 +107,13 @@ export declare class Decision {
   get rule(): number | null
   /** A denial's kind (`implicit_deny`, `explicit_deny`, `invalid_message`...), else `null`. */
   get kind(): string | null
+  /** A denial's mode (`hide`, `forbid`, `http`), else `null`. */
+  get mode(): 'hide' | 'forbid' | 'http' | null
+  /**
+   * The OAuth scopes that would grant a denied message (it is then a 403 step-up), else
+   * empty.
+   */
+  get requiredScopes(): string[]
   /** The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`. */
   get error(): { code: number, message: string, data?: unknown } | null
   /** The whole JSON-RPC error response to send for a denial, else `null`. */

@@ -246,6 +246,26 @@ impl Decision {
         field(self.answer_ref(), "kind")
     }
 
+    /// A denial's mode (`hide`, `forbid`, `http`), else `null`.
+    #[napi(
+        getter,
+        catch_unwind,
+        ts_return_type = "'hide' | 'forbid' | 'http' | null"
+    )]
+    pub fn mode(&self) -> Value {
+        field(self.answer_ref(), "mode")
+    }
+
+    /// The OAuth scopes that would grant a denied message (it is then a 403 step-up), else
+    /// empty.
+    #[napi(getter, catch_unwind, ts_return_type = "string[]")]
+    pub fn required_scopes(&self) -> Value {
+        match field(self.answer_ref(), "requiredScopes") {
+            Value::Null => Value::Array(Vec::new()),
+            v => v,
+        }
+    }
+
     /// The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`.
     #[napi(
         getter,

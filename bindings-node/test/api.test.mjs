@@ -64,11 +64,36 @@ describe("Policy", () => {
     const deny = policy.check(call("get-env", 9));
     assert.equal(deny.allowed, false);
     assert.equal(deny.kind, "not_granted");
+    assert.equal(deny.mode, "hide");
+    assert.deepEqual(deny.requiredScopes, []);
+    assert.equal(allow.mode, null);
     assert.deepEqual(deny.error, { code: -32602, message: "Unknown tool: get-env" });
     assert.deepEqual(deny.response, { jsonrpc: "2.0", id: 9, error: deny.error });
     assert.match(deny.reason, /get-env/);
     assert.deepEqual(JSON.parse(JSON.stringify(deny)), deny.answer, "toJSON is the answer");
     assert.equal(deny.answer.decision, "deny");
+  });
+
+  test("a denial a scope would cure is a step-up: 403, the scopes, the challenge", () => {
+    const scoped = Policy.fromJson({
+      authorizations: [
+        {
+          scopes: ["mcp:admin"],
+          condition: "{#context.attributes['user.roles']?.contains('mcp:admin') ?: false}",
+          authorizedFeatures: [{ type: "TOOLS", methods: ["TOOLS_CALL"], patternType: "ANY" }],
+        },
+      ],
+    });
+    const d = scoped.check(call("echo"));
+    assert.equal(d.status, 403);
+    assert.deepEqual(d.requiredScopes, ["mcp:admin"]);
+    assert.equal(scoped.check(call("echo"), { attributes: { "user.roles": ["mcp:admin"] } }).allowed, true);
+    const g = scoped.guard({ resourceMetadataUrl: "https://gw.example.com/.well-known/oauth-protected-resource/mcp" });
+    const v = g.client(call("echo"), null, null, g.session());
+    assert.equal(v.status, 403);
+    assert.match(v.wwwAuthenticate, /insufficient_scope/);
+    assert.match(v.wwwAuthenticate, /resource_metadata="https:\/\/gw.example.com/);
+    assert.ok(v.headers.some(([n]) => n === "www-authenticate"));
   });
 
   test("a context (prepared, object or JSON text) feeds conditions; credentials stay hidden", () => {
