@@ -5,7 +5,9 @@
 //      to the same proxy judging in plain JavaScript with JSON.parse (bench/plain-proxy.mjs) and
 //      to the server reached directly: requests/s and p50/p99 of tools/call at a fixed
 //      concurrency, on the same backend.
-// Environment: BENCH_SECONDS (per load run, default 5), BENCH_CONCURRENCY (default 8).
+// Environment: BENCH_SECONDS (per load run, default 5), BENCH_CONCURRENCY (default 8),
+// BENCH_ROUNDS (default 3: the three targets are measured in turn, round after round, so that
+// a change in the machine's load hits them alike; the median round is reported).
 import { spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { createRequire } from "node:module";
@@ -20,6 +22,7 @@ const { createProxyServer } = require("../lib/http.js");
 const EVERYTHING = require.resolve("@modelcontextprotocol/server-everything/dist/index.js");
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 const POLICY = {
@@ -107,6 +110,7 @@ function post(port, body, sid) {
   });
 }
 
+/** A session on `port`, then `CONCURRENCY` clients calling echo for `SECONDS`: req/s, latencies. */
 async function load(label, port) {
   const init = await post(port, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } } }));
   const sid = init.sid;
@@ -122,14 +126,13 @@ async function load(label, port) {
       if (r.status !== 200 || !r.text.includes("Echo: hi")) throw new Error(`${label}: ${r.status} ${r.text.slice(0, 200)}`);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => run(Date.now() + 1000))); // warm up
+  await Promise.all(Array.from({ length: CONCURRENCY }, () => run(Date.now() + 500))); // warm up
   lat.length = 0;
   const t0 = Date.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, () => run(t0 + SECONDS * 1000)));
   const secs = (Date.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
-  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))].toFixed(2);
-  console.log(`${label.padEnd(40)} ${(lat.length / secs).toFixed(0).padStart(6)} req/s   p50 ${q(0.5)} ms   p99 ${q(0.99)} ms   (${lat.length} calls)`);
+  return { rps: lat.length / secs, p50: lat[Math.floor(lat.length / 2)], p99: lat[Math.floor(lat.length * 0.99)], n: lat.length };
 }
 
 const port = await freePort();
@@ -148,10 +151,25 @@ try {
   const plainProxy = createPlainProxy(upstream, new Set(["get-env"]));
   const enginePort = await listen(engineProxy);
   const plainPort = await listen(plainProxy);
-  console.log(`## tools/call echo through each, ${CONCURRENCY} concurrent clients, ${SECONDS} s each, same server-everything`);
-  await load("server-everything directly", port);
-  await load("proxy, plain JS JSON.parse ACL", plainPort);
-  await load("proxy, mcp-policy engine (lib/http.js)", enginePort);
+  console.log(`## tools/call echo through each, ${CONCURRENCY} concurrent clients, ${SECONDS} s x ${ROUNDS} rounds each, same server-everything`);
+  const targets = [
+    ["server-everything directly", port],
+    ["proxy, plain JS JSON.parse ACL", plainPort],
+    ["proxy, mcp-policy engine (lib/http.js)", enginePort],
+  ];
+  const results = targets.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, [label, p]] of targets.entries()) results[i].push(await load(label, p));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [i, [label]] of targets.entries()) {
+    const rs = results[i];
+    console.log(
+      `${label.padEnd(40)} ${median(rs.map((x) => x.rps)).toFixed(0).padStart(6)} req/s   p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms   p99 ${median(rs.map((x) => x.p99)).toFixed(2)} ms   (rounds: ${rs.map((x) => x.rps.toFixed(0)).join(", ")} req/s)`,
+    );
+  }
+  const [direct, plain, engine] = results.map((rs) => median(rs.map((x) => x.p50)));
+  console.log(`added p50 per request over the direct call: plain JS ${(plain - direct).toFixed(2)} ms, engine ${(engine - direct).toFixed(2)} ms`);
   engineProxy.closeAllConnections();
   engineProxy.close();
   plainProxy.closeAllConnections();

@@ -7,7 +7,6 @@
 
 const { once } = require("node:events");
 const { Context, Guard, Policy } = require("../index.js");
-const { sseTransformStream } = require("./sse.js");
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -188,12 +187,25 @@ function createProxyHandler(policy, options) {
     if (head === "stream") {
       res.writeHead(up.status, [...headers, "content-type", "text/event-stream"]);
       res.flushHeaders();
-      const judged = up.body.pipeThrough(
-        sseTransformStream(exchange, { context: ctx, onToServer: (b) => postBack(b, sessionId, req) }),
-      );
+      // Chunk by chunk, as they arrive (the same as `sseTransformStream`, without the cost of
+      // a Web Streams pipe on every chunk).
+      const toServer = (b) => postBack(b, sessionId, req);
       try {
-        for await (const chunk of judged) {
-          if (!res.write(chunk)) await once(res, "drain");
+        let ended = false;
+        for await (const chunk of up.body) {
+          const step = exchange.serverChunk(chunk, ctx);
+          for (const b of step.toServer) toServer(b);
+          const out = step.toClient;
+          if (out.length > 0 && !res.write(out)) await once(res, "drain");
+          if (step.end) {
+            ended = true;
+            break;
+          }
+        }
+        if (!ended) {
+          const step = exchange.finish();
+          for (const b of step.toServer) toServer(b);
+          res.write(step.toClient);
         }
       } catch (e) {
         if (abort.signal.aborted) return; // the client went away: nothing to tell it
