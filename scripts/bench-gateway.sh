@@ -22,7 +22,10 @@
 #        needs taskset and at least 2 CPUs), REQUESTS (default 20000), LAT_REQUESTS (5000),
 #        CONCURRENCY (16), SESSIONS (1000), MAX_SECS (30 per run), REPEAT (3), GATEWAY_THREADS
 #        (unset: the gateway's default; passed as MCP_POLICY_WORKER_THREADS), GATEWAY_BIN
-#        (another gateway build to measure, e.g. an older one for a before/after).
+#        (another gateway build to measure, e.g. an older one for a before/after), NGINX_LUA (1:
+#        also NGINX running examples/nginx, the C library through LuaJIT, in front of the same
+#        backend with the same policy, as a third target in the same alternation; needs nginx
+#        and libnginx-mod-http-lua, and builds the library).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +51,11 @@ if [[ " ${modes[*]} " == *" pinned "* ]] && { ! command -v taskset >/dev/null ||
 fi
 
 "$CARGO" build --release --locked -p mcp-policy-gateway -p mcp-policy-loadgen >&2
+targets=(direct gateway)
+if [[ ${NGINX_LUA:-0} == 1 ]]; then
+  "$CARGO" build --release --locked -p mcp-policy-ffi >&2
+  targets+=(nginx)
+fi
 
 # Each session holds two sockets in the gateway (client and upstream) and one here.
 ulimit -n "$(( $(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536 ))" 2>/dev/null || true
@@ -115,20 +123,36 @@ TOML
   gateway=$(wait_listening "$work/gateway-$mode.err")
   direct_url="http://$backend/mcp"
   gw_url="http://$gateway/mcp"
+  nginx_url=
+  if [[ " ${targets[*]} " == *" nginx "* ]]; then
+    nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "${gateway_on[@]}" bash examples/nginx/run.sh "$nginx_port" "$direct_url" examples/policy.json \
+      >"$work/nginx-$mode.out" 2>&1 &
+    nginx_pid=$!   # run.sh execs NGINX's master in the foreground
+    pids+=("$nginx_pid")
+    for _ in $(seq 1 100); do
+      curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && break
+      sleep 0.1
+    done
+    nginx_url="http://127.0.0.1:$nginx_port/mcp"
+    echo "[$mode] nginx + the C library (examples/nginx) $nginx_url" >&2
+  fi
   echo "[$mode] backend $direct_url, gateway $gw_url (pid $gw_pid, $(ls /proc/$gw_pid/task | wc -l) threads, policy examples/policy.json)${client_on[*]:+; client and backend: ${client_on[*]}, gateway: ${gateway_on[*]}}" >&2
 
   # Warm-up: connections, allocator, page cache.
   "${client_on[@]}" "$lg" bench "$gw_url" list 2000 4 "$MAX_SECS" >/dev/null
   "${client_on[@]}" "$lg" bench "$direct_url" list 2000 4 "$MAX_SECS" >/dev/null
+  if [[ -n $nginx_url ]]; then "${client_on[@]}" "$lg" bench "$nginx_url" list 2000 4 "$MAX_SECS" >/dev/null; fi
 
   for kind in call list; do
     for c in "$CONCURRENCY" 1; do
       n=$REQUESTS
       [[ $c == 1 ]] && n=$LAT_REQUESTS
       for _ in $(seq 1 "$REPEAT"); do
-        for target in direct gateway; do
+        for target in "${targets[@]}"; do
           url=$direct_url
           [[ $target == gateway ]] && url=$gw_url
+          [[ $target == nginx ]] && url=$nginx_url
           g0=$(cpu_us "$gw_pid") b0=$(cpu_us "$backend_pid")
           line=$("${client_on[@]}" "$lg" bench "$url" "$kind" "$n" "$c" "$MAX_SECS")
           g1=$(cpu_us "$gw_pid") b1=$(cpu_us "$backend_pid")
@@ -147,6 +171,10 @@ TOML
   fi
   kill "$gw_pid" "$backend_pid" 2>/dev/null || true
   wait "$gw_pid" "$backend_pid" 2>/dev/null || true
+  if [[ -n $nginx_url ]]; then
+    kill "$nginx_pid" 2>/dev/null || true
+    wait "$nginx_pid" 2>/dev/null || true
+  fi
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average at the end: $load_end" >&2
@@ -171,6 +199,7 @@ titles = {
     "pinned": "pinned: load generator and backend on CPU 0, gateway alone on CPU 1 (direct runs: the same CPU 0)",
 }
 verdicts = []
+nginx_rows = []
 for mode in dict.fromkeys(r["mode"] for r in rows):
     n_runs = len(runs(mode, "direct", "call", conc))
     print(f"### {titles[mode]}")
@@ -187,10 +216,21 @@ for mode in dict.fromkeys(r["mode"] for r in rows):
             added = m("gateway", "p50_us") - m("direct", "p50_us")
             errs = sum(r["errors"] for r in runs(mode, "direct", kind, c) + runs(mode, "gateway", kind, c))
             print(f"| {label} | {c} | {d_rps:.0f} | {g_rps:.0f} | {ratio:.2f}× | {m('direct','p50_us'):.0f} / {m('direct','p99_us'):.0f} | {m('gateway','p50_us'):.0f} / {m('gateway','p99_us'):.0f} | {added:.0f} | {m('direct','be_cpu'):.0f} / {m('direct','client_cpu_us_per_req'):.0f} | {m('gateway','gw_cpu'):.0f} / {m('gateway','be_cpu'):.0f} / {m('gateway','client_cpu_us_per_req'):.0f} |" + (f" ({errs} errors)" if errs else ""))
+            if runs(mode, "nginx", kind, c):
+                n_rps = m("nginx", "rps")
+                nginx_rows.append(f"| {mode} | {label} | {c} | {g_rps:.0f} | {n_rps:.0f} | {g_rps / n_rps if n_rps else 0:.2f}× | {m('gateway','p50_us'):.0f} / {m('gateway','p99_us'):.0f} | {m('nginx','p50_us'):.0f} / {m('nginx','p99_us'):.0f} |")
             if kind == "call" and c == conc:
                 verdicts.append((f"[{mode}] tools/call throughput through the gateway >= 0.7x direct", f"{ratio:.2f}x", ratio >= 0.7))
             if kind == "call" and c == 1:
                 verdicts.append((f"[{mode}] added p50 latency <= 150 us (1 connection)", f"{added:.0f} us", added <= 150))
+    print()
+if nginx_rows:
+    print("### The gateway next to NGINX + the C library (examples/nginx, LuaJIT FFI), same backend, policy and load")
+    print()
+    print("| placement | request | connections | gateway req/s | nginx+lib req/s | gateway / nginx+lib | gateway p50 / p99 (µs) | nginx+lib p50 / p99 (µs) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for row in nginx_rows:
+        print(row)
     print()
 mb = rss["rss_after_hold_kb"] / 1024
 print(f"Gateway RSS: {rss['rss_before_kb']/1024:.1f} MB idle after the runs, {rss['rss_open_kb']/1024:.1f} MB with {rss['sessions']} sessions each holding a GET stream ({rss['errors']} failed to open, opened in {rss['open_secs']} s), {mb:.1f} MB after holding them 3 s.")
