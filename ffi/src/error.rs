@@ -137,16 +137,12 @@ impl mcp_policy_result {
 /// string; `"UNKNOWN"` for a number that is not a result.
 #[unsafe(no_mangle)]
 pub extern "C" fn mcp_policy_result_name(result: u32) -> *const c_char {
-    let name: &'static str = match result {
+    let name: &'static str = quiet("UNKNOWN\0", || match result {
         0 => "OK\0",
-        n => match ErrorCode::from_code(n) {
-            Some(code) => NAMES
-                .iter()
-                .find(|(c, _)| *c == code)
-                .map_or("UNKNOWN\0", |(_, n)| n),
-            None => "UNKNOWN\0",
-        },
-    };
+        n => ErrorCode::from_code(n)
+            .and_then(|code| NAMES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n))
+            .unwrap_or("UNKNOWN\0"),
+    });
     name.as_ptr().cast()
 }
 
