@@ -564,6 +564,13 @@ impl Decision {
         self.field(py, "kind")
     }
 
+    /// How the policy wants a denial answered: `"hide"` (as if the subject did not exist),
+    /// `"forbid"` (a JSON-RPC error saying so) or `"http"` (HTTP 403); `None` when allowed.
+    #[getter]
+    fn mode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, "mode")
+    }
+
     /// The JSON-RPC error object to answer with (`{"code", "message", "data"?}`), `None`
     /// when allowed.
     #[getter]

@@ -111,7 +111,7 @@ def test_check_decision(policy: mp.Policy) -> None:
     assert no.reason == "no rule grants TOOLS_CALL on `get-env`"
     assert no.error == {"code": -32602, "message": "Unknown tool: get-env"}
     assert no.response == {"jsonrpc": "2.0", "id": 9, "error": no.error}
-    assert no.answer["decision"] == "deny" and no.answer["mode"] == "hide"
+    assert no.answer["decision"] == "deny" and no.mode == "hide" and ok.mode is None
     assert "allowed=False" in repr(no)
     with pytest.raises(AttributeError):
         no.allowed = True  # type: ignore[misc]
@@ -312,6 +312,19 @@ def test_server_requests_and_stdio() -> None:
     assert json.loads(failed[0][1])["error"]["message"] == "the process died"
     session.set_resumable(True)
     assert "Session(" in repr(session)
+
+
+def test_step_up() -> None:
+    policy = mp.Policy.from_file(Path(__file__).resolve().parents[2] / "cases/policies/exchange.json")
+    admin = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "admin-reset"}}
+    d = policy.check(admin)
+    assert not d.allowed and d.status == 403 and d.required_scopes == ["mcp:admin"]
+    assert policy.check(admin, {"attributes": {"user.roles": ["mcp:admin"]}}).allowed
+    meta = "https://gw.example.com/.well-known/oauth-protected-resource/mcp"
+    r = policy.guard(resource_metadata_url=meta).client(admin, JSON)
+    assert isinstance(r, mp.Reply) and r.status == 403
+    assert 'error="insufficient_scope"' in r.www_authenticate and meta in r.www_authenticate
+    assert ("www-authenticate", r.www_authenticate) in r.headers
 
 
 def test_failures(policy: mp.Policy) -> None:

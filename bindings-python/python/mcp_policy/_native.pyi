@@ -75,6 +75,9 @@ class Decision:
     @property
     def kind(self) -> Literal["not_granted", "denied_by_rule", "condition_error", "invalid_message"] | None: ...
     @property
+    def mode(self) -> Literal["hide", "forbid", "http"] | None:
+        """How the policy wants a denial answered."""
+    @property
     def error(self) -> dict[str, Any] | None:
         """The JSON-RPC error object to answer with."""
     @property
