@@ -165,6 +165,10 @@ async def test_middleware_replies_without_the_app(guarded_mcpserver: str) -> Non
         r = await http.post(guarded_mcpserver, json=call, headers={"accept": "application/json, text/event-stream"})
         assert r.status_code == 200
         assert r.json() == {"jsonrpc": "2.0", "id": 7, "error": {"code": -32602, "message": "Unknown tool: get-env"}}
+        # A GET of the endpoint that does not ask for a stream is still judged as one: the
+        # server's JSON error (no waiting request) comes through the engine.
+        r = await http.get(guarded_mcpserver, headers={"accept": "application/json"})
+        assert r.status_code == 406 and r.json()["error"]["code"] == -32600
 
 
 @pytest.mark.anyio

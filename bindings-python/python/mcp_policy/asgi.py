@@ -145,7 +145,9 @@ class PolicyMiddleware:
     request (a :class:`~mcp_policy.Context`, a ``dict`` or ``None``); by default it is built
     from the request headers (``Context.from_headers``; headers conditions may not see, such
     as ``Authorization``, are left out by the engine). ``path`` limits enforcement to one
-    endpoint (``"/mcp"``); other requests pass untouched. ``max_sessions`` bounds the sessions
+    endpoint (``"/mcp"``); other requests pass untouched. Give it when the app serves more
+    than MCP: then every ``GET`` of the endpoint is judged as the session's stream (without
+    it, only a ``GET`` that accepts ``text/event-stream`` is). ``max_sessions`` bounds the sessions
     kept; ``max_body_bytes`` bounds a client body (413 past it) and a server's JSON body
     (the waiting requests get errors past it).
     """
@@ -185,7 +187,9 @@ class PolicyMiddleware:
         headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])
         if method == "POST":
             await self._post(scope, receive, send, headers)
-        elif method == "GET" and b"text/event-stream" in (_first(headers, b"accept") or b""):
+        elif method == "GET" and (self.path is not None or b"text/event-stream" in (_first(headers, b"accept") or b"")):
+            # On the MCP endpoint every GET is the session's stream, whatever it accepts;
+            # without a path, only requests for an event stream are taken as one.
             await self._get(scope, receive, send, headers)
         elif method == "DELETE":
             await self._delete(scope, receive, send, headers)
