@@ -201,6 +201,8 @@ export declare class Filtered {
  * session and opens the `Exchange` that judges what the server sends back.
  */
 export declare class Guard {
+  /** The limits of the guard's policy (see `Policy.limits`). */
+  get limits(): LimitsOptions
   /**
    * A new session: one per MCP session (`Mcp-Session-Id`), and one per request that belongs
    * to none.
@@ -272,6 +274,11 @@ export declare class Policy {
    * matched by id, event streams and media types checked).
    */
   static allowAll(limits?: LimitsOptions | undefined | null): Policy
+  /**
+   * The limits the policy was compiled with (every field set). Hosts read at most
+   * `maxBodyBytes` + 1 bytes of a body, so that the engine answers a larger one (413).
+   */
+  get limits(): LimitsOptions
   /** How many rules the policy has. */
   get ruleCount(): number
   /**

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse, Server } from "node:http";
-import type { Context, Guard, Policy, Session } from "../index";
+import type { Context, Guard, LimitsOptions, Policy, Session } from "../index";
 
 /** Options shared by the middleware and the proxy. */
 export interface CommonOptions {
@@ -9,8 +9,9 @@ export interface CommonOptions {
   maxPending?: number;
   /** Most sessions remembered (default 10,000; the oldest is forgotten first). */
   maxSessions?: number;
-  /** Largest client body read (default 16 MiB; the engine refuses larger ones with 413). */
-  maxBodyBytes?: number;
+  /** The engine's limits when `policy` is a document (a Policy or Guard has its own): bodies are
+   * read up to `maxBodyBytes` + 1 bytes and a larger one is refused by the engine (413). */
+  limits?: LimitsOptions;
   /** The context conditions read, per request (default: the request's visible headers). */
   context?: (req: IncomingMessage) => Context | object;
   /** Errors of the host part (a failed post back, a broken socket). Default: process warnings. */

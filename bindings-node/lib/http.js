@@ -36,7 +36,7 @@ const RESPONSE_SKIP = new Set(["content-length", "content-type", "content-encodi
 
 function guardOf(policy, options) {
   if (policy instanceof Guard) return policy;
-  const p = policy instanceof Policy ? policy : Policy.fromJson(policy);
+  const p = policy instanceof Policy ? policy : Policy.fromJson(policy, options.limits);
   return p.guard({ resourceMetadataUrl: options.resourceMetadataUrl, maxPending: options.maxPending });
 }
 
@@ -151,7 +151,7 @@ function createProxyHandler(policy, options) {
   const guard = guardOf(policy, options);
   const upstream = new URL(options.upstream);
   const sessions = new Sessions(guard, options.maxSessions);
-  const limit = options.maxBodyBytes ?? 16 * 1024 * 1024;
+  const limit = guard.limits.maxBodyBytes;
   const timeoutMs = options.timeoutMs ?? 30000;
   const onError = errorHandler(options);
 
@@ -411,7 +411,7 @@ function judgeResponse(res, exchange, ctx, postBack, onSessionId) {
 function mcpPolicy(policy, options = {}) {
   const guard = guardOf(policy, options);
   const sessions = new Sessions(guard, options.maxSessions);
-  const limit = options.maxBodyBytes ?? 16 * 1024 * 1024;
+  const limit = guard.limits.maxBodyBytes;
   const onError = errorHandler(options);
 
   function defaultPostBack(req, sid) {

@@ -50,20 +50,26 @@ impl Guard {
         }
     }
 
-    fn limits(&self) -> Limits {
+    fn core_limits(&self) -> Limits {
         self.inner.engine().limits().clone()
     }
 }
 
 #[napi]
 impl Guard {
+    /// The limits of the guard's policy (see `Policy.limits`).
+    #[napi(getter, catch_unwind)]
+    pub fn limits(&self) -> crate::policy::LimitsOptions {
+        crate::policy::LimitsOptions::of(self.inner.engine().limits())
+    }
+
     /// A new session: one per MCP session (`Mcp-Session-Id`), and one per request that belongs
     /// to none.
     #[napi(catch_unwind)]
     pub fn session(&self) -> Session {
         Session {
             inner: self.inner.session(),
-            limits: self.limits(),
+            limits: self.core_limits(),
         }
     }
 

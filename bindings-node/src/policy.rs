@@ -39,6 +39,21 @@ pub struct LimitsOptions {
 }
 
 impl LimitsOptions {
+    /// The options that give `l` (every field set).
+    pub(crate) fn of(l: &Limits) -> Self {
+        let n = |v: usize| Some(u32::try_from(v).unwrap_or(u32::MAX));
+        Self {
+            max_body_bytes: n(l.max_body_bytes),
+            max_depth: n(l.max_depth),
+            max_batch_len: n(l.max_batch_len),
+            max_string_bytes: n(l.max_string_bytes),
+            max_object_keys: n(l.max_object_keys),
+            max_regex_bytes: n(l.max_regex_bytes),
+            max_expr_steps: Some(l.max_expr_steps),
+            max_expr_depth: n(l.max_expr_depth),
+        }
+    }
+
     fn limits(&self) -> Limits {
         let d = Limits::default();
         let n = |v: Option<u32>, def: usize| v.map_or(def, |v| v as usize);
@@ -96,6 +111,13 @@ impl Policy {
         Ok(Self {
             engine: Arc::new(engine),
         })
+    }
+
+    /// The limits the policy was compiled with (every field set). Hosts read at most
+    /// `maxBodyBytes` + 1 bytes of a body, so that the engine answers a larger one (413).
+    #[napi(getter, catch_unwind)]
+    pub fn limits(&self) -> LimitsOptions {
+        LimitsOptions::of(self.engine.limits())
     }
 
     /// How many rules the policy has.

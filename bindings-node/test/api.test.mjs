@@ -50,6 +50,8 @@ describe("Policy", () => {
     }
     assert.ok(policy instanceof Policy);
     assert.equal(Policy.allowAll().check(call("anything")).allowed, true);
+    assert.equal(policy.limits.maxBodyBytes, 16 * 1024 * 1024);
+    assert.equal(Policy.fromJson(POLICY, { maxDepth: 9 }).guard().limits.maxDepth, 9);
   });
 
   test("check returns a typed decision with core's answer", () => {

@@ -135,6 +135,19 @@ describe("proxy host part", () => {
     assert.ok(!s.map.has("a"), "the oldest is forgotten first");
   });
 
+  test("a body over the engine's limit is refused by the engine (413), not cut and misjudged", async () => {
+    const small = createProxyServer(POLICY, { upstream: "http://127.0.0.1:9/mcp", limits: { maxBodyBytes: 1000 } });
+    const url = await listen(small);
+    try {
+      const body = `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"${"a".repeat(100_000)}"}}`;
+      const r = await fetch(`${url}/mcp`, { method: "POST", headers: HEADERS, body });
+      assert.equal(r.status, 413);
+      assert.equal((await r.json()).error.code, -32700);
+    } finally {
+      small.close();
+    }
+  });
+
   test("options.upstream is required", () => {
     assert.throws(() => createProxyServer(POLICY, {}), /upstream/);
   });
