@@ -5,7 +5,7 @@
 //      to the same proxy judging in plain JavaScript with JSON.parse (bench/plain-proxy.mjs) and
 //      to the server reached directly: requests/s and p50/p99 of tools/call at a fixed
 //      concurrency, on the same backend.
-// Environment: BENCH_SECONDS (per load run, default 5), BENCH_CONCURRENCY (default 8),
+// Environment: BENCH_TARGETS (some of direct,plain,engine; default all), BENCH_SECONDS (per load run, default 5), BENCH_CONCURRENCY (default 8),
 // BENCH_ROUNDS (default 3: the three targets are measured in turn, round after round, so that
 // a change in the machine's load hits them alike; the median round is reported).
 import { spawn } from "node:child_process";
@@ -42,6 +42,8 @@ function perCall(label, n, fn) {
   return ns;
 }
 
+const micro = !process.env.BENCH_TARGETS; // a load run of some targets skips parts 1 and 2
+if (micro) {
 // ---- 1. check ----
 const callBuf = Buffer.from('{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}');
 const callStr = callBuf.toString();
@@ -78,6 +80,8 @@ perCall("reference: JSON.parse + filter + JSON.stringify in JS", 20_000, () => {
   m.result.tools = m.result.tools.filter((t) => t.name !== "get-env");
   return Buffer.from(JSON.stringify(m));
 });
+
+}
 
 // ---- 3. proxies under load ----
 async function freePort() {
@@ -152,11 +156,12 @@ try {
   const enginePort = await listen(engineProxy);
   const plainPort = await listen(plainProxy);
   console.log(`## tools/call echo through each, ${CONCURRENCY} concurrent clients, ${SECONDS} s x ${ROUNDS} rounds each, same server-everything`);
+  const only = process.env.BENCH_TARGETS?.split(","); // direct,plain,engine
   const targets = [
-    ["server-everything directly", port],
-    ["proxy, plain JS JSON.parse ACL", plainPort],
-    ["proxy, mcp-policy engine (lib/http.js)", enginePort],
-  ];
+    ["server-everything directly", port, "direct"],
+    ["proxy, plain JS JSON.parse ACL", plainPort, "plain"],
+    ["proxy, mcp-policy engine (lib/http.js)", enginePort, "engine"],
+  ].filter(([, , key]) => !only || only.includes(key));
   const results = targets.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, [label, p]] of targets.entries()) results[i].push(await load(label, p));
@@ -169,7 +174,7 @@ try {
     );
   }
   const [direct, plain, engine] = results.map((rs) => median(rs.map((x) => x.p50)));
-  console.log(`added p50 per request over the direct call: plain JS ${(plain - direct).toFixed(2)} ms, engine ${(engine - direct).toFixed(2)} ms`);
+  if (results.length === 3) console.log(`added p50 per request over the direct call: plain JS ${(plain - direct).toFixed(2)} ms, engine ${(engine - direct).toFixed(2)} ms`);
   engineProxy.closeAllConnections();
   engineProxy.close();
   plainProxy.closeAllConnections();
