@@ -98,6 +98,25 @@ describe("proxy host part", () => {
     assert.equal((await r.json()).error.code, -32000);
   });
 
+  test("a stream may outlast the head timeout: events pass as sent", async () => {
+    up.set(async (_req, _body, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":1}}\n\n');
+      await sleep(800);
+      res.end('data: {"jsonrpc":"2.0","id":9,"result":{"content":[]}}\n\n');
+    });
+    const t0 = Date.now();
+    const r = await post('{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","_meta":{"progressToken":"t"}}}');
+    const reader = r.body.getReader();
+    const first = Buffer.from((await reader.read()).value).toString();
+    const firstAt = Date.now() - t0;
+    assert.match(first, /"progress":1/);
+    let rest = "";
+    for (let c = await reader.read(); !c.done; c = await reader.read()) rest += Buffer.from(c.value).toString();
+    assert.match(rest, /"id":9,"result"/);
+    assert.ok(Date.now() - t0 - firstAt >= 600, "the progress event arrived before the result was sent");
+  });
+
   test("a refused server request on the stream is answered to the server, not shown to the client", async () => {
     up.set((req, body, res) => {
       if (body.includes('"id":"s1"')) return res.writeHead(202).end(); // the engine's answer, posted back
