@@ -31,3 +31,52 @@ export interface Principal {
   attributes: Record<string, unknown>
 }
 
+/**
+ * The decision on a message (`Policy.check`): `allowed` and `status` at once; the rest is
+ * core's decision answer (`answer::check`), read the first time a field of it is.
+ */
+export declare class Decision {
+  /** Whether the message may be forwarded (a batch: every message of it). */
+  readonly allowed: boolean
+  /**
+   * The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or the
+   * message could not be read); `null` for a batch.
+   */
+  readonly status: number | null
+  /** `"allow"` or `"deny"`. */
+  get decision(): 'allow' | 'deny'
+  /** Why (the grant or the denial's reason). */
+  get reason(): string | null
+  /** Index of the rule that decided, or `null`. */
+  get rule(): number | null
+  /** A denial's kind (`not_granted`, `denied_by_rule`, `condition_error`, `invalid_message`), else `null`. */
+  get kind(): string | null
+  /** A denial's mode (`hide`, `forbid`, `http`), else `null`. */
+  get mode(): 'hide' | 'forbid' | 'http' | null
+  /** The OAuth scopes that would grant a denied message (it is then a 403 step-up), else empty. */
+  get requiredScopes(): string[]
+  /** The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`. */
+  get error(): { code: number, message: string, data?: unknown } | null
+  /** The whole JSON-RPC error response to send for a denial, else `null`. */
+  get response(): Record<string, any> | null
+  /** The error code name of a message that could not be read (`SYNTAX`...), else `null`. */
+  get code(): string | null
+  /** The audit record: method, subject, matched rule, condition results. */
+  get audit(): Record<string, any> | null
+  /** The decision on each message of a batch (answers), else `null`. */
+  get batch(): Record<string, any>[] | null
+  /** Core's answer (`answer::check`): what the CLI prints and the shared cases compare. */
+  get answer(): Record<string, any>
+  /** The answer, for `JSON.stringify`. */
+  toJSON(): Record<string, any>
+}
+
+export interface Policy {
+  /**
+   * Judges one client message or a batch: `message` is a Buffer (judged byte for byte), a
+   * string, or an object (its `JSON.stringify` text). A message that cannot be read is a
+   * denial of kind `invalid_message` (not an exception); only a bad `context` throws.
+   */
+  check(message: Uint8Array | string | object, context?: Context | object | string): Decision
+}
+

@@ -31,6 +31,55 @@ export interface Principal {
   attributes: Record<string, unknown>
 }
 
+/**
+ * The decision on a message (`Policy.check`): `allowed` and `status` at once; the rest is
+ * core's decision answer (`answer::check`), read the first time a field of it is.
+ */
+export declare class Decision {
+  /** Whether the message may be forwarded (a batch: every message of it). */
+  readonly allowed: boolean
+  /**
+   * The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or the
+   * message could not be read); `null` for a batch.
+   */
+  readonly status: number | null
+  /** `"allow"` or `"deny"`. */
+  get decision(): 'allow' | 'deny'
+  /** Why (the grant or the denial's reason). */
+  get reason(): string | null
+  /** Index of the rule that decided, or `null`. */
+  get rule(): number | null
+  /** A denial's kind (`not_granted`, `denied_by_rule`, `condition_error`, `invalid_message`), else `null`. */
+  get kind(): string | null
+  /** A denial's mode (`hide`, `forbid`, `http`), else `null`. */
+  get mode(): 'hide' | 'forbid' | 'http' | null
+  /** The OAuth scopes that would grant a denied message (it is then a 403 step-up), else empty. */
+  get requiredScopes(): string[]
+  /** The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`. */
+  get error(): { code: number, message: string, data?: unknown } | null
+  /** The whole JSON-RPC error response to send for a denial, else `null`. */
+  get response(): Record<string, any> | null
+  /** The error code name of a message that could not be read (`SYNTAX`...), else `null`. */
+  get code(): string | null
+  /** The audit record: method, subject, matched rule, condition results. */
+  get audit(): Record<string, any> | null
+  /** The decision on each message of a batch (answers), else `null`. */
+  get batch(): Record<string, any>[] | null
+  /** Core's answer (`answer::check`): what the CLI prints and the shared cases compare. */
+  get answer(): Record<string, any>
+  /** The answer, for `JSON.stringify`. */
+  toJSON(): Record<string, any>
+}
+
+export interface Policy {
+  /**
+   * Judges one client message or a batch: `message` is a Buffer (judged byte for byte), a
+   * string, or an object (its `JSON.stringify` text). A message that cannot be read is a
+   * denial of kind `invalid_message` (not an exception); only a bad `context` throws.
+   */
+  check(message: Uint8Array | string | object, context?: Context | object | string): Decision
+}
+
 /** The verdict on a client body (`guard.client`). `verdict` says which fields apply. */
 export declare class ClientVerdict {
   /** `"forward"`: send the body to the server; `"reply"`: answer the client with this. */
@@ -85,49 +134,6 @@ export declare class Context {
    * (`authorization`, `cookie`, `x-api-key`...) are left out: conditions never see them.
    */
   static fromParts(headers?: HeaderList, attributes?: object | string | null): Context
-}
-
-/**
- * The decision on a message (`Policy.check`): `allowed`, and why. Its `answer` is core's
- * decision answer (`answer::check`).
- */
-export declare class Decision {
-  /** Whether the message may be forwarded (a batch: every message of it). */
-  get allowed(): boolean
-  /**
-   * The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or
-   * the message could not be read); `null` for a batch.
-   */
-  get status(): number | null
-  /** `"allow"` or `"deny"`. */
-  get decision(): 'allow' | 'deny'
-  /** Why (the grant or the denial's reason). */
-  get reason(): string | null
-  /** Index of the rule that decided, or `null`. */
-  get rule(): number | null
-  /** A denial's kind (`implicit_deny`, `explicit_deny`, `invalid_message`...), else `null`. */
-  get kind(): string | null
-  /** A denial's mode (`hide`, `forbid`, `http`), else `null`. */
-  get mode(): 'hide' | 'forbid' | 'http' | null
-  /**
-   * The OAuth scopes that would grant a denied message (it is then a 403 step-up), else
-   * empty.
-   */
-  get requiredScopes(): string[]
-  /** The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`. */
-  get error(): { code: number, message: string, data?: unknown } | null
-  /** The whole JSON-RPC error response to send for a denial, else `null`. */
-  get response(): object | null
-  /** The error code name of a message that could not be read (`SYNTAX`...), else `null`. */
-  get code(): string | null
-  /** The audit record: method, subject, matched rule, condition results. */
-  get audit(): object | null
-  /** The decision on each message of a batch, else `null`. */
-  get batch(): object[] | null
-  /** Core's answer (`answer::check`): what the CLI prints and the shared cases compare. */
-  get answer(): Record<string, any>
-  /** The answer, for `JSON.stringify`. */
-  toJSON(): Record<string, any>
 }
 
 /**
@@ -282,11 +288,19 @@ export declare class Policy {
   /** How many rules the policy has. */
   get ruleCount(): number
   /**
-   * Judges one client message or a batch: `message` is a Buffer (judged byte for byte), a
-   * string, or an object (its `JSON.stringify` text). A message that cannot be read is a
-   * denial of kind `invalid_message` (not an exception); only a bad `context` throws.
+   * The verdict on one client message or a batch, for `check` (`index.js` builds the
+   * `Decision` from it, and asks `__answer` for the rest only when it is read, so that a
+   * check that only needs `allowed` creates no object in Rust): bit 0 is set when the
+   * message may be forwarded, the bits above hold the HTTP status (0 for a batch). Not for
+   * applications: use `check`.
    */
-  check(message: Uint8Array | string | object, context?: Context | object | string): Decision
+  __verdict(message: Uint8Array | string, context?: Context | string): number
+  /**
+   * Core's decision answer (`answer::check`) on a message: what `Decision.answer` holds
+   * (the same bytes and context give the same answer as the verdict). Not for
+   * applications: use `check(...).answer`.
+   */
+  __answer(message: Uint8Array | string, context?: Context | string): Record<string, any>
   /**
    * Filters one whole server answer (`response`: a result, an error or a notification) to
    * the client `request` it answers: list items the policy hides are removed, links to

@@ -87,3 +87,86 @@ for (const [name, value] of Object.entries(native)) {
     module.exports[name] = wrap(value);
   }
 }
+
+// ---- Policy.check and its Decision ----------------------------------------------------------
+//
+// `check` asks the addon for the verdict only (a number: allowed, HTTP status), and the
+// Decision asks for core's whole answer (`__answer`) the first time a field beyond `allowed`
+// and `status` is read. Creating an object in Rust for every check costs more than judging the
+// message, and most callers read `allowed` only. Judging is deterministic, so the answer is
+// computed from what the verdict was: the same bytes (a Buffer is copied, an object
+// stringified once) and the same context (an object stringified once, a Context is immutable).
+
+const { Context, Policy } = module.exports;
+
+function invalidArgument(message) {
+  const e = new Error(message);
+  e.code = "INVALID_ARGUMENT";
+  e.number = CODES.get("INVALID_ARGUMENT");
+  return e;
+}
+
+function frozen(value, what, isContext) {
+  if (value === undefined || value === null || typeof value === "string") return value ?? undefined;
+  if (value instanceof Uint8Array) return Buffer.from(value); // a copy: later writes change nothing
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value; // the addon refuses them (INVALID_ARGUMENT)
+  if (isContext && value instanceof Context) return value;
+  if (typeof value !== "object") return value; // the addon refuses it with INVALID_ARGUMENT
+  try {
+    return JSON.stringify(value);
+  } catch (e) {
+    throw invalidArgument(`${what}: JSON.stringify failed (${e.message}); pass a Buffer or a string`);
+  }
+}
+
+/** The decision on a message (`Policy.check`); see index.d.ts. */
+class Decision {
+  #policy;
+  #message;
+  #context;
+  #answer;
+
+  constructor(policy, message, context, verdict) {
+    this.#policy = policy;
+    this.#message = message;
+    this.#context = context;
+    /** Whether the message may be forwarded (a batch: every message of it). */
+    this.allowed = (verdict & 1) === 1;
+    /** The HTTP status to answer with; null for a batch. */
+    this.status = verdict >>> 1 || null;
+  }
+
+  /** Core's answer (`answer::check`). */
+  get answer() {
+    if (this.#answer === undefined) this.#answer = this.#policy.__answer(this.#message, this.#context);
+    return this.#answer;
+  }
+  #field(key) {
+    const v = this.answer[key];
+    return v === undefined ? null : v;
+  }
+  get decision() { return this.#field("decision"); }
+  get reason() { return this.#field("reason"); }
+  get rule() { return this.#field("rule"); }
+  get kind() { return this.#field("kind"); }
+  get mode() { return this.#field("mode"); }
+  get requiredScopes() { return this.#field("requiredScopes") ?? []; }
+  get error() { return this.#field("error"); }
+  get response() { return this.#field("response"); }
+  get code() { return this.#field("code"); }
+  get audit() { return this.#field("audit"); }
+  get batch() { return this.#field("batch"); }
+  toJSON() { return this.answer; }
+}
+
+Object.defineProperty(Policy.prototype, "check", {
+  configurable: true,
+  writable: true,
+  value: function check(message, context) {
+    const m = frozen(message, "message", false);
+    const c = frozen(context, "context", true);
+    return new Decision(this, m, c, this.__verdict(m, c));
+  },
+});
+
+module.exports.Decision = Decision;

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use mcp_policy::context::Context as CoreContext;
-use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{ClassInstance, Either, Either3, Object};
+use napi::bindgen_prelude::{JsObjectValue, JsValue};
 use napi::{Env, JSON};
 use napi_derive::napi;
 use serde_json::Value;
@@ -23,7 +23,19 @@ pub(crate) fn bytes<'a>(env: &Env, v: &'a Input<'a>, what: &str) -> Result<Cow<'
     Ok(match v {
         Either3::A(b) => Cow::Borrowed(b),
         Either3::B(s) => Cow::Borrowed(s.as_bytes()),
-        Either3::C(o) => Cow::Owned(stringify(env, o, what)?.into_bytes()),
+        Either3::C(o) => {
+            // A typed array of another kind (or a DataView, an ArrayBuffer) is not JSON to
+            // write out: its bytes are what the caller means, in a form we refuse to guess.
+            let binary = o.is_typedarray().map_err(error::napi)?
+                || o.is_dataview().map_err(error::napi)?
+                || o.is_arraybuffer().map_err(error::napi)?;
+            if binary {
+                return Err(error::bad_arg(format!(
+                    "{what}: binary data must be a Buffer or a Uint8Array"
+                )));
+            }
+            Cow::Owned(stringify(env, o, what)?.into_bytes())
+        }
     })
 }
 
@@ -45,8 +57,7 @@ fn stringify(env: &Env, o: &Object<'_>, what: &str) -> Result<String> {
 pub(crate) type CtxArg<'a> = Either<ClassInstance<'a, Context>, Input<'a>>;
 
 /// The context of a call, shared: a prepared [`Context`]'s, one read for this call, or the
-/// empty one (shared, so that calls without a context allocate nothing for it). Results that
-/// compute their answer when asked (a [`crate::policy::Decision`]) keep it.
+/// empty one (shared, so that calls without a context allocate nothing for it).
 pub(crate) type Ctx = Arc<CoreContext<'static>>;
 
 static EMPTY: std::sync::LazyLock<Ctx> =

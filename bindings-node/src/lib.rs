@@ -19,4 +19,4 @@ pub use error::{error_codes, take_error_detail};
 pub use exchange::{
     ClientVerdict, Exchange, Guard, Reply, ServerAnswer, ServerDelivery, Session, Step,
 };
-pub use policy::{Decision, Filtered, Policy, evaluate};
+pub use policy::{Filtered, Policy, evaluate};

@@ -1,6 +1,6 @@
 //! The compiled policy: judging one message, filtering one answer, evaluating a condition.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use mcp_policy::expr::ResultType;
 use mcp_policy::policy::Decision as CoreDecision;
@@ -126,44 +126,51 @@ impl Policy {
         u32::try_from(self.engine.rule_count()).unwrap_or(u32::MAX)
     }
 
-    /// Judges one client message or a batch: `message` is a Buffer (judged byte for byte), a
-    /// string, or an object (its `JSON.stringify` text). A message that cannot be read is a
-    /// denial of kind `invalid_message` (not an exception); only a bad `context` throws.
-    #[napi(catch_unwind)]
-    pub fn check(
+    /// The verdict on one client message or a batch, for `check` (`index.js` builds the
+    /// `Decision` from it, and asks `__answer` for the rest only when it is read, so that a
+    /// check that only needs `allowed` creates no object in Rust): bit 0 is set when the
+    /// message may be forwarded, the bits above hold the HTTP status (0 for a batch). Not for
+    /// applications: use `check`.
+    #[napi(js_name = "__verdict", catch_unwind)]
+    pub fn verdict(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "Uint8Array | string | object")] message: Input<'_>,
-        #[napi(ts_arg_type = "Context | object | string")] context: Option<CtxArg<'_>>,
-    ) -> Result<Decision> {
+        #[napi(ts_arg_type = "Uint8Array | string")] message: Input<'_>,
+        #[napi(ts_arg_type = "Context | string")] context: Option<CtxArg<'_>>,
+    ) -> Result<u32> {
         let bytes = convert::bytes(&env, &message, "message")?;
         let ctx = convert::ctx(&env, &context)?;
-        // Only the verdict is computed now; the answer (reason, audit, error...) when first
-        // asked for, from the same bytes and context: judging is deterministic, and most
-        // callers read `allowed` only.
         let (allowed, status) = match Body::parse(&bytes, self.engine.limits()) {
-            Err(e) => (false, Some(e.http_status())),
-            Ok(Body::Single(m)) => {
-                let d = self.engine.check(&m, &ctx);
-                let status = match &d {
-                    CoreDecision::Allow(..) => 200,
-                    CoreDecision::Deny(denial) => denial.http_status(),
-                };
-                (d.is_allowed(), Some(status))
-            }
+            Err(e) => (false, e.http_status()),
+            Ok(Body::Single(m)) => match self.engine.check(&m, &ctx) {
+                CoreDecision::Allow(..) => (true, 200),
+                CoreDecision::Deny(denial) => (false, denial.http_status()),
+            },
             Ok(Body::Batch(ms)) => (
                 ms.iter().all(|m| self.engine.check(m, &ctx).is_allowed()),
-                None,
+                0,
             ),
         };
-        Ok(Decision {
-            allowed,
-            status,
-            engine: self.engine.clone(),
-            message: bytes.into_owned(),
-            ctx,
-            answer: OnceLock::new(),
-        })
+        Ok(u32::from(status) << 1 | u32::from(allowed))
+    }
+
+    /// Core's decision answer (`answer::check`) on a message: what `Decision.answer` holds
+    /// (the same bytes and context give the same answer as the verdict). Not for
+    /// applications: use `check(...).answer`.
+    #[napi(
+        js_name = "__answer",
+        catch_unwind,
+        ts_return_type = "Record<string, any>"
+    )]
+    pub fn check_answer(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Uint8Array | string")] message: Input<'_>,
+        #[napi(ts_arg_type = "Context | string")] context: Option<CtxArg<'_>>,
+    ) -> Result<Value> {
+        let bytes = convert::bytes(&env, &message, "message")?;
+        let ctx = convert::ctx(&env, &context)?;
+        Ok(answer::check(&self.engine, &bytes, &ctx))
     }
 
     /// Filters one whole server answer (`response`: a result, an error or a notification) to
@@ -207,136 +214,6 @@ impl Policy {
 /// Reads a string field of an answer.
 fn field(answer: &Value, key: &str) -> Value {
     answer.get(key).cloned().unwrap_or(Value::Null)
-}
-
-/// The decision on a message (`Policy.check`): `allowed`, and why. Its `answer` is core's
-/// decision answer (`answer::check`).
-#[napi]
-#[derive(Debug)]
-pub struct Decision {
-    allowed: bool,
-    status: Option<u16>,
-    engine: Arc<Engine>,
-    message: Vec<u8>,
-    ctx: crate::convert::Ctx,
-    answer: OnceLock<Value>,
-}
-
-impl Decision {
-    fn answer_ref(&self) -> &Value {
-        self.answer
-            .get_or_init(|| answer::check(&self.engine, &self.message, &self.ctx))
-    }
-}
-
-#[napi]
-impl Decision {
-    /// Whether the message may be forwarded (a batch: every message of it).
-    #[napi(getter, catch_unwind)]
-    pub fn allowed(&self) -> bool {
-        self.allowed
-    }
-
-    /// The HTTP status to answer with (200 unless the denial mode or a step-up says 403, or
-    /// the message could not be read); `null` for a batch.
-    #[napi(getter, catch_unwind)]
-    pub fn status(&self) -> Option<u16> {
-        self.status
-    }
-
-    /// `"allow"` or `"deny"`.
-    #[napi(getter, catch_unwind, ts_return_type = "'allow' | 'deny'")]
-    pub fn decision(&self) -> Value {
-        field(self.answer_ref(), "decision")
-    }
-
-    /// Why (the grant or the denial's reason).
-    #[napi(getter, catch_unwind, ts_return_type = "string | null")]
-    pub fn reason(&self) -> Value {
-        field(self.answer_ref(), "reason")
-    }
-
-    /// Index of the rule that decided, or `null`.
-    #[napi(getter, catch_unwind, ts_return_type = "number | null")]
-    pub fn rule(&self) -> Value {
-        field(self.answer_ref(), "rule")
-    }
-
-    /// A denial's kind (`implicit_deny`, `explicit_deny`, `invalid_message`...), else `null`.
-    #[napi(getter, catch_unwind, ts_return_type = "string | null")]
-    pub fn kind(&self) -> Value {
-        field(self.answer_ref(), "kind")
-    }
-
-    /// A denial's mode (`hide`, `forbid`, `http`), else `null`.
-    #[napi(
-        getter,
-        catch_unwind,
-        ts_return_type = "'hide' | 'forbid' | 'http' | null"
-    )]
-    pub fn mode(&self) -> Value {
-        field(self.answer_ref(), "mode")
-    }
-
-    /// The OAuth scopes that would grant a denied message (it is then a 403 step-up), else
-    /// empty.
-    #[napi(getter, catch_unwind, ts_return_type = "string[]")]
-    pub fn required_scopes(&self) -> Value {
-        match field(self.answer_ref(), "requiredScopes") {
-            Value::Null => Value::Array(Vec::new()),
-            v => v,
-        }
-    }
-
-    /// The JSON-RPC error object of a denial (`{code, message, data?}`), else `null`.
-    #[napi(
-        getter,
-        catch_unwind,
-        ts_return_type = "{ code: number, message: string, data?: unknown } | null"
-    )]
-    pub fn error(&self) -> Value {
-        field(self.answer_ref(), "error")
-    }
-
-    /// The whole JSON-RPC error response to send for a denial, else `null`.
-    #[napi(getter, catch_unwind, ts_return_type = "object | null")]
-    pub fn response(&self) -> Value {
-        field(self.answer_ref(), "response")
-    }
-
-    /// The error code name of a message that could not be read (`SYNTAX`...), else `null`.
-    #[napi(getter, catch_unwind, ts_return_type = "string | null")]
-    pub fn code(&self) -> Value {
-        field(self.answer_ref(), "code")
-    }
-
-    /// The audit record: method, subject, matched rule, condition results.
-    #[napi(getter, catch_unwind, ts_return_type = "object | null")]
-    pub fn audit(&self) -> Value {
-        field(self.answer_ref(), "audit")
-    }
-
-    /// The decision on each message of a batch, else `null`.
-    #[napi(getter, catch_unwind, ts_return_type = "object[] | null")]
-    pub fn batch(&self) -> Value {
-        field(self.answer_ref(), "batch")
-    }
-
-    /// Core's answer (`answer::check`): what the CLI prints and the shared cases compare.
-    #[napi(getter, catch_unwind, ts_return_type = "Record<string, any>")]
-    pub fn answer(&self) -> Value {
-        self.answer_ref().clone()
-    }
-
-    /// The answer, for `JSON.stringify`.
-    #[napi(
-        js_name = "toJSON",
-        catch_unwind,
-        ts_return_type = "Record<string, any>"
-    )]
-    pub fn to_json(&self) -> Value {
-        self.answer_ref().clone()
-    }
 }
 
 /// A server answer filtered (`Policy.filterResponse`).

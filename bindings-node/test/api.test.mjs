@@ -127,6 +127,19 @@ describe("Policy", () => {
     assert.deepEqual(batch.batch.map((b) => b.allowed), [true, false]);
   });
 
+  test("the answer read later is the answer to what was judged (inputs changed after check)", () => {
+    const buf = Buffer.from(JSON.stringify(call("get-env")));
+    const ctx = { request: { headers: { "x-role": ["user"] } } };
+    const d = policy.check(buf, ctx);
+    buf.write("echo   ", buf.indexOf("get-env"));
+    ctx.request.headers["x-role"] = ["admin"];
+    assert.equal(d.allowed, false);
+    assert.equal(d.audit.subject, "get-env");
+    assert.equal(d.decision, "deny");
+    assert.ok(d instanceof Decision);
+    assert.throws(() => policy.check(new Uint16Array(4)), { code: "INVALID_ARGUMENT" });
+  });
+
   test("filterResponse filters one whole answer", () => {
     const f = policy.filterResponse(LIST, LIST_RESULT);
     assert.equal(f.rewrite, "replaced");
