@@ -296,11 +296,12 @@ export declare class Policy {
    */
   __verdict(message: Uint8Array | string, context?: Context | string): number
   /**
-   * Core's decision answer (`answer::check`) on a message: what `Decision.answer` holds
-   * (the same bytes and context give the same answer as the verdict). Not for
+   * Core's decision answer (`answer::check`) on a message, as JSON text: what
+   * `Decision.answer` holds, parsed (the same bytes and context give the same answer as the
+   * verdict; JSON text is the cheapest way to hand a tree to JavaScript). Not for
    * applications: use `check(...).answer`.
    */
-  __answer(message: Uint8Array | string, context?: Context | string): Record<string, any>
+  __answer(message: Uint8Array | string, context?: Context | string): string
   /**
    * Filters one whole server answer (`response`: a result, an error or a notification) to
    * the client `request` it answers: list items the policy hides are removed, links to

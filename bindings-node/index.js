@@ -138,7 +138,7 @@ class Decision {
 
   /** Core's answer (`answer::check`). */
   get answer() {
-    if (this.#answer === undefined) this.#answer = this.#policy.__answer(this.#message, this.#context);
+    if (this.#answer === undefined) this.#answer = JSON.parse(this.#policy.__answer(this.#message, this.#context));
     return this.#answer;
   }
   #field(key) {

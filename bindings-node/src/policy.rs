@@ -154,23 +154,20 @@ impl Policy {
         Ok(u32::from(status) << 1 | u32::from(allowed))
     }
 
-    /// Core's decision answer (`answer::check`) on a message: what `Decision.answer` holds
-    /// (the same bytes and context give the same answer as the verdict). Not for
+    /// Core's decision answer (`answer::check`) on a message, as JSON text: what
+    /// `Decision.answer` holds, parsed (the same bytes and context give the same answer as the
+    /// verdict; JSON text is the cheapest way to hand a tree to JavaScript). Not for
     /// applications: use `check(...).answer`.
-    #[napi(
-        js_name = "__answer",
-        catch_unwind,
-        ts_return_type = "Record<string, any>"
-    )]
+    #[napi(js_name = "__answer", catch_unwind)]
     pub fn check_answer(
         &self,
         env: Env,
         #[napi(ts_arg_type = "Uint8Array | string")] message: Input<'_>,
         #[napi(ts_arg_type = "Context | string")] context: Option<CtxArg<'_>>,
-    ) -> Result<Value> {
+    ) -> Result<String> {
         let bytes = convert::bytes(&env, &message, "message")?;
         let ctx = convert::ctx(&env, &context)?;
-        Ok(answer::check(&self.engine, &bytes, &ctx))
+        Ok(answer::check(&self.engine, &bytes, &ctx).to_string())
     }
 
     /// Filters one whole server answer (`response`: a result, an error or a notification) to
