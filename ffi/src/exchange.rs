@@ -319,6 +319,36 @@ pub unsafe extern "C" fn mcp_policy_exchange_head(
     })
 }
 
+/// What the calls that judge the server's bytes share: the out-parameter and the exchange
+/// checked, the bytes and the context read, the output handed over on success.
+///
+/// # Safety
+/// As each of those calls: `exchange` live and not in use elsewhere, `data` `len` bytes,
+/// `context` NULL or live, `out_output` writable.
+unsafe fn judge(
+    exchange: *mut mcp_policy_exchange,
+    data: *const u8,
+    len: usize,
+    param: &str,
+    context: *const mcp_policy_context,
+    out_output: *mut *mut mcp_policy_output,
+    f: impl FnOnce(&mut Exchange, &[u8], &mcp_policy::Context<'static>) -> Result<Out, Failure>,
+) -> mcp_policy_result {
+    boundary(|| {
+        out(out_output, "out_output")?;
+        // SAFETY: forwarded from the caller's promise.
+        let x = unsafe { handle_mut(exchange, "exchange") }?;
+        // SAFETY: forwarded from the caller's promise.
+        let b = unsafe { bytes(data, len, param) }?;
+        // SAFETY: forwarded from the caller's promise.
+        let ctx = unsafe { context_or_empty(context) };
+        let o = f(&mut x.exchange, b, ctx)?;
+        // SAFETY: checked writable above.
+        unsafe { put(out_output, into_handle(mcp_policy_output::new(o))) };
+        Ok(())
+    })
+}
+
 /// Judges the next bytes of the server's event stream, cut anywhere. On success writes a
 /// `STEP` output: its body (whole SSE events, possibly empty) goes to the client now, each
 /// `to_server` message to the server; when `end` is set, end the stream after the body.
@@ -334,24 +364,18 @@ pub unsafe extern "C" fn mcp_policy_exchange_chunk(
     context: *const mcp_policy_context,
     out_output: *mut *mut mcp_policy_output,
 ) -> mcp_policy_result {
-    boundary(|| {
-        out(out_output, "out_output")?;
-        // SAFETY: forwarded from the caller's promise.
-        let x = unsafe { handle_mut(exchange, "exchange") }?;
-        // SAFETY: forwarded from the caller's promise.
-        let chunk = unsafe { bytes(chunk, len, "chunk") }?;
-        // SAFETY: forwarded from the caller's promise.
-        let ctx = unsafe { context_or_empty(context) };
-        let step = x.exchange.server_chunk(chunk, ctx);
-        // SAFETY: checked writable above.
-        unsafe {
-            put(
-                out_output,
-                into_handle(mcp_policy_output::new(Out::Step(step))),
-            )
-        };
-        Ok(())
-    })
+    // SAFETY: forwarded from the caller's promise.
+    unsafe {
+        judge(
+            exchange,
+            chunk,
+            len,
+            "chunk",
+            context,
+            out_output,
+            |x, b, ctx| Ok(Out::Step(x.server_chunk(b, ctx))),
+        )
+    }
 }
 
 /// The server's event stream ended (cleanly or not): writes the last `STEP` output (an
@@ -396,24 +420,18 @@ pub unsafe extern "C" fn mcp_policy_exchange_body(
     context: *const mcp_policy_context,
     out_output: *mut *mut mcp_policy_output,
 ) -> mcp_policy_result {
-    boundary(|| {
-        out(out_output, "out_output")?;
-        // SAFETY: forwarded from the caller's promise.
-        let x = unsafe { handle_mut(exchange, "exchange") }?;
-        // SAFETY: forwarded from the caller's promise.
-        let body = unsafe { bytes(body, len, "body") }?;
-        // SAFETY: forwarded from the caller's promise.
-        let ctx = unsafe { context_or_empty(context) };
-        let a = x.exchange.server_body(body, ctx);
-        // SAFETY: checked writable above.
-        unsafe {
-            put(
-                out_output,
-                into_handle(mcp_policy_output::new(Out::Answer(a))),
-            )
-        };
-        Ok(())
-    })
+    // SAFETY: forwarded from the caller's promise.
+    unsafe {
+        judge(
+            exchange,
+            body,
+            len,
+            "body",
+            context,
+            out_output,
+            |x, b, ctx| Ok(Out::Answer(x.server_body(b, ctx))),
+        )
+    }
 }
 
 /// Judges one server message (a line of a stdio server) routed to this exchange. On success
@@ -431,27 +449,22 @@ pub unsafe extern "C" fn mcp_policy_exchange_message(
     context: *const mcp_policy_context,
     out_output: *mut *mut mcp_policy_output,
 ) -> mcp_policy_result {
-    boundary(|| {
-        out(out_output, "out_output")?;
-        // SAFETY: forwarded from the caller's promise.
-        let x = unsafe { handle_mut(exchange, "exchange") }?;
-        // SAFETY: forwarded from the caller's promise.
-        let m = unsafe { bytes(message, len, "message") }?;
-        // SAFETY: forwarded from the caller's promise.
-        let ctx = unsafe { context_or_empty(context) };
-        let d = x
-            .exchange
-            .server_message(m, ctx)
-            .map_err(|e| Failure::core(&e))?;
-        // SAFETY: checked writable above.
-        unsafe {
-            put(
-                out_output,
-                into_handle(mcp_policy_output::new(Out::Delivery(d))),
-            )
-        };
-        Ok(())
-    })
+    // SAFETY: forwarded from the caller's promise.
+    unsafe {
+        judge(
+            exchange,
+            message,
+            len,
+            "message",
+            context,
+            out_output,
+            |x, b, ctx| {
+                x.server_message(b, ctx)
+                    .map(Out::Delivery)
+                    .map_err(|e| Failure::core(&e))
+            },
+        )
+    }
 }
 
 /// Gives up on the server's answer (`failure`, with `detail` for the error messages). With
