@@ -13,7 +13,9 @@ lib="$(realpath "${MCP_POLICY_LIB:-$root/target/release/libmcp_policy_ffi.so}")"
 header="$(realpath "${MCP_POLICY_HEADER:-$root/ffi/include/mcp_policy.h}")"
 hostport="$(sed -E 's#^http://([^/]+)/.*$#\1#' <<<"$upstream")"
 path="/$(sed -E 's#^http://[^/]+/##' <<<"$upstream")"
-prefix="$(mktemp -d "${TMPDIR:-/tmp}/mcp-policy-nginx.XXXXXX")"
+# One working directory per port, made afresh: NGINX's pid, temp files and rendered config.
+prefix="${TMPDIR:-/tmp}/mcp-policy-nginx-$port"
+rm -rf "$prefix"
 mkdir -p "$prefix/logs"
 # Started as root (a test, a container), NGINX's workers would run as `nobody`, who may not read
 # the library, the header or the policy where they are: keep them as root there. In production,
