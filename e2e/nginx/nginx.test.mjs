@@ -4,7 +4,7 @@
 //   MCP_POLICY_LIB=target/release/libmcp_policy_ffi.so node --test e2e/nginx/
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -18,6 +18,8 @@ import { INIT, POLICY, ROOT, freePort, kill, post, sseMessages, startEverythingH
 let everything;
 let nginx;
 let base;
+let nginxPort;
+let policyDir;
 const logs = [];
 
 // The example policy denies get-env; this one also refuses sampling, so a server request can
@@ -57,17 +59,20 @@ async function startNginx(port, upstream, policy) {
 
 before(async () => {
   everything = await startEverythingHttp();
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "mcp-nginx-test-"));
-  const policy = join(dir, "policy.json");
+  nginxPort = await freePort();
+  policyDir = mkdtempSync(join(tmpdir(), "mcp-nginx-test-"));
+  const policy = join(policyDir, "policy.json");
   writeFileSync(policy, JSON.stringify(NO_SAMPLING));
-  nginx = await startNginx(port, everything.url, policy);
-  base = `http://127.0.0.1:${port}/mcp`;
+  nginx = await startNginx(nginxPort, everything.url, policy);
+  base = `http://127.0.0.1:${nginxPort}/mcp`;
 });
 
 after(async () => {
   if (nginx) await kill(nginx);
   await everything?.stop();
+  // run.sh's working directory (per port) and the policy written here.
+  rmSync(join(process.env.TMPDIR ?? "/tmp", `mcp-policy-nginx-${nginxPort}`), { recursive: true, force: true });
+  if (policyDir) rmSync(policyDir, { recursive: true, force: true });
   const errors = logs.join("").split("\n").filter((l) => /\[(error|crit|alert|emerg)\]/.test(l));
   assert.deepEqual(errors, [], "nginx logged no errors");
 });
