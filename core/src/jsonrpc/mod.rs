@@ -75,8 +75,44 @@ pub struct Message<'a> {
     name: Option<Cow<'a, str>>,
     uri: Option<Cow<'a, str>>,
     reference: Option<RawValue<'a>>,
+    target: Option<(RefTarget, Cow<'a, str>)>,
     arguments: Option<RawValue<'a>>,
     meta: Option<RawValue<'a>>,
+}
+
+/// What a `completion/complete` reference (`params.ref`) points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefTarget {
+    /// `{"type": "ref/prompt", "name": ...}`.
+    Prompt,
+    /// `{"type": "ref/resource", "uri": ...}`: a resource template (or a resource).
+    Resource,
+}
+
+/// The prompt name or template URI of `params.ref`, decoded and checked like `params.name`.
+/// `None` when `ref` is not an object with a known `type` and its member: the caller decides
+/// what an unreadable reference means (the engine denies it).
+fn read_reference<'a>(r: RawValue<'a>) -> Result<Option<(RefTarget, Cow<'a, str>)>, Error> {
+    if r.kind() != Kind::Object {
+        return Ok(None);
+    }
+    let Some(ty) = r.get("type").and_then(|t| t.as_json_str()) else {
+        return Ok(None);
+    };
+    let (target, member, path) = if ty.eq_str("ref/prompt") {
+        (RefTarget::Prompt, "name", "params.ref.name")
+    } else if ty.eq_str("ref/resource") {
+        (RefTarget::Resource, "uri", "params.ref.uri")
+    } else {
+        return Ok(None);
+    };
+    match r.get(member) {
+        Some(v) => Ok(Some((
+            target,
+            subject_string(v, path, ErrorKind::InvalidParams)?,
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// A parsed body: one message or a batch.
@@ -396,6 +432,7 @@ impl<'a> Message<'a> {
 
         let mut name = None;
         let mut uri = None;
+        let mut target = None;
         if let Some(params) = params {
             if !matches!(kind, MessageKind::Request | MessageKind::Notification) {
                 return Err(Error::new(
@@ -417,6 +454,9 @@ impl<'a> Message<'a> {
             }
             if let Some(v) = p.uri {
                 uri = Some(subject_string(v, "params.uri", ErrorKind::InvalidParams)?);
+            }
+            if let Some(r) = p.reference {
+                target = read_reference(r)?;
             }
         }
         for (member, v) in [("result", result), ("error", error)] {
@@ -441,6 +481,7 @@ impl<'a> Message<'a> {
             name,
             uri,
             reference: p.reference,
+            target,
             arguments: p.arguments,
             meta: p.meta,
         })
@@ -484,6 +525,12 @@ impl<'a> Message<'a> {
     /// `params.ref` (the target of `completion/complete`).
     pub fn reference(&self) -> Option<RawValue<'a>> {
         self.reference
+    }
+
+    /// What `params.ref` points at, with the prompt name or template URI decoded (the subject of
+    /// `completion/complete`).
+    pub fn reference_target(&self) -> Option<(RefTarget, &str)> {
+        self.target.as_ref().map(|(t, s)| (*t, s.as_ref()))
     }
 
     /// `params.arguments`.

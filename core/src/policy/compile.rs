@@ -14,8 +14,8 @@ use regex_syntax::hir::Hir;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::model::{
-    AclMethod, ConfigErrors, ConfigIssue, DenialMode, Effect, FeatureType, LinkMode, PatternType,
-    Policy,
+    AclMethod, ConfigErrors, ConfigIssue, DenialMode, Effect, FeatureType, LinkMode, PathMode,
+    PatternType, Policy,
 };
 use crate::expr::Template;
 use crate::limits::Limits;
@@ -311,6 +311,7 @@ pub struct Engine {
     pub(crate) governed: [bool; 3],
     pub(crate) denial: DenialMode,
     pub(crate) links: LinkMode,
+    pub(crate) completion: PathMode,
     pub(crate) limits: Limits,
     /// Whether any rule has a condition: without one, nothing reads `#mcp`, so a host need not
     /// parse the request again to filter its answer.
@@ -477,6 +478,7 @@ impl Engine {
             governed,
             denial: policy.denial,
             links: policy.resource_links,
+            completion: policy.completion,
             limits: limits.clone(),
         })
     }
@@ -523,8 +525,7 @@ impl Engine {
                     ),
                 ],
             }],
-            denial: DenialMode::default(),
-            resource_links: LinkMode::default(),
+            ..Policy::default()
         };
         Self::compile(&policy, limits)
     }

@@ -8,10 +8,10 @@ use core::fmt;
 use serde::Serialize;
 
 use super::compile::{Engine, server_feature_index};
-use super::model::{AclMethod, DenialMode};
+use super::model::{AclMethod, DenialMode, PathMode};
 use crate::context::Context;
 use crate::expr::{Env, McpVars};
-use crate::jsonrpc::{Id, Message, MessageKind};
+use crate::jsonrpc::{Id, Message, MessageKind, RefTarget};
 use crate::mcp;
 
 /// JSON-RPC code of a `forbid`/`http` denial: in the implementation-defined range, distinct
@@ -208,6 +208,7 @@ enum SubjectKind {
     Tool,
     Prompt,
     Resource,
+    Template,
     Other,
 }
 
@@ -233,6 +234,9 @@ impl Denial<'_> {
                     SubjectKind::Tool => alloc::format!("Unknown tool: {subject}"),
                     SubjectKind::Prompt => alloc::format!("Unknown prompt: {subject}"),
                     SubjectKind::Resource => alloc::format!("Resource {subject} not found"),
+                    SubjectKind::Template => {
+                        alloc::format!("Resource template {subject} not found")
+                    }
                     SubjectKind::Other => alloc::format!("Method not found: {}", self.audit.method),
                 };
                 let code = if self.subject_kind == SubjectKind::Other {
@@ -356,6 +360,9 @@ impl Engine {
             }
             return Decision::Allow(AllowReason::NotGoverned, audit);
         };
+        if info.method == mcp::Method::CompletionComplete && self.completion == PathMode::Judge {
+            return self.check_completion(msg, ctx, audit);
+        }
         let Some(acl) = AclMethod::for_mcp(info.method) else {
             return Decision::Allow(AllowReason::NotGoverned, audit);
         };
@@ -396,7 +403,80 @@ impl Engine {
             context: ctx,
             mcp: Some(mcp_vars(msg)),
         };
-        match self.judge(acl, subject, &env, &mut audit.conditions) {
+        let verdict = self.judge(acl, subject, &env, &mut audit.conditions);
+        self.conclude(msg, audit, acl, subject, kind, verdict)
+    }
+
+    /// `completion/complete` names a prompt or a resource template in `params.ref`: it is
+    /// judged as the request that would reach that name, so a hidden prompt or template can
+    /// neither be confirmed nor have its argument values listed (the spec asks servers to
+    /// "prevent completion-based information disclosure"; a proxy in front must do it for them).
+    fn check_completion<'m>(
+        &self,
+        msg: &'m Message<'_>,
+        ctx: &Context<'_>,
+        mut audit: Audit<'m>,
+    ) -> Decision<'m> {
+        let Some((target, subject)) = msg.reference_target() else {
+            return Decision::Deny(self.denial(
+                msg,
+                audit,
+                DenialKind::InvalidMessage,
+                String::from(
+                    "`completion/complete` without a readable `params.ref` (`ref/prompt` with a string `name`, or `ref/resource` with a string `uri`)",
+                ),
+                SubjectKind::Other,
+            ));
+        };
+        audit.subject = Some(subject);
+        let env = Env {
+            context: ctx,
+            mcp: Some(mcp_vars(msg)),
+        };
+        let log = &mut audit.conditions;
+        let (acl, kind, verdict) = match target {
+            RefTarget::Prompt => (
+                AclMethod::PromptsGet,
+                SubjectKind::Prompt,
+                self.judge(AclMethod::PromptsGet, subject, &env, log),
+            ),
+            // A template is visible through its list entry and usable through reads: either
+            // grant lets completion through; an explicit deny on either refuses it.
+            RefTarget::Resource => {
+                let listed = self.judge(AclMethod::ResourcesTemplatesList, subject, &env, log);
+                let read = self.judge(AclMethod::ResourcesRead, subject, &env, log);
+                let verdict = match (listed, read) {
+                    (d @ Verdict::Denied(..), _) | (_, d @ Verdict::Denied(..)) => d,
+                    (a @ Verdict::Allowed(_), _) | (_, a @ Verdict::Allowed(_)) => a,
+                    (Verdict::NotGranted(a), Verdict::NotGranted(b)) => {
+                        Verdict::NotGranted(match (a, b) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        })
+                    }
+                };
+                (
+                    AclMethod::ResourcesTemplatesList,
+                    SubjectKind::Template,
+                    verdict,
+                )
+            }
+        };
+        audit.acl_method = Some(acl);
+        self.conclude(msg, audit, acl, subject, kind, verdict)
+    }
+
+    /// The decision for a judged subject.
+    fn conclude<'m>(
+        &self,
+        msg: &'m Message<'_>,
+        mut audit: Audit<'m>,
+        acl: AclMethod,
+        subject: &'m str,
+        kind: SubjectKind,
+        verdict: Verdict,
+    ) -> Decision<'m> {
+        match verdict {
             Verdict::Allowed(rule) => {
                 audit.rule = Some(rule);
                 Decision::Allow(AllowReason::Granted, audit)

@@ -33,5 +33,5 @@ pub use decide::{
 pub use filter::{Filtered, HiddenItem, Rewrite};
 pub use model::{
     AclMethod, Authorization, ConfigErrors, ConfigIssue, DenialMode, Effect, Feature, FeatureType,
-    LinkMode, PatternType, Policy,
+    LinkMode, PathMode, PatternType, Policy,
 };

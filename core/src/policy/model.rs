@@ -267,6 +267,18 @@ pub enum LinkMode {
     Keep,
 }
 
+/// Whether a path to a name beyond Gravitee's eight methods is judged by the rules of that name
+/// (extension; default) or passed untouched as Gravitee does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathMode {
+    /// Judged by the rules of the name it reaches (a hidden name stays hidden on this path).
+    #[default]
+    Judge,
+    /// Passed as it is (Gravitee's behaviour): the path can confirm and use hidden names.
+    Pass,
+}
+
 /// One authorized feature of a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -310,6 +322,9 @@ pub struct Policy {
     pub denial: DenialMode,
     /// What happens to links to resources the caller may not read.
     pub resource_links: LinkMode,
+    /// `completion/complete`: judged by its `ref` (a prompt by `PROMPTS_GET`, a resource
+    /// template by `RESOURCES_TEMPLATES_LIST` or `RESOURCES_READ`), or passed.
+    pub completion: PathMode,
 }
 
 /// One problem in a policy document.
@@ -526,7 +541,11 @@ fn locate_configuration<'v>(root: &'v Value) -> Result<(&'v Value, String), Conf
     }
     // `{}` is a valid configuration (no rules: implicit deny); an object with members but
     // none of ours is more likely the wrong file than a deliberate deny-all.
-    if obj.is_empty() || obj.contains_key("denial") || obj.contains_key("resourceLinks") {
+    if obj.is_empty()
+        || ["denial", "resourceLinks", "completion"]
+            .iter()
+            .any(|k| obj.contains_key(*k))
+    {
         return Ok((root, String::from("$")));
     }
     Err(ConfigErrors::one(
@@ -567,6 +586,16 @@ fn read_configuration(r: &mut Reader, config: &Value, path: &str) -> Policy {
             &alloc::format!("{path}.resourceLinks"),
             "must be \"remove\" or \"keep\"",
         ),
+    }
+    if let Some(v) = obj.get("completion").filter(|v| !v.is_null()) {
+        match v.as_str() {
+            Some("judge") => policy.completion = PathMode::Judge,
+            Some("pass") => policy.completion = PathMode::Pass,
+            _ => r.bad(
+                &alloc::format!("{path}.completion"),
+                "must be \"judge\" (judge completions by the prompt or template they name) or \"pass\" (Gravitee: forward them unjudged)",
+            ),
+        }
     }
     let auth_path = alloc::format!("{path}.authorizations");
     match obj.get("authorizations") {
