@@ -56,6 +56,8 @@ pub(crate) struct ListScan<'a> {
     pub(crate) identity: &'static str,
     pub(crate) array: Option<RawValue<'a>>,
     pub(crate) items: Vec<ListItem<'a>>,
+    /// `result.cacheScope` (2026-07-28): a filtered list must not stay `"public"`.
+    pub(crate) cache_scope: Option<RawValue<'a>>,
 }
 
 impl ListScan<'_> {
@@ -66,6 +68,7 @@ impl ListScan<'_> {
             array: None,
             // Real servers list a few dozen items; starting there saves the first regrowths.
             items: Vec::with_capacity(32),
+            cache_scope: None,
         }
     }
 }
@@ -112,6 +115,8 @@ mod slot {
     pub(super) const META: u8 = 11;
     /// The list member of `result`, or the identity member of a list item.
     pub(super) const LIST: u8 = 12;
+    /// `cacheScope` of a list `result`.
+    pub(super) const CACHE_SCOPE: u8 = 13;
 }
 
 #[derive(Clone, Copy)]
@@ -391,6 +396,7 @@ fn slot_of(sc: &Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) ->
         },
         Role::Result => match list {
             Some(l) if raw == l.key.as_bytes() => slot::LIST,
+            Some(_) if raw == b"cacheScope" => slot::CACHE_SCOPE,
             _ => slot::NONE,
         },
         Role::ListItem => match list {
@@ -455,11 +461,12 @@ impl<'a> Sink<'a, '_> {
                 *target = Some(v);
             }
             Role::Result => {
-                if parent.slot == slot::LIST
-                    && v.kind() == Kind::Array
-                    && let Some(l) = self.list.as_deref_mut()
-                {
-                    l.array = Some(v);
+                if let Some(l) = self.list.as_deref_mut() {
+                    match parent.slot {
+                        slot::LIST if v.kind() == Kind::Array => l.array = Some(v),
+                        slot::CACHE_SCOPE => l.cache_scope = Some(v),
+                        _ => {}
+                    }
                 }
             }
             Role::ListArray => {
@@ -507,6 +514,7 @@ pub(crate) fn message<'a>(
     if let Some(l) = list.as_deref_mut() {
         l.items.clear();
         l.array = None;
+        l.cache_scope = None;
     }
     let mut st = Stack::new();
     let mut sink = Sink {

@@ -122,6 +122,36 @@ fn splice_array(text: &str, span: core::ops::Range<usize>, kept: &[&str]) -> Opt
     Some(out)
 }
 
+/// `text` with its list `array` cut down to `kept` (when `cut`) and its `cacheScope` value
+/// `scope` replaced by `"private"`.
+fn mark_private(
+    text: &str,
+    array: RawValue<'_>,
+    kept: &[&str],
+    scope: RawValue<'_>,
+    cut: bool,
+) -> Option<String> {
+    let a = array.offset_in(text)?;
+    let a = a..a + array.as_text().len();
+    let c = scope.offset_in(text)?;
+    let c = c..c + scope.as_text().len();
+    let mut out = if cut {
+        splice_array(text, a.clone(), kept)?
+    } else {
+        String::from(text)
+    };
+    // The two are members of one object, so they never overlap; a cut before the scope moves it.
+    let c = if cut && c.start >= a.end {
+        let grown = out.len() as isize - text.len() as isize;
+        c.start.checked_add_signed(grown)?..c.end.checked_add_signed(grown)?
+    } else {
+        c
+    };
+    out.get(c.clone())?;
+    out.replace_range(c, "\"private\"");
+    Some(out)
+}
+
 impl Engine {
     /// Filters a server→client message.
     ///
@@ -296,13 +326,23 @@ impl Engine {
                 Err((subject, reason)) => hidden.push(HiddenItem { subject, reason }),
             }
         }
-        if hidden.is_empty() {
+        // What a caller sees of a list depends on who asks, so a shared cache must not serve
+        // it to anybody else, whether or not this caller lost items (2026-07-28 caching:
+        // "public" results "may be shared outside of the initial request's authorization
+        // context").
+        let public = list
+            .cache_scope
+            .filter(|v| v.as_json_str().is_some_and(|s| !s.eq_str("private")));
+        if hidden.is_empty() && public.is_none() {
             return Filtered::unchanged();
         }
         let text = msg.text();
-        let rewritten = array
-            .offset_in(text)
-            .and_then(|start| splice_array(text, start..start + array.as_text().len(), &kept));
+        let rewritten = match public {
+            None => array
+                .offset_in(text)
+                .and_then(|start| splice_array(text, start..start + array.as_text().len(), &kept)),
+            Some(scope) => mark_private(text, array, &kept, scope, !hidden.is_empty()),
+        };
         match rewritten {
             Some(text) => Filtered {
                 rewrite: Rewrite::Replaced(text),
