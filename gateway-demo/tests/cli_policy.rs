@@ -143,6 +143,49 @@ fn lint_reports_against_a_real_tools_list() {
 }
 
 #[test]
+fn lint_exits_1_on_errors_and_reports_every_problem_in_one_run() {
+    let dir = std::env::temp_dir().join(format!("mcp-policy-lint-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Four independent problems: an unknown method and an unknown pattern type (read errors),
+    // a condition that does not compile and a regex that does not compile (compile errors),
+    // in different rules. Before, the read errors hid the other two.
+    let p = dir.join("broken.json");
+    std::fs::write(&p, r#"{"completion":"pass","authorizations":[
+        {"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_RUN"],"patternType":"ANY"}]},
+        {"condition":"{#request.headers['x'][0] ==}","authorizedFeatures":[{"type":"TOOLS","patternType":"GLOBBY","patternValue":"a"}]},
+        {"authorizedFeatures":[{"type":"PROMPTS","methods":["PROMPTS_GET"],"patternType":"REGEX","patternValue":"(unclosed"}]}
+    ]}"#).unwrap();
+    let (code, out, err) = run(&["lint", "--policy", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "errors must fail lint: {out} {err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let paths: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    for want in [
+        "$.authorizations[0].authorizedFeatures[0].methods[0]",
+        "$.authorizations[1].condition",
+        "$.authorizations[1].authorizedFeatures[0].patternType",
+        "$.authorizations[2].authorizedFeatures[0].patternValue",
+    ] {
+        assert!(paths.contains(&want), "{want} missing from {paths:?}");
+    }
+    let warned = v["warnings"].as_array().unwrap();
+    assert!(
+        warned.iter().any(|w| w["path"] == "$.completion"),
+        "a passed completion path is warned about: {warned:?}"
+    );
+
+    let good = dir.join("good.json");
+    std::fs::write(&good, r#"{"authorizations":[{"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_LIST","TOOLS_CALL"],"patternType":"ANY"}]}]}"#).unwrap();
+    let (code, out, err) = run(&["lint", "--policy", good.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out} {err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn unusable_inputs_exit_2_naming_the_file() {
     let (code, _, err) = run(&[
         "check",

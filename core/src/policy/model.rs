@@ -427,6 +427,30 @@ impl Policy {
     /// Unknown members are ignored, as Gravitee schemas grow. Every problem is reported with
     /// its JSON path.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigErrors> {
+        let (policy, issues) = Self::from_json_partial(bytes)?;
+        if issues.is_empty() {
+            Ok(policy)
+        } else {
+            Err(ConfigErrors { issues })
+        }
+    }
+
+    /// Reads a policy from an already-parsed JSON value (see [`Policy::from_json`]).
+    pub fn from_value(root: &Value) -> Result<Self, ConfigErrors> {
+        let (policy, issues) = Self::from_value_partial(root)?;
+        if issues.is_empty() {
+            Ok(policy)
+        } else {
+            Err(ConfigErrors { issues })
+        }
+    }
+
+    /// Reads as much of a policy as is readable, with every problem found on the way: what a
+    /// linter needs to go on and compile the conditions and patterns of the readable parts
+    /// (a rule with an unknown feature type still has its condition checked), so one run
+    /// reports every problem. Never enforce a policy read this way while issues remain. `Err`
+    /// when no configuration can be found at all (not JSON, not an `mcp-acl` shape).
+    pub fn from_json_partial(bytes: &[u8]) -> Result<(Self, Vec<ConfigIssue>), ConfigErrors> {
         let root: Value = serde_json::from_slice(bytes).map_err(|e| {
             ConfigErrors::one(
                 "$",
@@ -437,19 +461,15 @@ impl Policy {
                 ),
             )
         })?;
-        Self::from_value(&root)
+        Self::from_value_partial(&root)
     }
 
-    /// Reads a policy from an already-parsed JSON value (see [`Policy::from_json`]).
-    pub fn from_value(root: &Value) -> Result<Self, ConfigErrors> {
+    /// [`Policy::from_json_partial`] for an already-parsed JSON value.
+    pub fn from_value_partial(root: &Value) -> Result<(Self, Vec<ConfigIssue>), ConfigErrors> {
         let (config, path) = locate_configuration(root)?;
         let mut r = Reader { issues: Vec::new() };
         let policy = read_configuration(&mut r, config, &path);
-        if r.issues.is_empty() {
-            Ok(policy)
-        } else {
-            Err(ConfigErrors { issues: r.issues })
-        }
+        Ok((policy, r.issues))
     }
 }
 

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use mcp_policy::policy::{
-    AclMethod, Authorization, Effect, Engine, Feature, FeatureType, PatternType, Policy,
+    AclMethod, Authorization, Effect, Engine, Feature, FeatureType, LinkMode, PathMode,
+    PatternType, Policy,
 };
 use mcp_policy::{Context, Limits};
 use serde_json::{Value, json};
@@ -21,11 +22,20 @@ pub(crate) struct LintArgs {
     pub(crate) tools: Option<String>,
 }
 
-/// Runs the subcommand: `{"errors": [...], "warnings": [...]}`; exit 0 whenever the files
-/// could be read (errors in the policy are reported, not fatal to lint).
+/// Runs the subcommand: prints `{"errors": [...], "warnings": [...]}` with every problem
+/// found in one run. Exits 0 when the policy has no errors (warnings do not fail), 1 when it
+/// has errors (so a CI step can gate on it), 2 when the files cannot be read.
 pub(crate) fn run(args: &LintArgs) -> ExitCode {
     match lint(args) {
-        Ok(v) => print_json(&v),
+        Ok(v) => {
+            let code = print_json(&v);
+            let has_errors = v["errors"].as_array().is_some_and(|e| !e.is_empty());
+            if has_errors && code == ExitCode::SUCCESS {
+                ExitCode::from(1)
+            } else {
+                code
+            }
+        }
         Err(e) => fail(&e),
     }
 }
@@ -69,15 +79,22 @@ fn lint(args: &LintArgs) -> Result<Value, String> {
         Some(f) => Some(tool_names(&read_input(f, "tools list")?, f)?),
         None => None,
     };
-    let policy = match Policy::from_json(&bytes) {
+    // The readable part of a broken policy is still compiled, so a broken condition or regex
+    // is reported in the same run as an unknown method elsewhere.
+    let (policy, mut issues) = match Policy::from_json_partial(&bytes) {
         Ok(p) => p,
         Err(e) => return Ok(json!({ "errors": e.issues, "warnings": [] })),
     };
-    let mut errors = Vec::new();
     if let Err(e) = Engine::compile(&policy, &Limits::default()) {
-        errors = e.issues.iter().map(|i| json!(i)).collect();
+        for i in e.issues {
+            if !issues.contains(&i) {
+                issues.push(i);
+            }
+        }
     }
+    let errors: Vec<Value> = issues.iter().map(|i| json!(i)).collect();
     let mut w = Vec::new();
+    lint_passed_paths(&mut w, &policy);
     if policy.authorizations.is_empty() {
         warn(
             &mut w,
@@ -155,6 +172,27 @@ fn lint(args: &LintArgs) -> Result<Value, String> {
         }
     }
     Ok(json!({ "errors": errors, "warnings": w }))
+}
+
+/// Paths to a name that the policy leaves at Gravitee's pass-through although it governs
+/// what those paths reach: each is a way around the rules.
+fn lint_passed_paths(w: &mut Vec<Value>, policy: &Policy) {
+    // Every policy governs prompts and resources (no grant hides them), so a passed path is
+    // always a way around it.
+    if policy.completion == PathMode::Pass {
+        warn(
+            w,
+            "$.completion".into(),
+            "\"pass\" forwards completion/complete unjudged: a client can confirm a hidden prompt or resource template and list its argument values; remove it to judge completions by the prompt or template they name".into(),
+        );
+    }
+    if policy.resource_links == LinkMode::Keep {
+        warn(
+            w,
+            "$.resourceLinks".into(),
+            "\"keep\" leaves links to and embedded copies of resources the caller may not read in tool results and prompts; remove it to cut them".into(),
+        );
+    }
 }
 
 /// A grant of a call without the list (or the reverse) leaves tools callable but invisible,
