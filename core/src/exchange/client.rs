@@ -140,7 +140,7 @@ impl Guard {
                 return invalid(&e, id.as_deref(), summary);
             }
             return match self.judge_client_message(msg, ctx, session) {
-                None => self.forward(&parsed, session, summary),
+                None => self.forward(&parsed, session, summary, rev),
                 Some(d) => ClientVerdict::Reply(d.into_reply(summary)),
             };
         }
@@ -154,7 +154,7 @@ impl Guard {
             denials.push(self.judge_client_message(msg, ctx, session));
         }
         if denials.iter().all(Option::is_none) {
-            return self.forward(&parsed, session, summary);
+            return self.forward(&parsed, session, summary, rev);
         }
         // One denied message refuses the whole batch: a partial forward would leave the
         // client waiting for answers that never come. The batch is answered as its most
@@ -250,7 +250,13 @@ impl Guard {
 
     /// Records the body's requests in the session and hands back the exchange that will judge
     /// their answers.
-    fn forward(&self, parsed: &Body<'_>, session: &Session, summary: Summary) -> ClientVerdict {
+    fn forward(
+        &self,
+        parsed: &Body<'_>,
+        session: &Session,
+        summary: Summary,
+        rev: Revision,
+    ) -> ClientVerdict {
         let mut entries = Vec::with_capacity(summary.requests);
         for m in parsed.messages() {
             if m.kind() != MessageKind::Request {
@@ -284,7 +290,8 @@ impl Guard {
             Err((e, raw)) => return invalid(&e, Some(raw.as_str()), summary),
         };
         ClientVerdict::Forward(Forward {
-            exchange: Exchange::new(self.clone(), session.clone(), id, own, parsed.is_batch()),
+            exchange: Exchange::new(self.clone(), session.clone(), id, own, parsed.is_batch())
+                .speaking(rev),
             content_type: MediaType::Json.content_type(),
             summary,
         })

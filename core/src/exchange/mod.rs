@@ -25,7 +25,9 @@
 //! - **Server requests** (`sampling/createMessage`, `elicitation/create`, `roots/list`) are
 //!   judged; a refused one is not delivered and the error to send back to the server comes
 //!   with the step ([`Step::to_server`]), so the server's call ends instead of hanging. A
-//!   client "answer" to a refused one is not forwarded.
+//!   client "answer" to a refused one is not forwarded. On an exchange the client opened
+//!   with revision 2026-07-28, which has no server-to-client requests, every one is refused
+//!   (`-32601` back to the server).
 //! - **Event streams** are parsed as clients parse them (BOM, CR/LF/CRLF, split anywhere) and
 //!   written out again from what was parsed: data of non-`message` events is never passed,
 //!   `id:` is kept so `Last-Event-ID` still advances, an event that cannot be read ends the
@@ -156,7 +158,10 @@ impl Guard {
     pub fn stream(&self, session: &Session, last_event_id: Option<&[u8]>) -> Exchange {
         let id = session.next_exchange();
         let adopted = last_event_id.map_or(0, |last| session.adopt(id, last));
-        Exchange::new(self.clone(), session.clone(), id, adopted, false)
+        let rev = session
+            .revision()
+            .unwrap_or(crate::mcp::Revision::DEFAULT_WITHOUT_HEADER);
+        Exchange::new(self.clone(), session.clone(), id, adopted, false).speaking(rev)
     }
 }
 

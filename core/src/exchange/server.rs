@@ -83,6 +83,8 @@ pub struct Exchange {
     parser: Option<sse::Parser>,
     saw_event_id: bool,
     done: bool,
+    /// The revision the client spoke when it opened this exchange.
+    revision: Revision,
 }
 
 /// What judging one message gave.
@@ -109,7 +111,14 @@ impl Exchange {
             parser: None,
             saw_event_id: false,
             done: false,
+            revision: Revision::DEFAULT_WITHOUT_HEADER,
         }
+    }
+
+    /// Sets the revision the client spoke (it decides what the server may send back).
+    pub(crate) fn speaking(mut self, rev: Revision) -> Self {
+        self.revision = rev;
+        self
     }
 
     /// This exchange's number in its session ([`super::Route::Exchange`] names it).
@@ -514,6 +523,23 @@ impl Exchange {
     ) -> Outcome {
         let engine = &self.guard.engine;
         match msg.kind() {
+            // 2026-07-28 has no server-to-client requests (MRTR replaced them: a server asks
+            // inside an `input_required` result), so a client of that revision cannot answer
+            // one and rules written for it would not apply: refused whatever the policy says.
+            MessageKind::Request if self.revision.is_stateless() => {
+                let method = msg.method().unwrap_or("");
+                let why = alloc::format!(
+                    "Method not found: {method} (MCP {} has no server-to-client requests; answer the client's request with an input_required result instead)",
+                    self.revision.as_str()
+                );
+                let id = msg.id().map(|i| i.json());
+                to_server.push(error_response(id.as_deref(), -32601, &why, None).into_bytes());
+                if let Some(id) = msg.id() {
+                    self.session.refused(IdKey::of(&id));
+                }
+                notes.refused += 1;
+                Outcome::Nothing
+            }
             MessageKind::Request => match engine.check(msg, ctx) {
                 Decision::Allow(..) => Outcome::Same,
                 Decision::Deny(d) => {
