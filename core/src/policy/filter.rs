@@ -153,6 +153,83 @@ fn mark_private(
 }
 
 impl Engine {
+    /// An answer that asks the client for input (`inputRequests`: sampling, elicitation,
+    /// roots) carries server-to-client requests inside a result: each is judged as the request
+    /// it wraps, as if the server had sent it on its own. One refused (or unreadable) entry
+    /// makes the whole answer an error for the client's request: dropping only that entry
+    /// would leave the server waiting for a response it never gets, and editing the map
+    /// would not match the opaque `requestState` the server sent with it.
+    fn filter_input_requests(
+        &self,
+        msg: &Message<'_>,
+        requests: RawValue<'_>,
+        ctx: &Context<'_>,
+    ) -> Filtered {
+        let refuse = |why: String, code: i32, message: &str, data: Option<String>| {
+            let id = msg.id().map(|i| i.json());
+            Filtered {
+                rewrite: Rewrite::Replaced(crate::jsonrpc::error_response(
+                    id.as_deref(),
+                    code,
+                    message,
+                    data.as_deref(),
+                )),
+                hidden: alloc::vec![HiddenItem {
+                    subject: why,
+                    reason: "input request the caller may not receive",
+                }],
+            }
+        };
+        if requests.kind() != Kind::Object {
+            return refuse(
+                String::from("`inputRequests` is not an object"),
+                -32603,
+                "Response withheld by the gateway",
+                None,
+            );
+        }
+        for (key, entry) in requests.members() {
+            let key = key.decode();
+            let Some(text) = wrapped_request(entry) else {
+                return refuse(
+                    alloc::format!(
+                        "inputRequests[{key}] is not one request with a string `method`"
+                    ),
+                    -32603,
+                    "Response withheld by the gateway",
+                    None,
+                );
+            };
+            let verdict = match Message::parse(text.as_bytes(), &self.limits) {
+                Ok(inner) => match self.check(&inner, ctx) {
+                    super::decide::Decision::Allow(..) => None,
+                    super::decide::Decision::Deny(d) => Some((
+                        alloc::format!(
+                            "inputRequests[{key}]: {} refused: {}",
+                            inner.method().unwrap_or(""),
+                            d.reason
+                        ),
+                        d.jsonrpc_error(),
+                    )),
+                },
+                Err(e) => {
+                    return refuse(
+                        alloc::format!("inputRequests[{key}] cannot be read: {e}"),
+                        -32603,
+                        "Response withheld by the gateway",
+                        None,
+                    );
+                }
+            };
+            if let Some((why, e)) = verdict {
+                // The policy's own answer: in `forbid` and `http` modes it carries the reason.
+                let data = e.data.as_ref().and_then(|d| serde_json::to_string(d).ok());
+                return refuse(why, e.code, &e.message, data);
+            }
+        }
+        Filtered::unchanged()
+    }
+
     /// Filters a server→client message.
     ///
     /// `request` is the client request a response answers (the host tracks it by id; see
@@ -272,7 +349,8 @@ impl Engine {
             return Filtered::unchanged();
         };
         let needs_request = list_shape(method).is_some()
-            || (self.links != LinkMode::Keep && result_links(msg, method));
+            || (self.links != LinkMode::Keep && result_links(msg, method))
+            || input_requests(msg).is_some();
         if !needs_request {
             return Filtered::unchanged();
         }
@@ -410,6 +488,9 @@ impl Engine {
                 },
             };
         }
+        if let Some(requests) = input_requests(msg) {
+            return self.filter_input_requests(msg, requests, ctx);
+        }
         if self.links == LinkMode::Keep {
             return Filtered::unchanged();
         }
@@ -448,6 +529,46 @@ impl Engine {
             None => Filtered::unchanged(),
         }
     }
+}
+
+/// `result.inputRequests` of an answer that asks the client for input before it can finish
+/// (2026-07-28 `InputRequiredResult`, and task results that carry the same map).
+fn input_requests<'a>(msg: &Message<'a>) -> Option<RawValue<'a>> {
+    if !msg.text().contains("inputRequests") && !msg.text().contains("\\u") {
+        return None;
+    }
+    msg.result()?.get("inputRequests")
+}
+
+/// The request an `inputRequests` entry wraps (`{"method", "params"}`), as a JSON-RPC request
+/// text the engine can judge. `None` when the entry is not an object with exactly one string
+/// `method` and at most one `params`: a client could read such an entry another way.
+fn wrapped_request(entry: RawValue<'_>) -> Option<String> {
+    if entry.kind() != Kind::Object {
+        return None;
+    }
+    let (mut method, mut params) = (None, None);
+    for (k, v) in entry.members() {
+        let slot = if k.eq_str("method") {
+            &mut method
+        } else if k.eq_str("params") {
+            &mut params
+        } else {
+            continue;
+        };
+        if slot.replace(v).is_some() {
+            return None;
+        }
+    }
+    let method = method.filter(|m| m.kind() == Kind::String)?;
+    let mut text = String::from("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":");
+    text.push_str(method.as_text());
+    if let Some(p) = params {
+        text.push_str(",\"params\":");
+        text.push_str(p.as_text());
+    }
+    text.push('}');
+    Some(text)
 }
 
 /// Whether a result of `method` holds a content block that links to a resource.
