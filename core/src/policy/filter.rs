@@ -494,32 +494,19 @@ impl Engine {
         if self.links == LinkMode::Keep {
             return Filtered::unchanged();
         }
-        // Results that can carry resources: tool results (also via tasks/result), prompts.
-        let (array, per_item_content) = match method {
-            Method::ToolsCall | Method::TasksResult => (result.get("content"), false),
-            Method::PromptsGet => (result.get("messages"), true),
-            _ => (None, false),
-        };
-        let Some(array) = array.filter(|a| a.kind() == Kind::Array) else {
+        let Some((array, shape)) = linking_array(result, method) else {
             return Filtered::unchanged();
         };
         let mut hidden = Vec::new();
-        let rewritten = cut_array(msg.text(), array, |item| {
-            let content = if per_item_content {
-                item.get("content")
-            } else {
-                Some(item)
-            };
-            match content.and_then(linked_uri) {
-                Some(uri) if !self.resource_readable(&uri, &env) => {
-                    hidden.push(HiddenItem {
-                        subject: uri.into_owned(),
-                        reason: "link to a resource the caller may not read",
-                    });
-                    false
-                }
-                _ => true,
+        let rewritten = cut_array(msg.text(), array, |item| match shape.uri(item) {
+            Some(uri) if !self.resource_readable(&uri, &env) => {
+                hidden.push(HiddenItem {
+                    subject: uri.into_owned(),
+                    reason: shape.reason(),
+                });
+                false
             }
+            _ => true,
         });
         match rewritten {
             Some(text) => Filtered {
@@ -571,33 +558,64 @@ fn wrapped_request(entry: RawValue<'_>) -> Option<String> {
     Some(text)
 }
 
-/// Whether a result of `method` holds a content block that links to a resource.
+/// Where a result keeps items that name resources.
+#[derive(Clone, Copy)]
+enum Linking {
+    /// Content blocks (tool results, also via `tasks/result`): a `resource_link` or an
+    /// embedded `resource`.
+    Content,
+    /// Prompt messages, each with one content block.
+    Messages,
+    /// `resources/read` contents: each names its own URI, and a server may return
+    /// sub-resources beside the one asked for.
+    Contents,
+}
+
+impl Linking {
+    fn uri<'a>(self, item: RawValue<'a>) -> Option<alloc::borrow::Cow<'a, str>> {
+        match self {
+            Self::Content => linked_uri(item),
+            Self::Messages => item.get("content").and_then(linked_uri),
+            Self::Contents => item.get("uri")?.as_str(),
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Contents => "contents of a resource the caller may not read",
+            _ => "link to a resource the caller may not read",
+        }
+    }
+}
+
+/// The array of a result of `method` whose items may name resources.
+fn linking_array<'a>(result: RawValue<'a>, method: Method) -> Option<(RawValue<'a>, Linking)> {
+    let (key, shape) = match method {
+        Method::ToolsCall | Method::TasksResult => ("content", Linking::Content),
+        Method::PromptsGet => ("messages", Linking::Messages),
+        Method::ResourcesRead => ("contents", Linking::Contents),
+        _ => return None,
+    };
+    let array = result.get(key).filter(|a| a.kind() == Kind::Array)?;
+    Some((array, shape))
+}
+
+/// Whether a result of `method` holds an item that names a resource.
 fn result_links(msg: &Message<'_>, method: Method) -> bool {
-    // A link's type is `resource_link` or `resource`, written plainly or with escapes: an
-    // answer with neither the word nor an escape holds no link, whatever its structure.
+    // A link's type is `resource_link` or `resource`, written plainly or with escapes, and
+    // read contents carry `uri`: an answer with none of these words nor an escape holds no
+    // link, whatever its structure.
     let text = msg.text();
-    if !text.contains("resource") && !text.contains("\\u") {
+    if !text.contains("resource") && !text.contains("uri") && !text.contains("\\u") {
         return false;
     }
     let Some(result) = msg.result() else {
         return false;
     };
-    let (array, per_item_content) = match method {
-        Method::ToolsCall | Method::TasksResult => (result.get("content"), false),
-        Method::PromptsGet => (result.get("messages"), true),
-        _ => return false,
-    };
-    let Some(array) = array.filter(|a| a.kind() == Kind::Array) else {
+    let Some((array, shape)) = linking_array(result, method) else {
         return false;
     };
-    array.elements().any(|item| {
-        let content = if per_item_content {
-            item.get("content")
-        } else {
-            Some(item)
-        };
-        content.and_then(linked_uri).is_some()
-    })
+    array.elements().any(|item| shape.uri(item).is_some())
 }
 
 /// The URI a content block points at: `resource_link.uri` or embedded `resource.resource.uri`.

@@ -256,7 +256,8 @@ pub enum DenialMode {
     Http,
 }
 
-/// What to do with resource links and embedded resources whose URI the caller may not read.
+/// What to do with resource links, embedded resources and `resources/read` contents whose URI
+/// the caller may not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkMode {
