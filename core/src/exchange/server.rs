@@ -493,7 +493,7 @@ impl Exchange {
                 if msg.kind() == MessageKind::Response && answers {
                     let outcome = match self.session.claim(&key) {
                         Some(p) => self.deliver_answer(&p, filtered, notes),
-                        None => self.no_request(&msg, notes),
+                        None => self.no_request(&msg, ctx, notes),
                     };
                     return Ok(Judged::one(outcome, msg.text()));
                 }
@@ -559,12 +559,14 @@ impl Exchange {
             MessageKind::Response | MessageKind::ErrorResponse => {
                 let key = msg.id().map(|id| IdKey::of(&id));
                 let Some(p) = key.as_ref().and_then(|k| self.session.claim(k)) else {
-                    return self.no_request(msg, notes);
+                    return self.no_request(msg, ctx, notes);
                 };
                 if msg.kind() == MessageKind::ErrorResponse {
                     notes.answered += 1;
                     notes.error_code = error_code(msg);
-                    return Outcome::Same;
+                    let f = engine.filter_error(msg, ctx);
+                    notes.hidden += u32::try_from(f.hidden.len()).unwrap_or(u32::MAX);
+                    return apply(f.rewrite, notes);
                 }
                 if p.method == Some(Method::Initialize)
                     && let Some(v) = msg
@@ -609,10 +611,12 @@ impl Exchange {
 
     /// An answer to no waiting request: an error passes (it carries nothing to judge), a
     /// result does not (nothing says how to judge it).
-    fn no_request(&self, msg: &Message<'_>, notes: &mut Notes) -> Outcome {
+    fn no_request(&self, msg: &Message<'_>, ctx: &Context<'_>, notes: &mut Notes) -> Outcome {
         if msg.kind() == MessageKind::ErrorResponse {
             notes.error_code = error_code(msg);
-            return Outcome::Same;
+            let f = self.guard.engine.filter_error(msg, ctx);
+            notes.hidden += u32::try_from(f.hidden.len()).unwrap_or(u32::MAX);
+            return apply(f.rewrite, notes);
         }
         notes.dropped += 1;
         Outcome::Nothing

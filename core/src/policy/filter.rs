@@ -19,6 +19,9 @@ use crate::expr::Env;
 use crate::jsonrpc::{Kind, ListScan, Message, MessageKind, RawValue};
 use crate::mcp::Method;
 
+/// JSON-RPC code of "URL elicitation required" (MCP 2025-11-25).
+const URL_ELICITATION_REQUIRED: i64 = -32042;
+
 /// What happens to a server→client message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rewrite {
@@ -230,6 +233,62 @@ impl Engine {
         Filtered::unchanged()
     }
 
+    /// A `-32042` error (URL elicitation required, 2025-11-25) carries elicitation requests in
+    /// `data.elicitations`: each is judged as the `elicitation/create` it stands for, and a
+    /// refused one is cut, so a policy that refuses elicitation cannot be bypassed by sending
+    /// it as an error.
+    pub(crate) fn filter_error(&self, msg: &Message<'_>, ctx: &Context<'_>) -> Filtered {
+        if !msg.text().contains("32042") {
+            return Filtered::unchanged();
+        }
+        let Some(error) = msg.error() else {
+            return Filtered::unchanged();
+        };
+        if error.get("code").and_then(|c| c.as_i64()) != Some(URL_ELICITATION_REQUIRED) {
+            return Filtered::unchanged();
+        }
+        let Some(list) = error
+            .get("data")
+            .and_then(|d| d.get("elicitations"))
+            .filter(|l| l.kind() == Kind::Array)
+        else {
+            return Filtered::unchanged();
+        };
+        let mut hidden = Vec::new();
+        let rewritten = cut_array(msg.text(), list, |entry| {
+            let mut text = String::from(
+                "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"elicitation/create\",\"params\":",
+            );
+            text.push_str(entry.as_text());
+            text.push('}');
+            let refused = match Message::parse(text.as_bytes(), &self.limits) {
+                Ok(inner) => match self.check(&inner, ctx) {
+                    super::decide::Decision::Allow(..) => None,
+                    super::decide::Decision::Deny(d) => Some(alloc::format!("{}", d.reason)),
+                },
+                Err(e) => Some(alloc::format!("unreadable elicitation: {e}")),
+            };
+            match refused {
+                None => true,
+                Some(why) => {
+                    let url = entry.get("url").and_then(|u| u.as_str());
+                    hidden.push(HiddenItem {
+                        subject: url.map(|u| u.into_owned()).unwrap_or(why),
+                        reason: "URL elicitation the caller may not receive",
+                    });
+                    false
+                }
+            }
+        });
+        match rewritten {
+            Some(text) => Filtered {
+                rewrite: Rewrite::Replaced(text),
+                hidden,
+            },
+            None => Filtered::unchanged(),
+        }
+    }
+
     /// Filters a server→client message.
     ///
     /// `request` is the client request a response answers (the host tracks it by id; see
@@ -247,7 +306,8 @@ impl Engine {
                 Some(req) => self.filter_result(msg, req, ctx),
                 None => Filtered::unchanged(),
             },
-            _ => Filtered::unchanged(),
+            MessageKind::ErrorResponse => self.filter_error(msg, ctx),
+            MessageKind::Request => Filtered::unchanged(),
         }
     }
 
