@@ -755,23 +755,12 @@ pub fn classify<'m>(msg: &'m Message<'_>) -> Result<Call<'m>, Error> {
             msg.uri().ok_or_else(|| missing("params.uri", name))?,
         )),
         SubjectField::Ref => classify_ref(msg, name)?,
-        SubjectField::ResourceSubscriptions => {
-            let mut uris = alloc::vec::Vec::new();
-            let subs = msg
-                .params()
-                .and_then(|p| p.get("notifications"))
-                .and_then(|n| n.get("resourceSubscriptions"));
-            for el in subs.iter().flat_map(|s| s.elements()) {
-                let uri = match el.kind() {
-                    crate::jsonrpc::Kind::String => el.as_str(),
-                    _ => el.get("uri").and_then(|u| u.as_str()),
-                };
-                uris.push(uri.ok_or_else(|| {
-                    missing("params.notifications.resourceSubscriptions[].uri", name)
-                })?);
-            }
-            Subject::Resources(uris)
-        }
+        // Read (decoded, each a string) when the message was parsed.
+        SubjectField::ResourceSubscriptions => Subject::Resources(
+            msg.resource_subscriptions()
+                .map(|uris| uris.map(Cow::Borrowed).collect())
+                .unwrap_or_default(),
+        ),
         SubjectField::TaskId => match msg.params().and_then(|p| p.get("taskId")) {
             Some(t) => Subject::Task(t.as_str().ok_or_else(|| missing("params.taskId", name))?),
             None => Subject::None,

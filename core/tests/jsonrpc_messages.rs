@@ -339,7 +339,7 @@ fn classification_finds_subjects() {
             Subject::None,
         ),
         (
-            r#"{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":[{"uri":"a://1"},"a://2"]}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["a://1","a\u003a//2"]}}}"#,
             Method::SubscriptionsListen,
             Subject::Resources(vec!["a://1".into(), "a://2".into()]),
         ),

@@ -76,6 +76,7 @@ pub struct Message<'a> {
     uri: Option<Cow<'a, str>>,
     reference: Option<RawValue<'a>>,
     target: Option<(RefTarget, Cow<'a, str>)>,
+    listen: Option<Vec<Cow<'a, str>>>,
     arguments: Option<RawValue<'a>>,
     meta: Option<RawValue<'a>>,
 }
@@ -87,6 +88,32 @@ pub enum RefTarget {
     Prompt,
     /// `{"type": "ref/resource", "uri": ...}`: a resource template (or a resource).
     Resource,
+}
+
+/// The URIs of `params.notifications.resourceSubscriptions` of a `subscriptions/listen`
+/// (2026-07-28), decoded and checked like `params.uri`; `None` when the filter asks for none.
+fn read_subscriptions<'a>(params: RawValue<'a>) -> Result<Option<Vec<Cow<'a, str>>>, Error> {
+    let Some(list) = params
+        .get("notifications")
+        .and_then(|n| n.get("resourceSubscriptions"))
+    else {
+        return Ok(None);
+    };
+    const PATH: &str = "params.notifications.resourceSubscriptions";
+    if list.kind() != Kind::Array {
+        return Err(wrong_type(
+            PATH,
+            "an array of URIs",
+            list.kind(),
+            ErrorKind::InvalidParams,
+        ));
+    }
+    let mut uris = Vec::new();
+    for (i, el) in list.elements().enumerate() {
+        let path = alloc::format!("{PATH}[{i}]");
+        uris.push(subject_string(el, &path, ErrorKind::InvalidParams)?);
+    }
+    Ok(Some(uris))
 }
 
 /// The prompt name or template URI of `params.ref`, decoded and checked like `params.name`.
@@ -433,6 +460,7 @@ impl<'a> Message<'a> {
         let mut name = None;
         let mut uri = None;
         let mut target = None;
+        let mut listen = None;
         if let Some(params) = params {
             if !matches!(kind, MessageKind::Request | MessageKind::Notification) {
                 return Err(Error::new(
@@ -458,6 +486,9 @@ impl<'a> Message<'a> {
             if let Some(r) = p.reference {
                 target = read_reference(r)?;
             }
+            if method.as_deref() == Some("subscriptions/listen") {
+                listen = read_subscriptions(params)?;
+            }
         }
         for (member, v) in [("result", result), ("error", error)] {
             if let Some(v) = v.filter(|v| v.kind() != Kind::Object) {
@@ -482,6 +513,7 @@ impl<'a> Message<'a> {
             uri,
             reference: p.reference,
             target,
+            listen,
             arguments: p.arguments,
             meta: p.meta,
         })
@@ -531,6 +563,12 @@ impl<'a> Message<'a> {
     /// `completion/complete`).
     pub fn reference_target(&self) -> Option<(RefTarget, &str)> {
         self.target.as_ref().map(|(t, s)| (*t, s.as_ref()))
+    }
+
+    /// The resource URIs a `subscriptions/listen` asks updates for
+    /// (`params.notifications.resourceSubscriptions`), decoded; `None` when it asks for none.
+    pub fn resource_subscriptions(&self) -> Option<impl Iterator<Item = &str>> {
+        self.listen.as_ref().map(|l| l.iter().map(|u| u.as_ref()))
     }
 
     /// `params.arguments`.

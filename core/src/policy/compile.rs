@@ -312,6 +312,7 @@ pub struct Engine {
     pub(crate) denial: DenialMode,
     pub(crate) links: LinkMode,
     pub(crate) completion: PathMode,
+    pub(crate) subscriptions: PathMode,
     pub(crate) limits: Limits,
     /// Whether any rule has a condition: without one, nothing reads `#mcp`, so a host need not
     /// parse the request again to filter its answer.
@@ -479,6 +480,7 @@ impl Engine {
             denial: policy.denial,
             links: policy.resource_links,
             completion: policy.completion,
+            subscriptions: policy.subscriptions,
             limits: limits.clone(),
         })
     }

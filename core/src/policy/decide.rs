@@ -363,6 +363,10 @@ impl Engine {
         if info.method == mcp::Method::CompletionComplete && self.completion == PathMode::Judge {
             return self.check_completion(msg, ctx, audit);
         }
+        if info.method == mcp::Method::SubscriptionsListen && self.subscriptions == PathMode::Judge
+        {
+            return self.check_listen(msg, ctx, audit);
+        }
         let Some(acl) = AclMethod::for_mcp(info.method) else {
             return Decision::Allow(AllowReason::NotGoverned, audit);
         };
@@ -464,6 +468,45 @@ impl Engine {
         };
         audit.acl_method = Some(acl);
         self.conclude(msg, audit, acl, subject, kind, verdict)
+    }
+
+    /// `subscriptions/listen` (2026-07-28) replaces `resources/subscribe`: each URI of its
+    /// `resourceSubscriptions` is judged by `RESOURCES_SUBSCRIBE`, and the first one refused
+    /// refuses the request, answered as that resource missing (a partial subscription would
+    /// tell the client which URIs exist). The other notification kinds it asks for
+    /// (`toolsListChanged`…) name nothing and pass.
+    fn check_listen<'m>(
+        &self,
+        msg: &'m Message<'_>,
+        ctx: &Context<'_>,
+        mut audit: Audit<'m>,
+    ) -> Decision<'m> {
+        let Some(uris) = msg.resource_subscriptions() else {
+            return Decision::Allow(AllowReason::NotGoverned, audit);
+        };
+        let acl = AclMethod::ResourcesSubscribe;
+        audit.acl_method = Some(acl);
+        let env = Env {
+            context: ctx,
+            mcp: Some(mcp_vars(msg)),
+        };
+        let mut last = None;
+        for uri in uris {
+            match self.judge(acl, uri, &env, &mut audit.conditions) {
+                Verdict::Allowed(rule) => last = Some(rule),
+                refused => {
+                    audit.subject = Some(uri);
+                    return self.conclude(msg, audit, acl, uri, SubjectKind::Resource, refused);
+                }
+            }
+        }
+        match last {
+            Some(rule) => {
+                audit.rule = Some(rule);
+                Decision::Allow(AllowReason::Granted, audit)
+            }
+            None => Decision::Allow(AllowReason::NotGoverned, audit),
+        }
     }
 
     /// The decision for a judged subject.

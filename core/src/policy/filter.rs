@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::compile::Engine;
 use super::decide::{CondLog, Verdict, mcp_vars};
-use super::model::{AclMethod, LinkMode};
+use super::model::{AclMethod, LinkMode, PathMode};
 use crate::context::Context;
 use crate::error::{Error, ErrorKind};
 use crate::expr::Env;
@@ -495,6 +495,9 @@ impl Engine {
     }
 
     fn filter_notification(&self, msg: &Message<'_>, ctx: &Context<'_>) -> Filtered {
+        if msg.method() == Some("notifications/subscriptions/acknowledged") {
+            return self.filter_acknowledgement(msg, ctx);
+        }
         if msg.method() != Some("notifications/resources/updated") {
             return Filtered::unchanged();
         }
@@ -512,6 +515,45 @@ impl Engine {
                 subject: String::from(uri),
                 reason: "update for a resource the caller may not read"
             }],
+        }
+    }
+
+    /// The acknowledgement of a `subscriptions/listen` (2026-07-28) lists the resources the
+    /// server will report on: those the caller may not read are cut, whatever the server
+    /// agreed to (their updates are dropped too).
+    fn filter_acknowledgement(&self, msg: &Message<'_>, ctx: &Context<'_>) -> Filtered {
+        if self.subscriptions == PathMode::Pass {
+            return Filtered::unchanged();
+        }
+        let Some(list) = msg
+            .params()
+            .and_then(|p| p.get("notifications"))
+            .and_then(|n| n.get("resourceSubscriptions"))
+            .filter(|l| l.kind() == Kind::Array)
+        else {
+            return Filtered::unchanged();
+        };
+        let env = Env {
+            context: ctx,
+            mcp: Some(mcp_vars(msg)),
+        };
+        let mut hidden = Vec::new();
+        let rewritten = cut_array(msg.text(), list, |el| match el.as_str() {
+            Some(uri) if self.resource_readable(&uri, &env) => true,
+            other => {
+                hidden.push(HiddenItem {
+                    subject: other.map(|u| u.into_owned()).unwrap_or_default(),
+                    reason: "subscription to a resource the caller may not read",
+                });
+                false
+            }
+        });
+        match rewritten {
+            Some(text) => Filtered {
+                rewrite: Rewrite::Replaced(text),
+                hidden,
+            },
+            None => Filtered::unchanged(),
         }
     }
 

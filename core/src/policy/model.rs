@@ -326,6 +326,9 @@ pub struct Policy {
     /// `completion/complete`: judged by its `ref` (a prompt by `PROMPTS_GET`, a resource
     /// template by `RESOURCES_TEMPLATES_LIST` or `RESOURCES_READ`), or passed.
     pub completion: PathMode,
+    /// `subscriptions/listen` (2026-07-28): every URI it subscribes to judged by
+    /// `RESOURCES_SUBSCRIBE` and its acknowledgement filtered, or passed.
+    pub subscriptions: PathMode,
 }
 
 /// One problem in a policy document.
@@ -563,7 +566,7 @@ fn locate_configuration<'v>(root: &'v Value) -> Result<(&'v Value, String), Conf
     // `{}` is a valid configuration (no rules: implicit deny); an object with members but
     // none of ours is more likely the wrong file than a deliberate deny-all.
     if obj.is_empty()
-        || ["denial", "resourceLinks", "completion"]
+        || ["denial", "resourceLinks", "completion", "subscriptions"]
             .iter()
             .any(|k| obj.contains_key(*k))
     {
@@ -608,16 +611,22 @@ fn read_configuration(r: &mut Reader, config: &Value, path: &str) -> Policy {
             "must be \"remove\" or \"keep\"",
         ),
     }
-    if let Some(v) = obj.get("completion").filter(|v| !v.is_null()) {
-        match v.as_str() {
-            Some("judge") => policy.completion = PathMode::Judge,
-            Some("pass") => policy.completion = PathMode::Pass,
-            _ => r.bad(
-                &alloc::format!("{path}.completion"),
-                "must be \"judge\" (judge completions by the prompt or template they name) or \"pass\" (Gravitee: forward them unjudged)",
-            ),
-        }
-    }
+    read_path_mode(
+        r,
+        obj,
+        path,
+        "completion",
+        &mut policy.completion,
+        "completions by the prompt or template they name",
+    );
+    read_path_mode(
+        r,
+        obj,
+        path,
+        "subscriptions",
+        &mut policy.subscriptions,
+        "every URI of a subscriptions/listen by RESOURCES_SUBSCRIBE",
+    );
     let auth_path = alloc::format!("{path}.authorizations");
     match obj.get("authorizations") {
         None | Some(Value::Null) => {}
@@ -635,6 +644,30 @@ fn read_configuration(r: &mut Reader, config: &Value, path: &str) -> Policy {
         ),
     }
     policy
+}
+
+/// Reads a [`PathMode`] member (`"judge"` or `"pass"`).
+fn read_path_mode(
+    r: &mut Reader,
+    obj: &serde_json::Map<String, Value>,
+    path: &str,
+    key: &str,
+    out: &mut PathMode,
+    judged: &str,
+) {
+    let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {
+        return;
+    };
+    match v.as_str() {
+        Some("judge") => *out = PathMode::Judge,
+        Some("pass") => *out = PathMode::Pass,
+        _ => r.bad(
+            &alloc::format!("{path}.{key}"),
+            alloc::format!(
+                "must be \"judge\" (judge {judged}) or \"pass\" (Gravitee: forward unjudged)"
+            ),
+        ),
+    }
 }
 
 fn read_rule(r: &mut Reader, rule: &Value, path: &str) -> Option<Authorization> {
