@@ -761,8 +761,8 @@ pub fn classify<'m>(msg: &'m Message<'_>) -> Result<Call<'m>, Error> {
                 .map(|uris| uris.map(Cow::Borrowed).collect())
                 .unwrap_or_default(),
         ),
-        SubjectField::TaskId => match msg.params().and_then(|p| p.get("taskId")) {
-            Some(t) => Subject::Task(t.as_str().ok_or_else(|| missing("params.taskId", name))?),
+        SubjectField::TaskId => match msg.task_id() {
+            Some(t) => Subject::Task(Cow::Borrowed(t)),
             None => Subject::None,
         },
     };
@@ -876,6 +876,8 @@ pub fn check_mirrored_headers(
     let body_name = match method {
         "tools/call" | "prompts/get" => msg.name(),
         "resources/read" => msg.uri(),
+        // The tasks extension: task requests carry the task id in Mcp-Name.
+        "tasks/get" | "tasks/update" | "tasks/cancel" | "tasks/result" => msg.task_id(),
         _ => None,
     };
     match (mcp_name, body_name) {

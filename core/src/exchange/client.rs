@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind};
 use crate::jsonrpc::{Body, Id, Message, MessageKind, error_response};
 use crate::mcp::{self, Method, Revision};
 use crate::oauth::BearerChallenge;
-use crate::policy::Decision;
+use crate::policy::{AclMethod, Decision};
 
 /// A reply carrying one JSON-RPC error body.
 fn json_reply(status: u16, body: String, kind: ReplyKind, code: i32, summary: Summary) -> Reply {
@@ -220,8 +220,17 @@ impl Guard {
                 return session.was_refused(&key).then_some(Denied::Dropped);
             }
         }
-        match self.engine.check(msg, ctx) {
-            Decision::Allow(..) => None,
+        let decision = match msg.task_id() {
+            // A task message is judged as a call of the tool that created the task, which
+            // only the session knows.
+            Some(task) if self.engine.judges_tasks() && names_a_task(msg) => {
+                let tool = session.task_tool(task);
+                self.engine.check_task(msg, ctx, tool.as_deref())
+            }
+            _ => self.engine.check(msg, ctx),
+        };
+        match decision {
+            Decision::Allow(..) => self.unknown_listened_task(msg, ctx, session),
             Decision::Deny(d) => {
                 let code = d.jsonrpc_error().code;
                 let challenge = (!d.required_scopes.is_empty()).then(|| {
@@ -246,6 +255,53 @@ impl Guard {
                 })
             }
         }
+    }
+
+    /// A `subscriptions/listen` that asks for status notifications of tasks (`taskIds` in its
+    /// filter) may name only tasks the caller could follow by `tasks/get`: bound in this
+    /// session to a tool it may call. The first other one refuses the listen as unknown.
+    fn unknown_listened_task(
+        &self,
+        msg: &Message<'_>,
+        ctx: &Context<'_>,
+        session: &Session,
+    ) -> Option<Denied> {
+        if msg.method() != Some("subscriptions/listen") || !self.engine.judges_tasks() {
+            return None;
+        }
+        let ids = msg
+            .params()
+            .and_then(|p| p.get("notifications"))
+            .and_then(|n| n.get("taskIds"))?;
+        let refuse = |what: &str| {
+            let id = msg.id().map(|i| i.json());
+            Some(Denied::Policy {
+                status: 200,
+                body: error_response(
+                    id.as_deref(),
+                    -32602,
+                    &alloc::format!("Unknown task: {what}"),
+                    None,
+                ),
+                code: -32602,
+                challenge: None,
+            })
+        };
+        if ids.kind() != crate::jsonrpc::Kind::Array {
+            return refuse("params.notifications.taskIds is not an array");
+        }
+        for el in ids.elements() {
+            let Some(task) = el.as_str() else {
+                return refuse("params.notifications.taskIds holds a non-string");
+            };
+            let callable = session
+                .task_tool(&task)
+                .is_some_and(|tool| self.engine.allows(AclMethod::ToolsCall, &tool, ctx));
+            if !callable {
+                return refuse(&task);
+            }
+        }
+        None
     }
 
     /// Records the body's requests in the session and hands back the exchange that will judge
@@ -296,6 +352,13 @@ impl Guard {
             summary,
         })
     }
+}
+
+/// Whether `msg` is a task request or notification (its subject is `params.taskId`).
+pub(crate) fn names_a_task(msg: &Message<'_>) -> bool {
+    msg.method()
+        .and_then(mcp::lookup)
+        .is_some_and(|i| i.subject == mcp::SubjectField::TaskId)
 }
 
 /// Where `inner`, a slice of `outer`, sits in it.

@@ -540,6 +540,10 @@ impl Exchange {
                 notes.refused += 1;
                 Outcome::Nothing
             }
+            // A task request from the server is about a task the client runs for it (a
+            // sampling or elicitation request it made a task of), not about a tool: the
+            // client's own business, as its answers are.
+            MessageKind::Request if super::client::names_a_task(msg) => Outcome::Same,
             MessageKind::Request => match engine.check(msg, ctx) {
                 Decision::Allow(..) => Outcome::Same,
                 Decision::Deny(d) => {
@@ -551,6 +555,23 @@ impl Exchange {
                     Outcome::Nothing
                 }
             },
+            MessageKind::Notification
+                if engine.judges_tasks() && super::client::names_a_task(msg) =>
+            {
+                // A task's status reaches only a caller who may call the task's tool.
+                let Some(task) = msg.task_id() else {
+                    return Outcome::Same;
+                };
+                let tool = self.session.task_tool(task);
+                match engine.check_task(msg, ctx, tool.as_deref()) {
+                    Decision::Allow(..) => Outcome::Same,
+                    Decision::Deny(_) => {
+                        notes.hidden += 1;
+                        notes.dropped += 1;
+                        Outcome::Nothing
+                    }
+                }
+            }
             MessageKind::Notification => {
                 let f = engine.filter_message(msg, None, ctx);
                 notes.hidden += u32::try_from(f.hidden.len()).unwrap_or(u32::MAX);
@@ -577,9 +598,85 @@ impl Exchange {
                 {
                     self.session.set_revision(v);
                 }
+                if engine.judges_tasks() {
+                    match p.method {
+                        Some(Method::ToolsCall) => self.bind_created_task(msg, &p.request),
+                        Some(Method::TasksList) => {
+                            let f = self.filter_task_list(msg, ctx);
+                            if f.rewrite != Rewrite::Unchanged {
+                                return self.deliver_answer(&p, f, notes);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 let filtered = engine.filter_answer(msg, p.method, &p.request, ctx);
                 self.deliver_answer(&p, filtered, notes)
             }
+        }
+    }
+
+    /// A `tools/call` answered with a task (2025-11-25 `CreateTaskResult`: `result.task.taskId`;
+    /// the 2026-07-28 tasks extension: `"resultType": "task"` and `result.taskId`): the task
+    /// is bound to the called tool in the session, so its later messages are judged as calls
+    /// of that tool.
+    fn bind_created_task(&self, msg: &Message<'_>, request: &str) {
+        if !msg.text().contains("askId") && !msg.text().contains("\\u") {
+            return;
+        }
+        let Some(result) = msg.result() else { return };
+        let task = result
+            .get("task")
+            .and_then(|t| t.get("taskId"))
+            .or_else(|| {
+                let is_task = result
+                    .get("resultType")
+                    .and_then(|r| r.as_json_str())
+                    .is_some_and(|r| r.eq_str("task"));
+                is_task.then(|| result.get("taskId")).flatten()
+            })
+            .and_then(|t| t.as_str());
+        let Some(task) = task else { return };
+        // The request was parsed before it was forwarded.
+        if let Ok(req) = Message::parse(request.as_bytes(), self.guard.engine.limits())
+            && let Some(tool) = req.name()
+        {
+            self.session.bind_task(&task, tool);
+        }
+    }
+
+    /// A `tasks/list` answer (2025-11-25) keeps the tasks the caller could follow by
+    /// `tasks/get`: bound in this session to a tool it may call.
+    fn filter_task_list(&self, msg: &Message<'_>, ctx: &Context<'_>) -> Filtered {
+        let Some(list) = msg
+            .result()
+            .and_then(|r| r.get("tasks"))
+            .filter(|l| l.kind() == Kind::Array)
+        else {
+            return Filtered {
+                rewrite: Rewrite::Unchanged,
+                hidden: Vec::new(),
+            };
+        };
+        let engine = &self.guard.engine;
+        let mut hidden = Vec::new();
+        let rewritten = crate::policy::cut_array(msg.text(), list, |task| {
+            let id = task.get("taskId").and_then(|t| t.as_str());
+            let callable = id
+                .as_deref()
+                .and_then(|t| self.session.task_tool(t))
+                .is_some_and(|tool| engine.allows(crate::policy::AclMethod::ToolsCall, &tool, ctx));
+            if !callable {
+                hidden.push(crate::policy::HiddenItem {
+                    subject: id.map(|t| t.into_owned()).unwrap_or_default(),
+                    reason: "task of a tool the caller may not call",
+                });
+            }
+            callable
+        });
+        Filtered {
+            rewrite: rewritten.map_or(Rewrite::Unchanged, Rewrite::Replaced),
+            hidden,
         }
     }
 

@@ -5,6 +5,7 @@
 //! waiting for an answer belongs to the session, and each exchange matches what it receives
 //! against it.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -75,6 +76,8 @@ struct State {
     revision: Option<Revision>,
     resumable: bool,
     max_pending: usize,
+    /// Task id → the tool whose call created it, oldest first; at most `max_pending`.
+    tasks: VecDeque<(Box<str>, Arc<str>)>,
 }
 
 /// The state of one MCP session that its exchanges share: the client requests waiting for an
@@ -114,6 +117,7 @@ impl Session {
                 revision: None,
                 resumable: false,
                 max_pending: max_pending.max(1),
+                tasks: VecDeque::new(),
             })),
         }
     }
@@ -137,6 +141,30 @@ impl Session {
 
     pub(crate) fn set_revision(&self, r: Revision) {
         self.state.with(|s| s.revision = Some(r));
+    }
+
+    /// Records that the call of `tool` created task `task` (its later task messages are judged
+    /// as calls of that tool). Bounded like the waiting requests (`Options::max_pending`): past
+    /// it the oldest binding is forgotten, and that task becomes unknown (hidden), never
+    /// unjudged.
+    pub(crate) fn bind_task(&self, task: &str, tool: &str) {
+        self.state.with(|s| {
+            s.tasks.retain(|(t, _)| t.as_ref() != task);
+            while s.tasks.len() >= s.max_pending {
+                s.tasks.pop_front();
+            }
+            s.tasks.push_back((Box::from(task), Arc::from(tool)));
+        });
+    }
+
+    /// The tool whose call created `task`, if this session saw it.
+    pub fn task_tool(&self, task: &str) -> Option<Arc<str>> {
+        self.state.with(|s| {
+            s.tasks
+                .iter()
+                .find(|(t, _)| t.as_ref() == task)
+                .map(|(_, tool)| tool.clone())
+        })
     }
 
     /// How many client requests wait for their answer.

@@ -25,6 +25,7 @@ pub(crate) struct ParamsFields<'a> {
     pub(crate) reference: Option<RawValue<'a>>,
     pub(crate) arguments: Option<RawValue<'a>>,
     pub(crate) meta: Option<RawValue<'a>>,
+    pub(crate) task_id: Option<RawValue<'a>>,
 }
 
 /// The envelope members, found while the message is validated.
@@ -117,6 +118,7 @@ mod slot {
     pub(super) const LIST: u8 = 12;
     /// `cacheScope` of a list `result`.
     pub(super) const CACHE_SCOPE: u8 = 13;
+    pub(super) const TASK_ID: u8 = 14;
 }
 
 #[derive(Clone, Copy)]
@@ -392,6 +394,7 @@ fn slot_of(sc: &Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) ->
             b"arguments" => slot::ARGUMENTS,
             b"ref" => slot::REF,
             b"_meta" => slot::META,
+            b"taskId" => slot::TASK_ID,
             _ => slot::NONE,
         },
         Role::Result => match list {
@@ -456,6 +459,7 @@ impl<'a> Sink<'a, '_> {
                     slot::ARGUMENTS => &mut p.arguments,
                     slot::REF => &mut p.reference,
                     slot::META => &mut p.meta,
+                    slot::TASK_ID => &mut p.task_id,
                     _ => return,
                 };
                 *target = Some(v);

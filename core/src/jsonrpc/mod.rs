@@ -77,6 +77,7 @@ pub struct Message<'a> {
     reference: Option<RawValue<'a>>,
     target: Option<(RefTarget, Cow<'a, str>)>,
     listen: Option<Vec<Cow<'a, str>>>,
+    task_id: Option<Cow<'a, str>>,
     arguments: Option<RawValue<'a>>,
     meta: Option<RawValue<'a>>,
 }
@@ -461,6 +462,7 @@ impl<'a> Message<'a> {
         let mut uri = None;
         let mut target = None;
         let mut listen = None;
+        let mut task_id = None;
         if let Some(params) = params {
             if !matches!(kind, MessageKind::Request | MessageKind::Notification) {
                 return Err(Error::new(
@@ -485,6 +487,13 @@ impl<'a> Message<'a> {
             }
             if let Some(r) = p.reference {
                 target = read_reference(r)?;
+            }
+            if let Some(v) = p.task_id {
+                task_id = Some(subject_string(
+                    v,
+                    "params.taskId",
+                    ErrorKind::InvalidParams,
+                )?);
             }
             if method.as_deref() == Some("subscriptions/listen") {
                 listen = read_subscriptions(params)?;
@@ -514,6 +523,7 @@ impl<'a> Message<'a> {
             reference: p.reference,
             target,
             listen,
+            task_id,
             arguments: p.arguments,
             meta: p.meta,
         })
@@ -569,6 +579,11 @@ impl<'a> Message<'a> {
     /// (`params.notifications.resourceSubscriptions`), decoded; `None` when it asks for none.
     pub fn resource_subscriptions(&self) -> Option<impl Iterator<Item = &str>> {
         self.listen.as_ref().map(|l| l.iter().map(|u| u.as_ref()))
+    }
+
+    /// `params.taskId`: the task a task request or notification is about, decoded.
+    pub fn task_id(&self) -> Option<&str> {
+        self.task_id.as_deref()
     }
 
     /// `params.arguments`.

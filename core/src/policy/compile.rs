@@ -313,6 +313,7 @@ pub struct Engine {
     pub(crate) links: LinkMode,
     pub(crate) completion: PathMode,
     pub(crate) subscriptions: PathMode,
+    pub(crate) tasks: PathMode,
     pub(crate) limits: Limits,
     /// Whether any rule has a condition: without one, nothing reads `#mcp`, so a host need not
     /// parse the request again to filter its answer.
@@ -481,6 +482,7 @@ impl Engine {
             links: policy.resource_links,
             completion: policy.completion,
             subscriptions: policy.subscriptions,
+            tasks: policy.tasks,
             limits: limits.clone(),
         })
     }
@@ -530,6 +532,11 @@ impl Engine {
             ..Policy::default()
         };
         Self::compile(&policy, limits)
+    }
+
+    /// Whether task messages are judged as calls of their tool (else passed, as Gravitee does).
+    pub fn judges_tasks(&self) -> bool {
+        self.tasks == PathMode::Judge
     }
 
     /// Number of rules.

@@ -209,6 +209,7 @@ enum SubjectKind {
     Prompt,
     Resource,
     Template,
+    Task,
     Other,
 }
 
@@ -237,6 +238,7 @@ impl Denial<'_> {
                     SubjectKind::Template => {
                         alloc::format!("Resource template {subject} not found")
                     }
+                    SubjectKind::Task => alloc::format!("Unknown task: {subject}"),
                     SubjectKind::Other => alloc::format!("Method not found: {}", self.audit.method),
                 };
                 let code = if self.subject_kind == SubjectKind::Other {
@@ -367,6 +369,14 @@ impl Engine {
         {
             return self.check_listen(msg, ctx, audit);
         }
+        if info.subject == mcp::SubjectField::TaskId
+            && self.tasks == PathMode::Judge
+            && msg.task_id().is_some()
+        {
+            // Without a session nothing ties the task to its tool: hidden. Hosts that keep
+            // sessions judge tasks through the exchange API, which binds them.
+            return self.check_task(msg, ctx, None);
+        }
         let Some(acl) = AclMethod::for_mcp(info.method) else {
             return Decision::Allow(AllowReason::NotGoverned, audit);
         };
@@ -468,6 +478,66 @@ impl Engine {
         };
         audit.acl_method = Some(acl);
         self.conclude(msg, audit, acl, subject, kind, verdict)
+    }
+
+    /// Judges a task message (`tasks/get`, `tasks/update`, `tasks/cancel`, `tasks/result`, a
+    /// task status notification) as a `TOOLS_CALL` of `tool`, the tool whose call created the
+    /// task (what the host's session bound to the task id; the exchange API keeps these
+    /// bindings). With `tool` `None` the task is unknown, and hidden: a client may only follow
+    /// tasks it may see created. Messages without a task id are judged by [`Engine::check`].
+    pub fn check_task<'m>(
+        &self,
+        msg: &'m Message<'_>,
+        ctx: &Context<'_>,
+        tool: Option<&str>,
+    ) -> Decision<'m> {
+        let Some(task) = msg.task_id() else {
+            return self.check(msg, ctx);
+        };
+        let mut audit = Audit {
+            method: msg.method().unwrap_or(""),
+            acl_method: Some(AclMethod::ToolsCall),
+            subject: Some(task),
+            rule: None,
+            conditions: CondLog::default(),
+        };
+        let Some(tool) = tool else {
+            let why = alloc::format!(
+                "task `{task}` is unknown here (no call the caller made created it, or it was forgotten)"
+            );
+            return Decision::Deny(self.denial(
+                msg,
+                audit,
+                DenialKind::NotGranted,
+                why,
+                SubjectKind::Task,
+            ));
+        };
+        let env = Env {
+            context: ctx,
+            mcp: Some(mcp_vars(msg)),
+        };
+        let verdict = self.judge(AclMethod::ToolsCall, tool, &env, &mut audit.conditions);
+        let mut decision = self.conclude(
+            msg,
+            audit,
+            AclMethod::ToolsCall,
+            task,
+            SubjectKind::Task,
+            verdict,
+        );
+        if let Decision::Deny(d) = &mut decision {
+            let why = match &d.reason {
+                Reason::NotGranted { .. } => {
+                    alloc::format!("no rule grants TOOLS_CALL on `{tool}`")
+                }
+                Reason::Text(t) => t.clone(),
+            };
+            d.reason = Reason::Text(alloc::format!(
+                "task `{task}` belongs to tool `{tool}`: {why}"
+            ));
+        }
+        decision
     }
 
     /// `subscriptions/listen` (2026-07-28) replaces `resources/subscribe`: each URI of its

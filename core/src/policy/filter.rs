@@ -86,7 +86,7 @@ fn list_shape(m: Method) -> Option<(AclMethod, &'static str, &'static str)> {
 
 /// Rebuilds `text` without the elements of `array` for which `keep` is false. `None` when
 /// every element is kept.
-fn cut_array(
+pub(crate) fn cut_array(
     text: &str,
     array: RawValue<'_>,
     mut keep: impl FnMut(RawValue<'_>) -> bool,
@@ -692,8 +692,13 @@ impl Linking {
 
 /// The array of a result of `method` whose items may name resources.
 fn linking_array<'a>(result: RawValue<'a>, method: Method) -> Option<(RawValue<'a>, Linking)> {
+    // A task's details (2026-07-28 tasks extension) carry the call's result once done.
+    let result = match method {
+        Method::TasksGet => result.get("result")?,
+        _ => result,
+    };
     let (key, shape) = match method {
-        Method::ToolsCall | Method::TasksResult => ("content", Linking::Content),
+        Method::ToolsCall | Method::TasksResult | Method::TasksGet => ("content", Linking::Content),
         Method::PromptsGet => ("messages", Linking::Messages),
         Method::ResourcesRead => ("contents", Linking::Contents),
         _ => return None,

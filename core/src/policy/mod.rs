@@ -30,6 +30,7 @@ pub use decide::{
     AllowReason, Audit, CondEntry, CondLog, CondOutcome, Decision, Denial, DenialKind,
     FORBIDDEN_CODE, Reason, RpcError,
 };
+pub(crate) use filter::cut_array;
 pub use filter::{Filtered, HiddenItem, Rewrite};
 pub use model::{
     AclMethod, Authorization, ConfigErrors, ConfigIssue, DenialMode, Effect, Feature, FeatureType,

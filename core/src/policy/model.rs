@@ -329,6 +329,10 @@ pub struct Policy {
     /// `subscriptions/listen` (2026-07-28): every URI it subscribes to judged by
     /// `RESOURCES_SUBSCRIBE` and its acknowledgement filtered, or passed.
     pub subscriptions: PathMode,
+    /// Tasks (2025-11-25, and the 2026-07-28 tasks extension): every task request,
+    /// notification and result judged as a `TOOLS_CALL` of the tool whose call created the
+    /// task (an unknown task id is hidden), or passed.
+    pub tasks: PathMode,
 }
 
 /// One problem in a policy document.
@@ -566,9 +570,15 @@ fn locate_configuration<'v>(root: &'v Value) -> Result<(&'v Value, String), Conf
     // `{}` is a valid configuration (no rules: implicit deny); an object with members but
     // none of ours is more likely the wrong file than a deliberate deny-all.
     if obj.is_empty()
-        || ["denial", "resourceLinks", "completion", "subscriptions"]
-            .iter()
-            .any(|k| obj.contains_key(*k))
+        || [
+            "denial",
+            "resourceLinks",
+            "completion",
+            "subscriptions",
+            "tasks",
+        ]
+        .iter()
+        .any(|k| obj.contains_key(*k))
     {
         return Ok((root, String::from("$")));
     }
@@ -626,6 +636,14 @@ fn read_configuration(r: &mut Reader, config: &Value, path: &str) -> Policy {
         "subscriptions",
         &mut policy.subscriptions,
         "every URI of a subscriptions/listen by RESOURCES_SUBSCRIBE",
+    );
+    read_path_mode(
+        r,
+        obj,
+        path,
+        "tasks",
+        &mut policy.tasks,
+        "task requests and notifications as calls of the tool that created the task",
     );
     let auth_path = alloc::format!("{path}.authorizations");
     match obj.get("authorizations") {
