@@ -171,7 +171,8 @@ pub fn eval_error(e: &EvalError) -> Value {
 }
 
 /// Evaluates a condition template against a context (and the message being judged, which
-/// fills `#mcp`): `{"value": …}`, or an [`error`] (`INVALID_EXPRESSION`, `EVALUATION_FAILED`).
+/// fills `#mcp`; without one, the context's request content when it is an MCP message):
+/// `{"value": …}`, or an [`error`] (`INVALID_EXPRESSION`, `EVALUATION_FAILED`).
 pub fn evaluate(
     expression: &str,
     ctx: &Context<'_>,
@@ -184,7 +185,16 @@ pub fn evaluate(
         Err(e) => return compile_error(&e),
     };
     let mut env = Env::new(ctx);
-    if let Some(m) = message.and_then(McpVars::from_message) {
+    // Without a message, a request content that is an MCP message is the message: what a
+    // check of that body would let its conditions see (`#mcp`, `mcp_tool_name`).
+    let from_content = match (message, ctx.request.content.as_deref()) {
+        (None, Some(text)) => Message::parse(text.as_bytes(), limits).ok(),
+        _ => None,
+    };
+    if let Some(m) = message
+        .or(from_content.as_ref())
+        .and_then(McpVars::from_message)
+    {
         env = env.with_mcp(m);
     }
     match t.eval(&env, ty) {

@@ -137,3 +137,18 @@ fn unusable_inputs_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("context `-`"), "{err}");
 }
+
+#[test]
+fn a_request_content_that_is_an_mcp_message_fills_mcp() {
+    let ctx = r#"{"request":{"content":"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}}"}}"#;
+    let (code, out, err) = run(
+        &[
+            "{#mcp.name + ' ' + #context.attributes['mcp_tool_name'] + ' ' + #mcp.arguments['city']}",
+            "--context",
+            "-",
+        ],
+        Some(ctx),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), r#"{"value":"get_weather get_weather Paris"}"#);
+}

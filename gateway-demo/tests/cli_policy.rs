@@ -150,7 +150,7 @@ fn lint_exits_1_on_errors_and_reports_every_problem_in_one_run() {
     // a condition that does not compile and a regex that does not compile (compile errors),
     // in different rules. Before, the read errors hid the other two.
     let p = dir.join("broken.json");
-    std::fs::write(&p, r#"{"completion":"pass","authorizations":[
+    std::fs::write(&p, r#"{"completion":"pass","subscriptions":"pass","tasks":"pass","authorizations":[
         {"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_RUN"],"patternType":"ANY"}]},
         {"condition":"{#request.headers['x'][0] ==}","authorizedFeatures":[{"type":"TOOLS","patternType":"GLOBBY","patternValue":"a"}]},
         {"authorizedFeatures":[{"type":"PROMPTS","methods":["PROMPTS_GET"],"patternType":"REGEX","patternValue":"(unclosed"}]}
@@ -173,10 +173,12 @@ fn lint_exits_1_on_errors_and_reports_every_problem_in_one_run() {
         assert!(paths.contains(&want), "{want} missing from {paths:?}");
     }
     let warned = v["warnings"].as_array().unwrap();
-    assert!(
-        warned.iter().any(|w| w["path"] == "$.completion"),
-        "a passed completion path is warned about: {warned:?}"
-    );
+    for path in ["$.completion", "$.subscriptions", "$.tasks"] {
+        assert!(
+            warned.iter().any(|w| w["path"] == path),
+            "a passed path is warned about at {path}: {warned:?}"
+        );
+    }
 
     let good = dir.join("good.json");
     std::fs::write(&good, r#"{"authorizations":[{"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_LIST","TOOLS_CALL"],"patternType":"ANY"}]}]}"#).unwrap();

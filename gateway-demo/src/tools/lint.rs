@@ -186,6 +186,20 @@ fn lint_passed_paths(w: &mut Vec<Value>, policy: &Policy) {
             "\"pass\" forwards completion/complete unjudged: a client can confirm a hidden prompt or resource template and list its argument values; remove it to judge completions by the prompt or template they name".into(),
         );
     }
+    if policy.subscriptions == PathMode::Pass {
+        warn(
+            w,
+            "$.subscriptions".into(),
+            "\"pass\" forwards subscriptions/listen unjudged: a client can subscribe to updates of hidden resources and learn which exist; remove it to judge every URI by RESOURCES_SUBSCRIBE".into(),
+        );
+    }
+    if policy.tasks == PathMode::Pass {
+        warn(
+            w,
+            "$.tasks".into(),
+            "\"pass\" forwards task requests unjudged: a client that learns a task id can read the result of a tool it may not call; remove it to judge tasks as calls of their tool".into(),
+        );
+    }
     if policy.resource_links == LinkMode::Keep {
         warn(
             w,
