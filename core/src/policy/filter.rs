@@ -5,6 +5,7 @@
 //! Kept items are never re-serialized: the output is the input with whole array elements cut
 //! out, so every kept item is byte-identical to what the server sent.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -93,11 +94,11 @@ pub(crate) fn cut_array(
 ) -> Option<String> {
     let start = array.offset_in(text)?;
     let end = start + array.as_text().len();
-    let mut kept: Vec<&str> = Vec::new();
+    let mut kept: Vec<Cow<'_, str>> = Vec::new();
     let mut removed = false;
     for el in array.elements() {
         if keep(el) {
-            kept.push(el.as_text());
+            kept.push(Cow::Borrowed(el.as_text()));
         } else {
             removed = true;
         }
@@ -110,7 +111,11 @@ pub(crate) fn cut_array(
 
 /// `text` with the array at `span` replaced by one holding `kept` (element texts copied byte
 /// for byte). `None` when `span` is not on character boundaries of `text`.
-fn splice_array(text: &str, span: core::ops::Range<usize>, kept: &[&str]) -> Option<String> {
+fn splice_array(
+    text: &str,
+    span: core::ops::Range<usize>,
+    kept: &[Cow<'_, str>],
+) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     out.push_str(text.get(..span.start)?);
     out.push('[');
@@ -125,12 +130,34 @@ fn splice_array(text: &str, span: core::ops::Range<usize>, kept: &[&str]) -> Opt
     Some(out)
 }
 
+/// Where the member whose key is `key_raw` (the key's text inside its quotes) and whose value
+/// is `value` sits in `text`, with one comma beside it, so that cutting the span leaves valid
+/// JSON.
+fn member_span(text: &str, key_raw: &str, value: RawValue<'_>) -> Option<core::ops::Range<usize>> {
+    let key_start = (key_raw.as_ptr() as usize)
+        .checked_sub(text.as_ptr() as usize)?
+        .checked_sub(1)?;
+    let value_end = value.offset_in(text)? + value.as_text().len();
+    let after = text.get(value_end..)?;
+    let ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let rest = after.trim_start_matches(ws);
+    if rest.starts_with(',') {
+        let comma = value_end + (after.len() - rest.len());
+        return Some(key_start..comma + 1);
+    }
+    let before = text.get(..key_start)?.trim_end_matches(ws);
+    if before.ends_with(',') {
+        return Some(before.len() - 1..value_end);
+    }
+    Some(key_start..value_end)
+}
+
 /// `text` with its list `array` cut down to `kept` (when `cut`) and its `cacheScope` value
 /// `scope` replaced by `"private"`.
 fn mark_private(
     text: &str,
     array: RawValue<'_>,
-    kept: &[&str],
+    kept: &[Cow<'_, str>],
     scope: RawValue<'_>,
     cut: bool,
 ) -> Option<String> {
@@ -443,7 +470,12 @@ impl Engine {
         };
         let mut log = CondLog::default();
         let mut hidden = Vec::new();
-        let mut kept: Vec<&str> = Vec::with_capacity(list.items.len());
+        let mut kept: Vec<Cow<'_, str>> = Vec::with_capacity(list.items.len());
+        // MCP Apps: a tool may name the `ui://` resource that renders it.
+        // (An escape could spell the member; only then is every item read again.)
+        let apps = acl == AclMethod::ToolsList
+            && (msg.text().contains("esourceUri") || msg.text().contains("\\u"));
+        let mut stripped = false;
         for item in &list.items {
             let verdict = match item.identity {
                 Ok(name) => {
@@ -460,7 +492,16 @@ impl Engine {
                 Err(why) => Err((String::new(), why)),
             };
             match verdict {
-                Ok(()) => kept.push(item.text),
+                Ok(()) => match apps
+                    .then(|| self.strip_hidden_ui(item.text, &env, &mut hidden))
+                    .flatten()
+                {
+                    Some(t) => {
+                        stripped = true;
+                        kept.push(Cow::Owned(t));
+                    }
+                    None => kept.push(Cow::Borrowed(item.text)),
+                },
                 Err((subject, reason)) => hidden.push(HiddenItem { subject, reason }),
             }
         }
@@ -471,7 +512,8 @@ impl Engine {
         let public = list
             .cache_scope
             .filter(|v| v.as_json_str().is_some_and(|s| !s.eq_str("private")));
-        if hidden.is_empty() && public.is_none() {
+        let cut = !hidden.is_empty() || stripped;
+        if !cut && public.is_none() {
             return Filtered::unchanged();
         }
         let text = msg.text();
@@ -479,7 +521,7 @@ impl Engine {
             None => array
                 .offset_in(text)
                 .and_then(|start| splice_array(text, start..start + array.as_text().len(), &kept)),
-            Some(scope) => mark_private(text, array, &kept, scope, !hidden.is_empty()),
+            Some(scope) => mark_private(text, array, &kept, scope, cut),
         };
         match rewritten {
             Some(text) => Filtered {
@@ -516,6 +558,62 @@ impl Engine {
                 reason: "update for a resource the caller may not read"
             }],
         }
+    }
+
+    /// A tool list item without its MCP Apps links (`_meta.ui.resourceUri`, and the older
+    /// `_meta["ui/resourceUri"]`) to `ui://` resources the caller may not read: the tool stays,
+    /// its hidden interface does not. Every occurrence is judged (repeated members included: a
+    /// client reads the last). `None` when nothing is cut.
+    fn strip_hidden_ui(
+        &self,
+        item: &str,
+        env: &Env<'_>,
+        hidden: &mut Vec<HiddenItem>,
+    ) -> Option<String> {
+        let v = RawValue::parse_with(item, &self.limits).ok()?;
+        let mut cuts: Vec<core::ops::Range<usize>> = Vec::new();
+        let mut judge = |obj: RawValue<'_>, key: &str, cuts: &mut Vec<core::ops::Range<usize>>| {
+            for (k, u) in obj.members() {
+                if !k.eq_str(key) {
+                    continue;
+                }
+                let uri = u.as_str();
+                if uri
+                    .as_deref()
+                    .is_some_and(|u| self.resource_readable(u, env))
+                {
+                    continue;
+                }
+                if let Some(span) = member_span(item, k.raw(), u) {
+                    hidden.push(HiddenItem {
+                        subject: uri.map(Cow::into_owned).unwrap_or_default(),
+                        reason: "app interface the caller may not read",
+                    });
+                    cuts.push(span);
+                }
+            }
+        };
+        for (k, meta) in v.members() {
+            if !k.eq_str("_meta") {
+                continue;
+            }
+            judge(meta, "ui/resourceUri", &mut cuts);
+            for (k, ui) in meta.members() {
+                if k.eq_str("ui") {
+                    judge(ui, "resourceUri", &mut cuts);
+                }
+            }
+        }
+        if cuts.is_empty() {
+            return None;
+        }
+        cuts.sort_by_key(|r| core::cmp::Reverse(r.start));
+        let mut out = String::from(item);
+        for c in cuts {
+            out.get(c.clone())?;
+            out.replace_range(c, "");
+        }
+        Some(out)
     }
 
     /// The acknowledgement of a `subscriptions/listen` (2026-07-28) lists the resources the
