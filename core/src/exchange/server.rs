@@ -545,7 +545,11 @@ impl Exchange {
             // client's own business, as its answers are.
             MessageKind::Request if super::client::names_a_task(msg) => Outcome::Same,
             MessageKind::Request => match engine.check(msg, ctx) {
-                Decision::Allow(..) => Outcome::Same,
+                Decision::Allow(..) => {
+                    let f = engine.filter_sampling(msg, ctx);
+                    notes.hidden += u32::try_from(f.hidden.len()).unwrap_or(u32::MAX);
+                    apply(f.rewrite, notes)
+                }
                 Decision::Deny(d) => {
                     to_server.push(d.jsonrpc_response().into_bytes());
                     if let Some(id) = msg.id() {

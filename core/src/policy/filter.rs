@@ -109,6 +109,47 @@ pub(crate) fn cut_array(
     splice_array(text, start..end, &kept)
 }
 
+/// The span of `array` in `text` and its text without the elements for which `keep` is
+/// false; `None` when every element is kept. For several disjoint arrays of one message,
+/// cut at once with [`apply_edits`].
+fn rebuild_array(
+    text: &str,
+    array: RawValue<'_>,
+    mut keep: impl FnMut(RawValue<'_>) -> bool,
+) -> Option<(core::ops::Range<usize>, String)> {
+    let start = array.offset_in(text)?;
+    let mut out = String::from("[");
+    let mut removed = false;
+    for el in array.elements() {
+        if keep(el) {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(el.as_text());
+        } else {
+            removed = true;
+        }
+    }
+    out.push(']');
+    removed.then_some((start..start + array.as_text().len(), out))
+}
+
+/// `text` with each span replaced (spans disjoint). `None` when a span does not fit.
+fn apply_edits(text: &str, mut edits: Vec<(core::ops::Range<usize>, String)>) -> Option<String> {
+    edits.sort_by_key(|(r, _)| core::cmp::Reverse(r.start));
+    let mut out = String::from(text);
+    let mut limit = text.len();
+    for (r, with) in edits {
+        if r.end > limit {
+            return None; // overlapping edits: never produced, refused all the same
+        }
+        out.get(r.clone())?;
+        limit = r.start;
+        out.replace_range(r, &with);
+    }
+    Some(out)
+}
+
 /// `text` with the array at `span` replaced by one holding `kept` (element texts copied byte
 /// for byte). `None` when `span` is not on character boundaries of `text`.
 fn splice_array(
@@ -257,7 +298,35 @@ impl Engine {
                 return refuse(why, e.code, &e.message, data);
             }
         }
-        Filtered::unchanged()
+        // Every request may be asked; a sampling one loses what the caller may not see.
+        let mut hidden = Vec::new();
+        let mut edits = Vec::new();
+        for (_, entry) in requests.members() {
+            let is_sampling = entry
+                .get("method")
+                .and_then(|m| m.as_json_str())
+                .is_some_and(|m| m.eq_str("sampling/createMessage"));
+            if let (true, Some(params)) = (is_sampling, entry.get("params")) {
+                let env = Env {
+                    context: ctx,
+                    mcp: None,
+                };
+                edits.extend(self.sampling_edits(msg.text(), params, &env, &mut hidden));
+            }
+        }
+        if edits.is_empty() {
+            return Filtered::unchanged();
+        }
+        match apply_edits(msg.text(), edits) {
+            Some(text) => Filtered {
+                rewrite: Rewrite::Replaced(text),
+                hidden,
+            },
+            None => Filtered {
+                rewrite: Rewrite::Dropped,
+                hidden,
+            },
+        }
     }
 
     /// A `-32042` error (URL elicitation required, 2025-11-25) carries elicitation requests in
@@ -614,6 +683,97 @@ impl Engine {
             out.replace_range(c, "");
         }
         Some(out)
+    }
+
+    /// What to cut from the `params` of a sampling request the policy lets through
+    /// (`sampling/createMessage`, sent on its own or inside `inputRequests`): tools offered to
+    /// the client's model that the caller may not see (`params.tools`, 2025-11-25 sampling
+    /// with tools, judged by `TOOLS_LIST`), and messages that link to or embed a resource the
+    /// caller may not read. Edits of `text`, for [`apply_edits`].
+    fn sampling_edits(
+        &self,
+        text: &str,
+        params: RawValue<'_>,
+        env: &Env<'_>,
+        hidden: &mut Vec<HiddenItem>,
+    ) -> Vec<(core::ops::Range<usize>, String)> {
+        let mut edits = Vec::new();
+        let mut log = CondLog::default();
+        if let Some(tools) = params.get("tools").filter(|t| t.kind() == Kind::Array) {
+            let cut = rebuild_array(text, tools, |tool| {
+                let name = tool.get("name").and_then(|n| n.as_str());
+                let visible = name.as_deref().is_some_and(|n| {
+                    matches!(
+                        self.judge(AclMethod::ToolsList, n, env, &mut log),
+                        Verdict::Allowed(_)
+                    )
+                });
+                if !visible {
+                    hidden.push(HiddenItem {
+                        subject: name.map(Cow::into_owned).unwrap_or_default(),
+                        reason: "sampling tool the caller may not see",
+                    });
+                }
+                visible
+            });
+            edits.extend(cut);
+        }
+        if self.links != LinkMode::Keep
+            && let Some(messages) = params.get("messages").filter(|m| m.kind() == Kind::Array)
+        {
+            let cut = rebuild_array(text, messages, |m| {
+                let content = m.get("content");
+                let blocks: Vec<RawValue<'_>> = match content {
+                    Some(c) if c.kind() == Kind::Array => c.elements().collect(),
+                    Some(c) => alloc::vec![c],
+                    None => Vec::new(),
+                };
+                for block in blocks {
+                    if let Some(uri) = linked_uri(block)
+                        && !self.resource_readable(&uri, env)
+                    {
+                        hidden.push(HiddenItem {
+                            subject: uri.into_owned(),
+                            reason: "sampling message linking a resource the caller may not read",
+                        });
+                        return false;
+                    }
+                }
+                true
+            });
+            edits.extend(cut);
+        }
+        edits
+    }
+
+    /// A server-to-client `sampling/createMessage` the policy allowed, without the tools and
+    /// messages the caller may not see ([`Engine::sampling_edits`]).
+    pub(crate) fn filter_sampling(&self, msg: &Message<'_>, ctx: &Context<'_>) -> Filtered {
+        let Some(params) = msg.params() else {
+            return Filtered::unchanged();
+        };
+        if msg.method() != Some("sampling/createMessage") {
+            return Filtered::unchanged();
+        }
+        let env = Env {
+            context: ctx,
+            mcp: Some(mcp_vars(msg)),
+        };
+        let mut hidden = Vec::new();
+        let edits = self.sampling_edits(msg.text(), params, &env, &mut hidden);
+        if edits.is_empty() {
+            return Filtered::unchanged();
+        }
+        match apply_edits(msg.text(), edits) {
+            Some(text) => Filtered {
+                rewrite: Rewrite::Replaced(text),
+                hidden,
+            },
+            None => Filtered {
+                rewrite: Rewrite::Dropped,
+                hidden,
+            },
+        }
     }
 
     /// The acknowledgement of a `subscriptions/listen` (2026-07-28) lists the resources the
