@@ -47,6 +47,8 @@ pub(crate) struct Fields<'a> {
 pub(crate) struct ListItem<'a> {
     pub(crate) text: &'a str,
     pub(crate) identity: Result<JsonStr<'a>, &'static str>,
+    /// Whether the item has a `_meta` member (which may link it to other names: MCP Apps).
+    pub(crate) has_meta: bool,
 }
 
 /// What to look for in a list result, and what was found: filled during the one parse, so the
@@ -119,6 +121,8 @@ mod slot {
     /// `cacheScope` of a list `result`.
     pub(super) const CACHE_SCOPE: u8 = 13;
     pub(super) const TASK_ID: u8 = 14;
+    /// `_meta` of a list item.
+    pub(super) const ITEM_META: u8 = 15;
 }
 
 #[derive(Clone, Copy)]
@@ -404,6 +408,7 @@ fn slot_of(sc: &Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) ->
         },
         Role::ListItem => match list {
             Some(l) if raw == l.identity.as_bytes() => slot::LIST,
+            Some(_) if raw == b"_meta" => slot::ITEM_META,
             _ => slot::NONE,
         },
         Role::Deep | Role::ListArray => slot::NONE,
@@ -431,6 +436,8 @@ struct Sink<'a, 'l> {
     /// The identity member of the list item being read: how often it appeared, and its value.
     item_count: u32,
     item_found: Option<RawValue<'a>>,
+    /// Whether the list item being read has a `_meta` member.
+    item_meta: bool,
 }
 
 impl<'a> Sink<'a, '_> {
@@ -478,15 +485,18 @@ impl<'a> Sink<'a, '_> {
                     l.items.push(ListItem {
                         text: v.as_text(),
                         identity: item_identity.unwrap_or(Err("item is not an object")),
+                        has_meta: core::mem::take(&mut self.item_meta),
                     });
                 }
             }
-            Role::ListItem => {
-                if parent.slot == slot::LIST {
+            Role::ListItem => match parent.slot {
+                slot::LIST => {
                     self.item_count += 1;
                     self.item_found = Some(v);
                 }
-            }
+                slot::ITEM_META => self.item_meta = true,
+                _ => {}
+            },
             Role::Deep => {}
         }
     }
@@ -526,6 +536,7 @@ pub(crate) fn message<'a>(
         list,
         item_count: 0,
         item_found: None,
+        item_meta: false,
     };
     // The innermost open container lives in a local; the stack holds its ancestors.
     let mut cur = Frame {

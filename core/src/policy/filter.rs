@@ -540,10 +540,8 @@ impl Engine {
         let mut log = CondLog::default();
         let mut hidden = Vec::new();
         let mut kept: Vec<Cow<'_, str>> = Vec::with_capacity(list.items.len());
-        // MCP Apps: a tool may name the `ui://` resource that renders it.
-        // (An escape could spell the member; only then is every item read again.)
-        let apps = acl == AclMethod::ToolsList
-            && (msg.text().contains("esourceUri") || msg.text().contains("\\u"));
+        // MCP Apps: a tool may name, in its `_meta`, the `ui://` resource that renders it.
+        let apps = acl == AclMethod::ToolsList;
         let mut stripped = false;
         for item in &list.items {
             let verdict = match item.identity {
@@ -561,7 +559,7 @@ impl Engine {
                 Err(why) => Err((String::new(), why)),
             };
             match verdict {
-                Ok(()) => match apps
+                Ok(()) => match (apps && item.has_meta)
                     .then(|| self.strip_hidden_ui(item.text, &env, &mut hidden))
                     .flatten()
                 {
