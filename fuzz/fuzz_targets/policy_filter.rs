@@ -21,7 +21,13 @@ fuzz_target!(|data: &[u8]| {
     let engine = guard.engine();
     let ctx = Context::default();
     let facts = RequestFacts { content_type: Some(b"application/json"), ..RequestFacts::default() };
-    for req in [&br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#[..], br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-x"}}"#] {
+    // A list, a call (links, input_required answers, -32042 errors, sampling inside them) and
+    // a read (contents).
+    for req in [
+        &br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#[..],
+        br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-x"}}"#,
+        br#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"demo://ok/a"}}"#,
+    ] {
         let Ok(req) = Message::parse(req, engine.limits()) else { return };
         if let Ok(f) = engine.filter_response(&req, data, &ctx) {
             if let Rewrite::Replaced(text) = &f.rewrite {
@@ -30,6 +36,17 @@ fuzz_target!(|data: &[u8]| {
                     for t in tools {
                         let name = t["name"].as_str().expect("kept items have a string name");
                         assert!(name.starts_with("get-") && name != "get-env", "{name} leaked");
+                        // serde_json keeps the last of repeated members, as clients do.
+                        if let Some(ui) = t.pointer("/_meta/ui/resourceUri") {
+                            let uri = ui.as_str().expect("a kept app link is a string");
+                            assert!(uri.starts_with("demo://ok/"), "{uri} leaked");
+                        }
+                    }
+                }
+                if let Some(contents) = v.pointer("/result/contents").and_then(|c| c.as_array()) {
+                    for c in contents {
+                        let uri = c["uri"].as_str().unwrap_or("demo://ok/");
+                        assert!(uri.starts_with("demo://ok/"), "{uri} leaked");
                     }
                 }
             }

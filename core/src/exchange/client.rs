@@ -235,7 +235,7 @@ impl Guard {
                 let code = d.jsonrpc_error().code;
                 let challenge = (!d.required_scopes.is_empty()).then(|| {
                     BearerChallenge {
-                        resource_metadata: self.options.resource_metadata_url.clone(),
+                        resource_metadata: self.options().resource_metadata_url.clone(),
                         ..BearerChallenge::default()
                     }
                     .with_scope(d.required_scopes.iter().cloned())

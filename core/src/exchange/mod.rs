@@ -119,7 +119,15 @@ impl Default for Options {
 #[derive(Debug, Clone)]
 pub struct Guard {
     engine: Arc<Engine>,
-    options: Arc<Options>,
+    shared: Arc<Shared>,
+}
+
+/// What the clones of a guard share.
+#[derive(Debug)]
+struct Shared {
+    options: Options,
+    /// Task bindings of the requests that belong to no session ([`Guard::stateless_session`]).
+    tasks: Arc<lock::Lock<session::Tasks>>,
 }
 
 impl Guard {
@@ -132,7 +140,10 @@ impl Guard {
     pub fn with_options(engine: Arc<Engine>, options: Options) -> Self {
         Self {
             engine,
-            options: Arc::new(options),
+            shared: Arc::new(Shared {
+                tasks: session::Tasks::shared(options.max_pending),
+                options,
+            }),
         }
     }
 
@@ -143,12 +154,21 @@ impl Guard {
 
     /// The options.
     pub fn options(&self) -> &Options {
-        &self.options
+        &self.shared.options
     }
 
     /// A new session: one per MCP session, and one per request that belongs to none.
     pub fn session(&self) -> Session {
-        Session::new(self.options.max_pending)
+        Session::new(self.shared.options.max_pending)
+    }
+
+    /// A session for one request of a stateless client (MCP 2026-07-28, which has no
+    /// sessions): its own waiting requests, but the task bindings every such session of this
+    /// guard shares, so a task created by one request can be followed by the next. A binding
+    /// only says which tool a task belongs to; each request about it is still judged with its
+    /// own context as a call of that tool.
+    pub fn stateless_session(&self) -> Session {
+        Session::with_tasks(self.shared.options.max_pending, self.shared.tasks.clone())
     }
 
     /// An exchange for a stream the client opened without a request: the GET stream of a

@@ -76,8 +76,24 @@ struct State {
     revision: Option<Revision>,
     resumable: bool,
     max_pending: usize,
-    /// Task id → the tool whose call created it, oldest first; at most `max_pending`.
-    tasks: VecDeque<(Box<str>, Arc<str>)>,
+    /// Its own, or shared by the stateless sessions of a guard.
+    tasks: Arc<Lock<Tasks>>,
+}
+
+/// Task id → the tool whose call created it, oldest first, bounded.
+#[derive(Debug)]
+pub(crate) struct Tasks {
+    bound: VecDeque<(Box<str>, Arc<str>)>,
+    max: usize,
+}
+
+impl Tasks {
+    pub(crate) fn shared(max: usize) -> Arc<Lock<Self>> {
+        Arc::new(Lock::new(Self {
+            bound: VecDeque::new(),
+            max: max.max(1),
+        }))
+    }
 }
 
 /// The state of one MCP session that its exchanges share: the client requests waiting for an
@@ -108,8 +124,15 @@ pub enum Route {
 
 impl Session {
     pub(crate) fn new(max_pending: usize) -> Self {
+        Self::with_tasks(max_pending, Tasks::shared(max_pending))
+    }
+
+    /// A session whose task bindings live in `tasks` (shared by the stateless requests of a
+    /// guard: 2026-07-28 has no sessions to keep them in).
+    pub(crate) fn with_tasks(max_pending: usize, tasks: Arc<Lock<Tasks>>) -> Self {
         Self {
             state: Arc::new(Lock::new(State {
+                tasks,
                 next_exchange: 1,
                 pending: Vec::new(),
                 refused: VecDeque::new(),
@@ -117,7 +140,6 @@ impl Session {
                 revision: None,
                 resumable: false,
                 max_pending: max_pending.max(1),
-                tasks: VecDeque::new(),
             })),
         }
     }
@@ -148,21 +170,23 @@ impl Session {
     /// it the oldest binding is forgotten, and that task becomes unknown (hidden), never
     /// unjudged.
     pub(crate) fn bind_task(&self, task: &str, tool: &str) {
-        self.state.with(|s| {
-            s.tasks.retain(|(t, _)| t.as_ref() != task);
-            while s.tasks.len() >= s.max_pending {
-                s.tasks.pop_front();
+        let tasks = self.state.with(|s| s.tasks.clone());
+        tasks.with(|t| {
+            t.bound.retain(|(id, _)| id.as_ref() != task);
+            while t.bound.len() >= t.max {
+                t.bound.pop_front();
             }
-            s.tasks.push_back((Box::from(task), Arc::from(tool)));
+            t.bound.push_back((Box::from(task), Arc::from(tool)));
         });
     }
 
     /// The tool whose call created `task`, if this session saw it.
     pub fn task_tool(&self, task: &str) -> Option<Arc<str>> {
-        self.state.with(|s| {
-            s.tasks
+        let tasks = self.state.with(|s| s.tasks.clone());
+        tasks.with(|t| {
+            t.bound
                 .iter()
-                .find(|(t, _)| t.as_ref() == task)
+                .find(|(id, _)| id.as_ref() == task)
                 .map(|(_, tool)| tool.clone())
         })
     }
