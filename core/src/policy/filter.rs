@@ -60,6 +60,35 @@ impl Filtered {
         }
     }
 
+    /// The result of [`cut_array`]: the text without the cut elements, or unchanged when
+    /// nothing was cut (or the array was not found: nothing was cut from it).
+    fn cut(rewritten: Option<String>, hidden: Vec<HiddenItem>) -> Self {
+        match rewritten {
+            Some(text) => Self {
+                rewrite: Rewrite::Replaced(text),
+                hidden,
+            },
+            None => Self::unchanged(),
+        }
+    }
+
+    /// `text` with `edits` applied ([`apply_edits`]); dropped if they cannot be (never for
+    /// spans of the text itself; fail closed all the same).
+    fn edited(
+        text: &str,
+        edits: Vec<(core::ops::Range<usize>, String)>,
+        hidden: Vec<HiddenItem>,
+    ) -> Self {
+        if edits.is_empty() {
+            return Self::unchanged();
+        }
+        let rewrite = match apply_edits(text, edits) {
+            Some(t) => Rewrite::Replaced(t),
+            None => Rewrite::Dropped,
+        };
+        Self { rewrite, hidden }
+    }
+
     /// The bytes to forward in place of `original`, or `None` to forward nothing.
     pub fn apply<'a>(&'a self, original: &'a [u8]) -> Option<&'a [u8]> {
         match &self.rewrite {
@@ -314,19 +343,7 @@ impl Engine {
                 edits.extend(self.sampling_edits(msg.text(), params, &env, &mut hidden));
             }
         }
-        if edits.is_empty() {
-            return Filtered::unchanged();
-        }
-        match apply_edits(msg.text(), edits) {
-            Some(text) => Filtered {
-                rewrite: Rewrite::Replaced(text),
-                hidden,
-            },
-            None => Filtered {
-                rewrite: Rewrite::Dropped,
-                hidden,
-            },
-        }
+        Filtered::edited(msg.text(), edits, hidden)
     }
 
     /// A `-32042` error (URL elicitation required, 2025-11-25) carries elicitation requests in
@@ -376,13 +393,7 @@ impl Engine {
                 }
             }
         });
-        match rewritten {
-            Some(text) => Filtered {
-                rewrite: Rewrite::Replaced(text),
-                hidden,
-            },
-            None => Filtered::unchanged(),
-        }
+        Filtered::cut(rewritten, hidden)
     }
 
     /// Filters a server→client message.
@@ -759,19 +770,7 @@ impl Engine {
         };
         let mut hidden = Vec::new();
         let edits = self.sampling_edits(msg.text(), params, &env, &mut hidden);
-        if edits.is_empty() {
-            return Filtered::unchanged();
-        }
-        match apply_edits(msg.text(), edits) {
-            Some(text) => Filtered {
-                rewrite: Rewrite::Replaced(text),
-                hidden,
-            },
-            None => Filtered {
-                rewrite: Rewrite::Dropped,
-                hidden,
-            },
-        }
+        Filtered::edited(msg.text(), edits, hidden)
     }
 
     /// The acknowledgement of a `subscriptions/listen` (2026-07-28) lists the resources the
@@ -804,13 +803,7 @@ impl Engine {
                 false
             }
         });
-        match rewritten {
-            Some(text) => Filtered {
-                rewrite: Rewrite::Replaced(text),
-                hidden,
-            },
-            None => Filtered::unchanged(),
-        }
+        Filtered::cut(rewritten, hidden)
     }
 
     /// A URI is readable when RESOURCES_READ or RESOURCES_SUBSCRIBE grants it.
@@ -866,13 +859,7 @@ impl Engine {
             }
             _ => true,
         });
-        match rewritten {
-            Some(text) => Filtered {
-                rewrite: Rewrite::Replaced(text),
-                hidden,
-            },
-            None => Filtered::unchanged(),
-        }
+        Filtered::cut(rewritten, hidden)
     }
 }
 
