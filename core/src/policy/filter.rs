@@ -200,26 +200,42 @@ fn splice_array(
     Some(out)
 }
 
-/// Where the member whose key is `key_raw` (the key's text inside its quotes) and whose value
-/// is `value` sits in `text`, with one comma beside it, so that cutting the span leaves valid
-/// JSON.
-fn member_span(text: &str, key_raw: &str, value: RawValue<'_>) -> Option<core::ops::Range<usize>> {
-    let key_start = (key_raw.as_ptr() as usize)
-        .checked_sub(text.as_ptr() as usize)?
-        .checked_sub(1)?;
-    let value_end = value.offset_in(text)? + value.as_text().len();
-    let after = text.get(value_end..)?;
-    let ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
-    let rest = after.trim_start_matches(ws);
-    if rest.starts_with(',') {
-        let comma = value_end + (after.len() - rest.len());
-        return Some(key_start..comma + 1);
+/// `obj` (an object) rebuilt member by member when `f` changes it: for each member `f` gives
+/// `None` to drop it, `Some(None)` to keep it as it is, `Some(Some(text))` to keep its key with
+/// this value. Keys are copied as written; `None` when nothing changes (also for a
+/// non-object). Rebuilding the whole object, rather than cutting members out of its text,
+/// keeps the commas right whichever members go.
+fn rebuild_object(
+    obj: RawValue<'_>,
+    mut f: impl FnMut(crate::jsonrpc::JsonStr<'_>, RawValue<'_>) -> Option<Option<String>>,
+) -> Option<String> {
+    if obj.kind() != Kind::Object {
+        return None;
     }
-    let before = text.get(..key_start)?.trim_end_matches(ws);
-    if before.ends_with(',') {
-        return Some(before.len() - 1..value_end);
+    let mut out = String::from("{");
+    let mut changed = false;
+    for (k, v) in obj.members() {
+        let value = match f(k, v) {
+            None => {
+                changed = true;
+                continue;
+            }
+            Some(None) => Cow::Borrowed(v.as_text()),
+            Some(Some(t)) => {
+                changed = true;
+                Cow::Owned(t)
+            }
+        };
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(k.raw());
+        out.push_str("\":");
+        out.push_str(&value);
     }
-    Some(key_start..value_end)
+    out.push('}');
+    changed.then_some(out)
 }
 
 /// `text` with its list `array` cut down to `kept` (when `cut`) and its `cacheScope` value
@@ -649,49 +665,48 @@ impl Engine {
         hidden: &mut Vec<HiddenItem>,
     ) -> Option<String> {
         let v = RawValue::parse_with(item, &self.limits).ok()?;
-        let mut cuts: Vec<core::ops::Range<usize>> = Vec::new();
-        let mut judge = |obj: RawValue<'_>, key: &str, cuts: &mut Vec<core::ops::Range<usize>>| {
-            for (k, u) in obj.members() {
-                if !k.eq_str(key) {
-                    continue;
-                }
-                let uri = u.as_str();
-                if uri
-                    .as_deref()
-                    .is_some_and(|u| self.resource_readable(u, env))
-                {
-                    continue;
-                }
-                if let Some(span) = member_span(item, k.raw(), u) {
-                    hidden.push(HiddenItem {
-                        subject: uri.map(Cow::into_owned).unwrap_or_default(),
-                        reason: "app interface the caller may not read",
-                    });
-                    cuts.push(span);
-                }
+        let mut judge = |uri: RawValue<'_>| -> bool {
+            let uri = uri.as_str();
+            let readable = uri
+                .as_deref()
+                .is_some_and(|u| self.resource_readable(u, env));
+            if !readable {
+                hidden.push(HiddenItem {
+                    subject: uri.map(Cow::into_owned).unwrap_or_default(),
+                    reason: "app interface the caller may not read",
+                });
             }
+            readable
         };
+        let mut edits = Vec::new();
         for (k, meta) in v.members() {
             if !k.eq_str("_meta") {
                 continue;
             }
-            judge(meta, "ui/resourceUri", &mut cuts);
-            for (k, ui) in meta.members() {
-                if k.eq_str("ui") {
-                    judge(ui, "resourceUri", &mut cuts);
+            let rebuilt = rebuild_object(meta, |k, value| {
+                if k.eq_str("ui/resourceUri") {
+                    return judge(value).then_some(None);
                 }
+                if k.eq_str("ui") {
+                    let ui = rebuild_object(value, |k, uri| {
+                        if k.eq_str("resourceUri") {
+                            judge(uri).then_some(None)
+                        } else {
+                            Some(None)
+                        }
+                    });
+                    return Some(ui);
+                }
+                Some(None)
+            });
+            if let (Some(text), Some(at)) = (rebuilt, meta.offset_in(item)) {
+                edits.push((at..at + meta.as_text().len(), text));
             }
         }
-        if cuts.is_empty() {
+        if edits.is_empty() {
             return None;
         }
-        cuts.sort_by_key(|r| core::cmp::Reverse(r.start));
-        let mut out = String::from(item);
-        for c in cuts {
-            out.get(c.clone())?;
-            out.replace_range(c, "");
-        }
-        Some(out)
+        apply_edits(item, edits)
     }
 
     /// What to cut from the `params` of a sampling request the policy lets through
