@@ -710,8 +710,8 @@ impl Exchange {
         }
     }
 
-    /// An answer to no waiting request: an error passes (it carries nothing to judge), a
-    /// result does not (nothing says how to judge it).
+    /// An answer to no waiting request: an error passes (only the requests a `-32042` one
+    /// carries are judged), a result does not (nothing says how to judge it).
     fn no_request(&self, msg: &Message<'_>, ctx: &Context<'_>, notes: &mut Notes) -> Outcome {
         if msg.kind() == MessageKind::ErrorResponse {
             notes.error_code = error_code(msg);
