@@ -393,6 +393,45 @@ static void test_exchange(void) {
   }
   mcp_policy_output_free(o);
 
+  /* 2026-07-28 clients have no session: the stateless sessions of one engine share the
+     task bindings, so a task one request creates can be followed by the next; a session of
+     its own has not seen it. */
+  {
+    mcp_policy_session *s1 = NULL, *s2 = NULL, *own = NULL;
+    mcp_policy_header h[4] = {JSON_TYPE[0],
+                              {(const uint8_t *)"mcp-protocol-version", 20, (const uint8_t *)"2026-07-28", 10},
+                              {(const uint8_t *)"mcp-method", 10, (const uint8_t *)"tools/call", 10},
+                              {(const uint8_t *)"mcp-name", 8, (const uint8_t *)"echo", 4}};
+    OK(mcp_policy_session_new_stateless(e, &s1));
+    CHECK(mcp_policy_session_new_stateless(NULL, &s2) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
+    CHECK(mcp_policy_session_new_stateless(e, NULL) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
+    OK(mcp_policy_session_new_stateless(e, &s2));
+    OK(mcp_policy_session_new(e, &own));
+    OK(mcp_policy_exchange_new(e, s1, LIT(CALL_ECHO), h, 4, NULL, &v, &x));
+    CHECK(mcp_policy_output_kind(v) == MCP_POLICY_KIND_FORWARD && x != NULL);
+    mcp_policy_output_free(v);
+    OK(mcp_policy_exchange_head(x, 200, LIT("application/json"), NULL, 0, &head));
+    CHECK(head == MCP_POLICY_HEAD_WHOLE);
+    OK(mcp_policy_exchange_body(x, LIT("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"resultType\":\"task\",\"taskId\":\"t-1\",\"status\":\"working\"}}"), NULL, &o));
+    mcp_policy_output_free(o);
+    mcp_policy_exchange_free(x);
+    h[2].value = (const uint8_t *)"tasks/get";
+    h[2].value_len = 9;
+    h[3].value = (const uint8_t *)"t-1";
+    h[3].value_len = 3;
+    OK(mcp_policy_exchange_new(e, s2, LIT("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/get\",\"params\":{\"taskId\":\"t-1\"}}"), h, 4, NULL, &v, &x));
+    CHECK(mcp_policy_output_kind(v) == MCP_POLICY_KIND_FORWARD);
+    mcp_policy_output_free(v);
+    mcp_policy_exchange_free(x);
+    OK(mcp_policy_exchange_new(e, own, LIT("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/get\",\"params\":{\"taskId\":\"t-1\"}}"), h, 4, NULL, &v, &x));
+    CHECK(mcp_policy_output_kind(v) == MCP_POLICY_KIND_REPLY && x == NULL);
+    CHECK(has(mcp_policy_output_body(v), "Unknown task: t-1"));
+    mcp_policy_output_free(v);
+    mcp_policy_session_free(s1);
+    mcp_policy_session_free(s2);
+    mcp_policy_session_free(own);
+  }
+
   /* A denied call is answered by the engine: nothing forwarded, no exchange. */
   x = (mcp_policy_exchange *)1;
   OK(mcp_policy_exchange_new(e, s, LIT(CALL_ENV), JSON_TYPE, 1, NULL, &v, &x));
