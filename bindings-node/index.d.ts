@@ -215,12 +215,6 @@ export declare class Guard {
    */
   session(): Session
   /**
-   * A session for one request of a stateless client (MCP 2026-07-28, which has no
-   * sessions): its own waiting requests, but the task bindings every such session of this
-   * guard shares, so a task one request creates can be followed by the next.
-   */
-  statelessSession(): Session
-  /**
    * Judges one client POST body with its HTTP headers (pairs, Node's `rawHeaders`, or an
    * object; absent means only `Content-Type: application/json`), the context conditions
    * read, and its session. Returns a verdict: `forward` (send the body unchanged with

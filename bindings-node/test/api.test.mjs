@@ -194,17 +194,17 @@ describe("Guard, Session, Exchange", () => {
     assert.equal(rep.exchange, null);
   });
 
-  test("stateless sessions (2026-07-28, no sessions) share the guard's task bindings", () => {
+  test("2026-07-28 requests (no sessions: a fresh one each) follow the tasks they create", () => {
     const h = { "content-type": "application/json", "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo" };
-    const fwd = guard.client(call("echo"), h, null, guard.statelessSession());
+    const fwd = guard.client(call("echo"), h, null, guard.session());
     assert.equal(fwd.verdict, "forward");
     assert.equal(fwd.exchange.serverHead(200, "application/json"), "whole");
     const task = { jsonrpc: "2.0", id: 1, result: { resultType: "task", taskId: "t-1", status: "working" } };
     assert.equal(fwd.exchange.serverBody(JSON.stringify(task)).status, 200);
     const get = { jsonrpc: "2.0", id: 2, method: "tasks/get", params: { taskId: "t-1" } };
     const hg = { ...h, "mcp-method": "tasks/get", "mcp-name": "t-1" };
-    assert.equal(guard.client(get, hg, null, guard.statelessSession()).verdict, "forward");
-    const own = guard.client(get, hg, null, guard.session());
+    assert.equal(guard.client(get, hg, null, guard.session()).verdict, "forward");
+    const own = guard.client(get, { "content-type": "application/json", "mcp-protocol-version": "2025-11-25" }, null, guard.session());
     assert.equal(own.verdict, "reply");
     assert.match(String(own.body), /Unknown task: t-1/);
   });

@@ -50,16 +50,6 @@ impl Guard {
         }
     }
 
-    /// A session for one request of a stateless client (MCP 2026-07-28, which has no
-    /// sessions): its own waiting requests, but the task bindings every such session of this
-    /// guard shares, so a task one request creates can be followed by the next.
-    fn stateless_session(&self) -> Session {
-        Session {
-            inner: self.inner.stateless_session(),
-            engine: self.inner.engine().clone(),
-        }
-    }
-
     /// Judges one client POST body with its request headers (`(name, value)` pairs, `bytes`
     /// or `str`, so a header sent twice is seen; a `dict` works too), the context conditions
     /// read, and its session (a fresh one when `None`). Returns `Forward` (send the body on

@@ -281,19 +281,21 @@ def test_guard_whole_body_and_reply(policy: mp.Policy) -> None:
         guard.client(LIST, "content-type: application/json")  # type: ignore[arg-type]
 
 
-def test_stateless_sessions_share_task_bindings(policy: mp.Policy) -> None:
-    # MCP 2026-07-28 has no sessions: a task created by one request is followed by the next.
+def test_stateless_requests_follow_their_tasks(policy: mp.Policy) -> None:
+    # MCP 2026-07-28 has no sessions: each request comes with a fresh one, and the guard keeps
+    # the task bindings, so a task created by one request is followed by the next.
     guard = policy.guard()
     h = JSON + [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "echo")]
-    fwd = guard.client(call("echo"), h, None, guard.stateless_session())
+    fwd = guard.client(call("echo"), h, None, guard.session())
     assert isinstance(fwd, mp.Forward)
     assert fwd.exchange.server_head(200, "application/json") == "whole"
     task = {"jsonrpc": "2.0", "id": 1, "result": {"resultType": "task", "taskId": "t-1", "status": "working"}}
     assert fwd.exchange.server_body(json.dumps(task)).status == 200
     get = {"jsonrpc": "2.0", "id": 2, "method": "tasks/get", "params": {"taskId": "t-1"}}
     h = JSON + [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tasks/get"), ("mcp-name", "t-1")]
-    assert isinstance(guard.client(get, h, None, guard.stateless_session()), mp.Forward)
-    own = guard.client(get, h, None, guard.session())
+    assert isinstance(guard.client(get, h, None, guard.session()), mp.Forward)
+    h = JSON + [("mcp-protocol-version", "2025-11-25")]
+    own = guard.client(get, h, None, guard.session())  # an earlier revision: its session's only
     assert isinstance(own, mp.Reply) and b"Unknown task: t-1" in own.body
 
 

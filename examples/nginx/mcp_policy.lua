@@ -162,18 +162,15 @@ local function context(arr, n)
   return ffi.gc(out[0], lib.mcp_policy_context_free)
 end
 
--- The session of an Mcp-Session-Id (kept per worker, bounded), or a fresh one. A 2026-07-28
--- request has no session: its fresh one shares the engine's task bindings (per worker), so
--- the client can follow the tasks it creates.
-local function session_for(id, stateless)
+-- The session of an Mcp-Session-Id (kept per worker, bounded), or a fresh one.
+local function session_for(id)
   local s = id and sessions[id]
   if s then
     s.used = ngx.now()
     return s.handle
   end
   local out = ffi.new("mcp_policy_session *[1]")
-  local new = stateless and lib.mcp_policy_session_new_stateless or lib.mcp_policy_session_new
-  assert(new(engine, out) == 0, "mcp_policy: session")
+  assert(lib.mcp_policy_session_new(engine, out) == 0, "mcp_policy: session")
   return ffi.gc(out[0], lib.mcp_policy_session_free)
 end
 
@@ -226,8 +223,7 @@ function M.access()
     ngx.print('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Mcp-Session-Id is sent more than once"}}')
     return ngx.exit(400)
   end
-  local version = ngx.req.get_headers()["mcp-protocol-version"]
-  local session = session_for(sid, not sid and version == "2026-07-28")
+  local session = session_for(sid)
   local state = { context = ctx, session = session, session_id = sid, headers = keep }
   if method == "POST" then
     ngx.req.read_body()

@@ -555,16 +555,6 @@ mcp_policy_result mcp_policy_last_error_json(char *buf, size_t cap, size_t *out_
 mcp_policy_result mcp_policy_session_new(const struct mcp_policy_engine *engine,
                                          struct mcp_policy_session **out_session);
 
-// A session for one request of a stateless client (MCP 2026-07-28, which has no sessions):
-// its own waiting requests, but the task bindings that every such session of this engine
-// handle (and its clones) shares, so a task one request creates can be followed by the next.
-// On success writes it to `out_session`; free it with `mcp_policy_session_free`.
-//
-// # Safety
-// `engine` must be live; `out_session` must be writable.
-mcp_policy_result mcp_policy_session_new_stateless(const struct mcp_policy_engine *engine,
-                                                   struct mcp_policy_session **out_session);
-
 // Says whether the session outlives its exchanges (kept under a session id, so a client can
 // resume a stream with `Last-Event-ID`). A stream of a resumable session that ends after an
 // event id, without answering, leaves its requests waiting for the resumed stream; otherwise

@@ -94,29 +94,6 @@ pub unsafe extern "C" fn mcp_policy_session_new(
     })
 }
 
-/// A session for one request of a stateless client (MCP 2026-07-28, which has no sessions):
-/// its own waiting requests, but the task bindings that every such session of this engine
-/// handle (and its clones) shares, so a task one request creates can be followed by the next.
-/// On success writes it to `out_session`; free it with `mcp_policy_session_free`.
-///
-/// # Safety
-/// `engine` must be live; `out_session` must be writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn mcp_policy_session_new_stateless(
-    engine: *const mcp_policy_engine,
-    out_session: *mut *mut mcp_policy_session,
-) -> mcp_policy_result {
-    boundary(|| {
-        out(out_session, "out_session")?;
-        // SAFETY: forwarded from the caller's promise.
-        let e = unsafe { handle(engine, "engine") }?;
-        let session = e.guard.stateless_session();
-        // SAFETY: checked writable above.
-        unsafe { put(out_session, into_handle(mcp_policy_session { session })) };
-        Ok(())
-    })
-}
-
 /// Says whether the session outlives its exchanges (kept under a session id, so a client can
 /// resume a stream with `Last-Event-ID`). A stream of a resumable session that ends after an
 /// event id, without answering, leaves its requests waiting for the resumed stream; otherwise

@@ -113,8 +113,6 @@ class Guard:
 
     def session(self) -> Session:
         """A new session."""
-    def stateless_session(self) -> Session:
-        """A session for one request of a stateless (2026-07-28) client, sharing the guard's task bindings."""
     def client(
         self,
         body: JsonInput,

@@ -139,7 +139,7 @@ impl Guard {
                 let id = msg.id().map(|i| i.json());
                 return invalid(&e, id.as_deref(), summary);
             }
-            return match self.judge_client_message(msg, ctx, session) {
+            return match self.judge_client_message(msg, ctx, session, rev) {
                 None => self.forward(&parsed, session, summary, rev),
                 Some(d) => ClientVerdict::Reply(d.into_reply(summary)),
             };
@@ -151,7 +151,7 @@ impl Guard {
                 let id = msg.id().map(|i| i.json());
                 return invalid(&e, id.as_deref(), summary);
             }
-            denials.push(self.judge_client_message(msg, ctx, session));
+            denials.push(self.judge_client_message(msg, ctx, session, rev));
         }
         if denials.iter().all(Option::is_none) {
             return self.forward(&parsed, session, summary, rev);
@@ -210,6 +210,7 @@ impl Guard {
         msg: &Message<'_>,
         ctx: &Context<'_>,
         session: &Session,
+        rev: Revision,
     ) -> Option<Denied> {
         match msg.kind() {
             MessageKind::Request | MessageKind::Notification => {}
@@ -224,13 +225,13 @@ impl Guard {
             // A task message is judged as a call of the tool that created the task, which
             // only the session knows.
             Some(task) if self.engine.judges_tasks() && names_a_task(msg) => {
-                let tool = session.task_tool(task);
+                let tool = self.tasks_of(session, rev).with(|t| t.tool(task));
                 self.engine.check_task(msg, ctx, tool.as_deref())
             }
             _ => self.engine.check(msg, ctx),
         };
         match decision {
-            Decision::Allow(..) => self.unknown_listened_task(msg, ctx, session),
+            Decision::Allow(..) => self.unknown_listened_task(msg, ctx, session, rev),
             Decision::Deny(d) => {
                 let code = d.jsonrpc_error().code;
                 let challenge = (!d.required_scopes.is_empty()).then(|| {
@@ -265,6 +266,7 @@ impl Guard {
         msg: &Message<'_>,
         ctx: &Context<'_>,
         session: &Session,
+        rev: Revision,
     ) -> Option<Denied> {
         if msg.method() != Some("subscriptions/listen") || !self.engine.judges_tasks() {
             return None;
@@ -290,12 +292,13 @@ impl Guard {
         if ids.kind() != crate::jsonrpc::Kind::Array {
             return refuse("params.notifications.taskIds is not an array");
         }
+        let tasks = self.tasks_of(session, rev);
         for el in ids.elements() {
             let Some(task) = el.as_str() else {
                 return refuse("params.notifications.taskIds holds a non-string");
             };
-            let callable = session
-                .task_tool(&task)
+            let callable = tasks
+                .with(|t| t.tool(&task))
                 .is_some_and(|tool| self.engine.allows(AclMethod::ToolsCall, &tool, ctx));
             if !callable {
                 return refuse(&task);

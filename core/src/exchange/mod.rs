@@ -91,6 +91,7 @@ pub use media::MediaType;
 pub use server::{Answer, Delivery, Exchange, Head};
 pub use session::{Route, Session};
 
+use crate::mcp::Revision;
 use crate::policy::Engine;
 
 /// How a [`Guard`] answers, beyond what the policy says.
@@ -126,7 +127,7 @@ pub struct Guard {
 #[derive(Debug)]
 struct Shared {
     options: Options,
-    /// Task bindings of the requests that belong to no session ([`Guard::stateless_session`]).
+    /// Task bindings of stateless clients ([`Guard::tasks_of`]).
     tasks: Arc<lock::Lock<session::Tasks>>,
 }
 
@@ -162,13 +163,22 @@ impl Guard {
         Session::new(self.shared.options.max_pending)
     }
 
-    /// A session for one request of a stateless client (MCP 2026-07-28, which has no
-    /// sessions): its own waiting requests, but the task bindings every such session of this
-    /// guard shares, so a task created by one request can be followed by the next. A binding
-    /// only says which tool a task belongs to; each request about it is still judged with its
-    /// own context as a call of that tool.
-    pub fn stateless_session(&self) -> Session {
-        Session::with_tasks(self.shared.options.max_pending, self.shared.tasks.clone())
+    /// Where the task bindings of a request of revision `rev` in `session` live: the
+    /// session's own, or, for a stateless client (2026-07-28 has no sessions, so each of its
+    /// requests comes with a fresh one), those every such request of this guard shares, so a
+    /// task one request creates can be followed by the next. A binding only says which tool
+    /// a task belongs to; each request about it is still judged with its own context as a
+    /// call of that tool.
+    pub(crate) fn tasks_of(
+        &self,
+        session: &Session,
+        rev: Revision,
+    ) -> Arc<lock::Lock<session::Tasks>> {
+        if rev.is_stateless() {
+            self.shared.tasks.clone()
+        } else {
+            session.tasks()
+        }
     }
 
     /// An exchange for a stream the client opened without a request: the GET stream of a

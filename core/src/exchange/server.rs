@@ -566,7 +566,10 @@ impl Exchange {
                 let Some(task) = msg.task_id() else {
                     return Outcome::Same;
                 };
-                let tool = self.session.task_tool(task);
+                let tool = self
+                    .guard
+                    .tasks_of(&self.session, self.revision)
+                    .with(|t| t.tool(task));
                 match engine.check_task(msg, ctx, tool.as_deref()) {
                     Decision::Allow(..) => Outcome::Same,
                     Decision::Deny(_) => {
@@ -645,7 +648,9 @@ impl Exchange {
         if let Ok(req) = Message::parse(request.as_bytes(), self.guard.engine.limits())
             && let Some(tool) = req.name()
         {
-            self.session.bind_task(&task, tool);
+            self.guard
+                .tasks_of(&self.session, self.revision)
+                .with(|t| t.bind(&task, tool));
         }
     }
 
@@ -663,12 +668,13 @@ impl Exchange {
             };
         };
         let engine = &self.guard.engine;
+        let tasks = self.guard.tasks_of(&self.session, self.revision);
         let mut hidden = Vec::new();
         let rewritten = crate::policy::cut_array(msg.text(), list, |task| {
             let id = task.get("taskId").and_then(|t| t.as_str());
             let callable = id
                 .as_deref()
-                .and_then(|t| self.session.task_tool(t))
+                .and_then(|t| tasks.with(|b| b.tool(t)))
                 .is_some_and(|tool| engine.allows(crate::policy::AclMethod::ToolsCall, &tool, ctx));
             if !callable {
                 hidden.push(crate::policy::HiddenItem {

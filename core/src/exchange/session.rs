@@ -76,11 +76,12 @@ struct State {
     revision: Option<Revision>,
     resumable: bool,
     max_pending: usize,
-    /// Its own, or shared by the stateless sessions of a guard.
+    /// Which tool created each task this session saw (bounded like the waiting requests).
     tasks: Arc<Lock<Tasks>>,
 }
 
-/// Task id → the tool whose call created it, oldest first, bounded.
+/// Task id → the tool whose call created it, oldest first, bounded: past `max` the oldest
+/// binding is forgotten, and that task becomes unknown (hidden), never unjudged.
 #[derive(Debug)]
 pub(crate) struct Tasks {
     bound: VecDeque<(Box<str>, Arc<str>)>,
@@ -93,6 +94,23 @@ impl Tasks {
             bound: VecDeque::new(),
             max: max.max(1),
         }))
+    }
+
+    /// Records that the call of `tool` created `task`.
+    pub(crate) fn bind(&mut self, task: &str, tool: &str) {
+        self.bound.retain(|(id, _)| id.as_ref() != task);
+        while self.bound.len() >= self.max {
+            self.bound.pop_front();
+        }
+        self.bound.push_back((Box::from(task), Arc::from(tool)));
+    }
+
+    /// The tool whose call created `task`, if it was bound.
+    pub(crate) fn tool(&self, task: &str) -> Option<Arc<str>> {
+        self.bound
+            .iter()
+            .find(|(id, _)| id.as_ref() == task)
+            .map(|(_, tool)| tool.clone())
     }
 }
 
@@ -124,15 +142,8 @@ pub enum Route {
 
 impl Session {
     pub(crate) fn new(max_pending: usize) -> Self {
-        Self::with_tasks(max_pending, Tasks::shared(max_pending))
-    }
-
-    /// A session whose task bindings live in `tasks` (shared by the stateless requests of a
-    /// guard: 2026-07-28 has no sessions to keep them in).
-    pub(crate) fn with_tasks(max_pending: usize, tasks: Arc<Lock<Tasks>>) -> Self {
         Self {
             state: Arc::new(Lock::new(State {
-                tasks,
                 next_exchange: 1,
                 pending: Vec::new(),
                 refused: VecDeque::new(),
@@ -140,6 +151,7 @@ impl Session {
                 revision: None,
                 resumable: false,
                 max_pending: max_pending.max(1),
+                tasks: Tasks::shared(max_pending),
             })),
         }
     }
@@ -165,30 +177,9 @@ impl Session {
         self.state.with(|s| s.revision = Some(r));
     }
 
-    /// Records that the call of `tool` created task `task` (its later task messages are judged
-    /// as calls of that tool). Bounded like the waiting requests (`Options::max_pending`): past
-    /// it the oldest binding is forgotten, and that task becomes unknown (hidden), never
-    /// unjudged.
-    pub(crate) fn bind_task(&self, task: &str, tool: &str) {
-        let tasks = self.state.with(|s| s.tasks.clone());
-        tasks.with(|t| {
-            t.bound.retain(|(id, _)| id.as_ref() != task);
-            while t.bound.len() >= t.max {
-                t.bound.pop_front();
-            }
-            t.bound.push_back((Box::from(task), Arc::from(tool)));
-        });
-    }
-
-    /// The tool whose call created `task`, if this session saw it.
-    pub fn task_tool(&self, task: &str) -> Option<Arc<str>> {
-        let tasks = self.state.with(|s| s.tasks.clone());
-        tasks.with(|t| {
-            t.bound
-                .iter()
-                .find(|(id, _)| id.as_ref() == task)
-                .map(|(_, tool)| tool.clone())
-        })
+    /// This session's task bindings.
+    pub(crate) fn tasks(&self) -> Arc<Lock<Tasks>> {
+        self.state.with(|s| s.tasks.clone())
     }
 
     /// How many client requests wait for their answer.

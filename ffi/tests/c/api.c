@@ -393,19 +393,17 @@ static void test_exchange(void) {
   }
   mcp_policy_output_free(o);
 
-  /* 2026-07-28 clients have no session: the stateless sessions of one engine share the
-     task bindings, so a task one request creates can be followed by the next; a session of
-     its own has not seen it. */
+  /* 2026-07-28 clients have no session: each request comes with a fresh one, and the engine
+     keeps their task bindings, so a task one request creates can be followed by the next; a
+     request of an earlier revision sees only its own session's. */
   {
     mcp_policy_session *s1 = NULL, *s2 = NULL, *own = NULL;
     mcp_policy_header h[4] = {JSON_TYPE[0],
                               {(const uint8_t *)"mcp-protocol-version", 20, (const uint8_t *)"2026-07-28", 10},
                               {(const uint8_t *)"mcp-method", 10, (const uint8_t *)"tools/call", 10},
                               {(const uint8_t *)"mcp-name", 8, (const uint8_t *)"echo", 4}};
-    OK(mcp_policy_session_new_stateless(e, &s1));
-    CHECK(mcp_policy_session_new_stateless(NULL, &s2) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
-    CHECK(mcp_policy_session_new_stateless(e, NULL) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
-    OK(mcp_policy_session_new_stateless(e, &s2));
+    OK(mcp_policy_session_new(e, &s1));
+    OK(mcp_policy_session_new(e, &s2));
     OK(mcp_policy_session_new(e, &own));
     OK(mcp_policy_exchange_new(e, s1, LIT(CALL_ECHO), h, 4, NULL, &v, &x));
     CHECK(mcp_policy_output_kind(v) == MCP_POLICY_KIND_FORWARD && x != NULL);
@@ -423,6 +421,7 @@ static void test_exchange(void) {
     CHECK(mcp_policy_output_kind(v) == MCP_POLICY_KIND_FORWARD);
     mcp_policy_output_free(v);
     mcp_policy_exchange_free(x);
+    h[1].value = (const uint8_t *)"2025-11-25";
     OK(mcp_policy_exchange_new(e, own, LIT("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tasks/get\",\"params\":{\"taskId\":\"t-1\"}}"), h, 4, NULL, &v, &x));
     CHECK(mcp_policy_output_kind(v) == MCP_POLICY_KIND_REPLY && x == NULL);
     CHECK(has(mcp_policy_output_body(v), "Unknown task: t-1"));

@@ -84,16 +84,10 @@ pub(crate) async fn post(
     };
     let meta = Arc::new(meta(&api, &mut parts, remote_ip));
     // A request outside any session gets a session of its own: if the backend opens an MCP
-    // session with it, it becomes that session's. A stateless client's (2026-07-28, no
-    // sessions) shares the API's task bindings, so it can follow the tasks it creates.
-    let stateless = header_str(&parts.headers, &super::VERSION_HEADER)
-        .and_then(mcp_policy::mcp::Revision::parse)
-        .is_some_and(mcp_policy::mcp::Revision::is_stateless);
-    let core = match &session {
-        Some(s) => s.core.clone(),
-        None if stateless => api.guard.guard.stateless_session(),
-        None => api.guard.guard.session(),
-    };
+    // session with it, it becomes that session's.
+    let core = session
+        .as_ref()
+        .map_or_else(|| api.guard.guard.session(), |s| s.core.clone());
     // Built once: the client body and the answer are judged with the same context.
     let ctx = meta.context();
     let verdict = api.guard.guard.client(&body, &meta.facts(), &ctx, &core);
