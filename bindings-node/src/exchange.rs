@@ -45,6 +45,7 @@ impl Guard {
                 Options {
                     resource_metadata_url: o.resource_metadata_url,
                     max_pending: o.max_pending.map_or(d.max_pending, |n| n as usize),
+                    ..d
                 },
             ),
         }

@@ -33,6 +33,7 @@ impl Guard {
                 Options {
                     resource_metadata_url: url,
                     max_pending,
+                    ..Options::default()
                 },
             ),
         }

@@ -383,6 +383,7 @@ fn exchange_cases() {
                 max_pending: opt("maxPending")
                     .and_then(Value::as_u64)
                     .map_or(1024, |n| n as usize),
+                ..Options::default()
             },
         );
         let Some(Value::Array(cases)) = file.doc.get("cases") else {

@@ -239,7 +239,10 @@ impl Guard {
                         resource_metadata: self.options().resource_metadata_url.clone(),
                         ..BearerChallenge::default()
                     }
-                    .with_scope(d.required_scopes.iter().cloned())
+                    .with_scope(step_up_scopes(
+                        &self.options().challenge_scopes,
+                        &d.required_scopes,
+                    ))
                     .with_error(
                         crate::oauth::BearerErrorCode::InsufficientScope,
                         Some(String::from(
@@ -358,6 +361,18 @@ impl Guard {
 }
 
 /// Whether `msg` is a task request or notification (its subject is `params.taskId`).
+/// The scopes of a step-up challenge: the resource's own, then the rule's, each once, in that
+/// order.
+fn step_up_scopes(base: &[String], rule: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(base.len() + rule.len());
+    for s in base.iter().chain(rule) {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
 pub(crate) fn names_a_task(msg: &Message<'_>) -> bool {
     msg.method()
         .and_then(mcp::lookup)

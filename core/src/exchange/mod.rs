@@ -101,6 +101,11 @@ pub struct Options {
     /// challenge of a step-up denial (403 `insufficient_scope`). Without it the challenge has
     /// no `resource_metadata`.
     pub resource_metadata_url: Option<String>,
+    /// Scopes every request of this resource needs (a gateway plan's required scopes). A
+    /// step-up challenge names them before the rule's own, because the client asks for a new
+    /// token with exactly the challenge's `scope`, and a token without them would then be
+    /// refused on every other request.
+    pub challenge_scopes: Vec<String>,
     /// Most client requests of one session waiting for their answers; past it, requests of
     /// streams that ended resumable are forgotten first, then new requests are refused (429).
     pub max_pending: usize,
@@ -110,6 +115,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             resource_metadata_url: None,
+            challenge_scopes: Vec::new(),
             max_pending: 1024,
         }
     }
