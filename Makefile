@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 BIN := target/debug/mcp-policy
 VENV := e2e/python/.venv
 
-.PHONY: test lint fmt-check clippy rust-test no-std gateway-bin e2e e2e-node e2e-python conformance demo
+.PHONY: test lint fmt-check clippy rust-test no-std gateway-bin e2e e2e-node e2e-python conformance demo demo-oauth
 
 ## Run every test: lints, Rust (unit, integration, doc), the no_std canary, the C ABI, Python
 ## and Node packages, end-to-end.
@@ -49,7 +49,7 @@ $(VENV)/.stamp: e2e/python/requirements.txt
 e2e: e2e-node e2e-python conformance
 
 e2e-node: gateway-bin e2e/node_modules/.stamp
-	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/
+	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/ e2e/oauth/
 
 e2e-python: gateway-bin e2e/node_modules/.stamp $(VENV)/.stamp
 	MCP_POLICY_BIN=$(BIN) $(VENV)/bin/python -m pytest -q e2e/python
@@ -60,6 +60,10 @@ conformance: gateway-bin e2e/node_modules/.stamp
 ## The gateway on 127.0.0.1:8080/mcp in front of server-everything with examples/policy.json.
 demo:
 	bash scripts/demo.sh
+
+## The same gateway as an OAuth 2.1 protected resource (plan oauth2), with an authorization server on 127.0.0.1:9000.
+demo-oauth:
+	bash scripts/demo-oauth.sh
 
 .PHONY: bench-gateway
 ## Gateway load check (not a test): direct vs through the gateway, req/s and p50/p99, and RSS with 1,000 sessions.
