@@ -260,6 +260,27 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
     assert.equal(c.scheme, "Bearer");
     assert.equal(c.resource_metadata, `${base}/.well-known/oauth-protected-resource/mcp`);
     assert.equal(c.scope, "mcp:tools");
+    for (const method of ["GET", "DELETE"]) {
+      const r2 = await fetch(mcpUrl, { method, headers: { "mcp-session-id": "any" }, signal: AbortSignal.timeout(10000) });
+      await r2.body?.cancel();
+      assert.equal(r2.status, 401, method);
+      assert.equal(challenge(r2.headers.get("www-authenticate")).resource_metadata, c.resource_metadata, method);
+    }
+    assert.equal(hop.seen.length, before, "nothing reached the backend");
+  });
+
+  test("a valid token without the required scope gets 403 insufficient_scope naming it", async () => {
+    const before = hop.seen.length;
+    const token = signJwt(as.jwks.keys[0], {
+      iss: as.issuer, sub: "alice", aud: mcpUrl, scope: "profile", client_id: "test",
+      iat: now() - 5, exp: now() + 300, jti: randomUUID(),
+    });
+    tokensSeen.push(token);
+    const r = await post(mcpUrl, INIT, { authorization: `Bearer ${token}` });
+    assert.equal(r.status, 403, r.text);
+    const c = challenge(r.headers.get("www-authenticate"));
+    assert.equal(c.error, "insufficient_scope");
+    assert.deepEqual(scopeSet(c.scope), new Set(["mcp:tools"]));
     assert.equal(hop.seen.length, before, "nothing reached the backend");
   });
 
