@@ -36,7 +36,9 @@ const canonical = (u) => String(u).replace(/\/$/, "");
  * Starts the server on 127.0.0.1.
  * - port: 0 for a free one; the issuer is then http://127.0.0.1:<port> unless `issuer` is set.
  * - resources: { [resource URL]: [scopes] }, the protected resources tokens may be issued for,
- *   or a function (url) => scopes | undefined for resources known only later.
+ *   or a function (url) => scopes | undefined for resources known only later. Instead of
+ *   [scopes], { scopes, format: "opaque" } gives that resource opaque access tokens (to be
+ *   checked by RFC 7662 introspection) instead of JWTs.
  * - accessTokenTTL: seconds.
  * - refreshTokens: issue refresh tokens to clients registered for the refresh_token grant.
  * - jwks: the private signing key set (generateJwks()); generated when absent.
@@ -100,14 +102,15 @@ export async function startAuthorizationServer({
         // A client that names no resource at the token endpoint gets the one it was granted.
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
-          const scopes = scopesFor(indicator);
-          if (!scopes) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          const found = scopesFor(indicator);
+          if (!found) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          const { scopes, format = "jwt" } = Array.isArray(found) ? { scopes: found } : found;
           return {
             scope: scopes.join(" "),
             audience: indicator,
             accessTokenTTL,
-            accessTokenFormat: "jwt",
-            jwt: { sign: { alg: "RS256" } },
+            accessTokenFormat: format,
+            ...(format === "jwt" ? { jwt: { sign: { alg: "RS256" } } } : {}),
           };
         },
       },

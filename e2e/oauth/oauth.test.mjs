@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { BIN, INIT, ROOT, freePort, kill, post, startEverythingHttp } from "../gateway/harness.mjs";
 import { generateJwks, startAuthorizationServer } from "./authorization-server.mjs";
 import { MemoryOAuthProvider, UserAgent, claims, connect, signJwt, startRecordingHop, withAuthorization } from "./helpers.mjs";
@@ -172,6 +173,7 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
   let mcpUrl;
   let securedUrl;
   let claimsUrl;
+  let opaqueUrl;
   let claimsPolicyDir;
   const tokensSeen = [];
 
@@ -181,6 +183,8 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
     mcpUrl = `${base}/mcp`;
     securedUrl = `${base}/secured`;
     claimsUrl = `${base}/claims`;
+    opaqueUrl = `${base}/opaque`;
+    const introspector = { client_id: "gateway", client_secret: randomUUID() };
     claimsPolicyDir = mkdtempSync(join(tmpdir(), "mcp-policy-claims-"));
     const claimsPolicy = join(claimsPolicyDir, "policy.json");
     writeFileSync(claimsPolicy, JSON.stringify(CLAIMS_POLICY));
@@ -188,7 +192,12 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
     // which cannot widen the scope, and gives up ("Server returned 403 after trying upscoping")
     // instead of sending the user to consent to the new scope.
     as = await startAuthorizationServer({
-      resources: { [mcpUrl]: ["mcp:tools", "mcp:admin"], [securedUrl]: ["mcp:tools", "mcp:admin"] },
+      resources: {
+        [mcpUrl]: ["mcp:tools", "mcp:admin"],
+        [securedUrl]: ["mcp:tools", "mcp:admin"],
+        [opaqueUrl]: { scopes: ["mcp:tools"], format: "opaque" },
+      },
+      introspectionClient: introspector,
       jwks: await generateJwks(),
       accessTokenTTL: 300,
     });
@@ -222,6 +231,18 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
         `backend = { url = ${q(hop.url)} }`,
         "[api.oauth2]",
         `authorization_servers = [${q(as.issuer)}]`,
+        `required_scopes = ["mcp:tools"]`,
+        "",
+        "[[api]]",
+        `name = "opaque"`,
+        `path = "/opaque"`,
+        `plan = "oauth2"`,
+        `public_url = ${q(opaqueUrl)}`,
+        `policy = ${q(POLICY)}`,
+        `backend = { url = ${q(hop.url)} }`,
+        "[api.oauth2]",
+        `authorization_servers = [${q(as.issuer)}]`,
+        `introspection = { endpoint = ${q(`${as.issuer}/token/introspection`)}, client_id = ${q(introspector.client_id)}, client_secret = ${q(introspector.client_secret)} }`,
         `required_scopes = ["mcp:tools"]`,
         "",
         "[[api]]",
@@ -428,6 +449,29 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
     } finally {
       await bob.close();
     }
+  });
+
+  test("opaque tokens are checked by introspection: the SDK client's works, an unknown one gets 401", async () => {
+    const provider = new MemoryOAuthProvider({ agent: new UserAgent({ login: "olga" }) });
+    const rec = recordingFetch();
+    const { client } = await connect(opaqueUrl, provider, { fetch: rec.fetch });
+    try {
+      const token = provider.tokens().access_token;
+      tokensSeen.push(token);
+      assert.equal(token.split(".").length, 1, "an opaque token, not a JWT");
+      const echo = await client.callTool({ name: "echo", arguments: { message: "introspected" } });
+      assert.match(echo.content[0].text, /introspected/);
+      // The introspected scope feeds the policy as a JWT's would: get-env asks for mcp:admin.
+      await assert.rejects(client.callTool({ name: "get-env", arguments: {} }), UnauthorizedError);
+      const denied = rec.log.filter((l) => l.status === 403);
+      assert.equal(denied.length, 1, JSON.stringify(rec.log, null, 1));
+      assert.deepEqual(scopeSet(challenge(denied[0].wwwAuthenticate).scope), new Set(["mcp:tools", "mcp:admin"]));
+    } finally {
+      await client.close();
+    }
+    const r = await post(opaqueUrl, INIT, { authorization: `Bearer ${randomUUID().replace(/-/g, "")}` });
+    assert.equal(r.status, 401, r.text);
+    assert.equal(challenge(r.headers.get("www-authenticate")).error, "invalid_token");
   });
 
   test("the backend never received an Authorization header, let alone a client's token", () => {
