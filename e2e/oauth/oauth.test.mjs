@@ -97,15 +97,17 @@ async function startGateway(port, config) {
   child.stdout.resume();
   const stderr = [];
   child.stderr.on("data", (d) => stderr.push(d.toString()));
-  await waitForLine(child, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
-  return {
-    child,
-    stderr,
-    stop: async () => {
-      await kill(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    await kill(child);
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    await waitForLine(child, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { child, stderr, stop };
 }
 
 describe("secured TypeScript SDK server on its own (the relay test's upstream)", () => {
