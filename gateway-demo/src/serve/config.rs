@@ -35,9 +35,23 @@ pub(crate) struct ApiConfig {
     pub(crate) path: String,
     /// Where MCP traffic goes.
     pub(crate) backend: BackendConfig,
-    /// Who may call: only `keyless` exists for now.
+    /// Who may call: `keyless` (anyone who reaches the listener) or `oauth2` (a bearer token
+    /// from one of `oauth2.authorization_servers`, issued for this API).
     #[serde(default)]
     pub(crate) plan: Plan,
+    /// The URL clients use to reach this API (`scheme://host[:port]/path`): the OAuth2
+    /// resource identifier, the audience tokens must carry, and the base of the metadata
+    /// URLs. Default: `http://<listen address><path>`.
+    #[serde(default)]
+    pub(crate) public_url: Option<String>,
+    /// The OAuth2 plan: who issues tokens and how they are checked (with `plan = "oauth2"`).
+    #[serde(default)]
+    pub(crate) oauth2: Option<OAuth2Config>,
+    /// `relay`: the backend is itself an OAuth protected resource. Its 401 challenges and its
+    /// metadata are passed on rewritten to name this gateway, and the client's
+    /// `Authorization` header goes upstream, since the token is meant for the backend.
+    #[serde(default)]
+    pub(crate) upstream_oauth: Option<UpstreamOAuth>,
     /// Policy file (Gravitee mcp-acl JSON or ours); none means pass-through.
     #[serde(default)]
     pub(crate) policy: Option<PathBuf>,
@@ -59,13 +73,92 @@ pub(crate) struct ApiConfig {
     pub(crate) timeouts: TimeoutsConfig,
 }
 
-/// The keyless plan is the only one until OAuth2 lands.
+/// Who may call an API.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Plan {
     /// Anyone who reaches the listener may call.
     #[default]
     Keyless,
+    /// A valid bearer token for this API is needed on every request (MCP authorization spec:
+    /// the gateway is the protected resource).
+    #[serde(rename = "oauth2")]
+    OAuth2,
+}
+
+/// What the gateway does with a secured backend's OAuth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum UpstreamOAuth {
+    /// Relay the backend's challenges and metadata, rewritten to the gateway's URL.
+    Relay,
+}
+
+/// The `[api.oauth2]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuth2Config {
+    /// Issuers trusted for this API, advertised in its protected resource metadata; a token's
+    /// `iss` must be one of them.
+    pub(crate) authorization_servers: Vec<String>,
+    /// Where the signing keys are. Default: the `jwks_uri` of the first server's metadata
+    /// (RFC 8414, then OpenID discovery).
+    #[serde(default)]
+    pub(crate) jwks_uri: Option<String>,
+    /// Check opaque tokens at this RFC 7662 endpoint instead of as JWTs.
+    #[serde(default)]
+    pub(crate) introspection: Option<IntrospectionConfig>,
+    /// Advertised in the metadata (`scopes_supported`).
+    #[serde(default)]
+    pub(crate) scopes_supported: Vec<String>,
+    /// Every request needs a token with all of them.
+    #[serde(default)]
+    pub(crate) required_scopes: Vec<String>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    #[serde(default = "default_leeway")]
+    pub(crate) leeway_s: u64,
+    /// Claim naming the user (`user` in policy conditions).
+    #[serde(default)]
+    pub(crate) user_claim: Option<String>,
+    /// Most tokens whose introspection result is kept; the oldest go first.
+    #[serde(default = "default_token_cache")]
+    pub(crate) token_cache_entries: usize,
+    /// Shortest time between two fetches of the signing keys caused by an unknown `kid`
+    /// (tokens naming random keys must not turn into a flood of fetches).
+    #[serde(default = "default_jwks_refetch")]
+    pub(crate) jwks_min_refetch_s: u64,
+    /// Keys are fetched again after this long even when every `kid` is known (rotation).
+    #[serde(default = "default_jwks_max_age")]
+    pub(crate) jwks_max_age_s: u64,
+}
+
+/// An RFC 7662 introspection endpoint and the gateway's credentials for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IntrospectionConfig {
+    /// The endpoint (`http://`).
+    pub(crate) endpoint: String,
+    /// Client id of the gateway at the authorization server (HTTP Basic).
+    pub(crate) client_id: String,
+    /// Its secret; `client_secret_env` names an environment variable holding it instead.
+    #[serde(default)]
+    pub(crate) client_secret: Option<String>,
+    /// Environment variable holding the secret, so it stays out of the file.
+    #[serde(default)]
+    pub(crate) client_secret_env: Option<String>,
+}
+
+fn default_leeway() -> u64 {
+    60
+}
+fn default_token_cache() -> usize {
+    10_000
+}
+fn default_jwks_refetch() -> u64 {
+    10
+}
+fn default_jwks_max_age() -> u64 {
+    3_600
 }
 
 /// An HTTP backend or a stdio command; exactly one of `url` and `command`.
@@ -206,6 +299,104 @@ impl ApiConfig {
     }
 }
 
+/// `http://` URLs only: the gateway has no TLS client yet.
+fn check_http_url(api: &str, field: &str, url: &str) -> Result<(), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("api {api:?}: {field}: {e} ({url:?})"))?;
+    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+        return Err(format!(
+            "api {api:?}: {field} must be an absolute http:// URL (the gateway has no TLS client \
+             yet: put a TLS-terminating proxy in front of the server), got {url:?}"
+        ));
+    }
+    Ok(())
+}
+
+impl ApiConfig {
+    /// The URL clients reach this API at, given the address the gateway listens on.
+    pub(crate) fn public_url(&self, listen: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{listen}{}", self.path),
+        }
+    }
+
+    /// Whether the client's `Authorization` header goes to the backend: when the operator
+    /// asked for it, or when the token is the backend's own (relay).
+    pub(crate) fn sends_authorization(&self) -> bool {
+        self.forward_authorization || self.upstream_oauth.is_some()
+    }
+
+    fn check_oauth(&self) -> Result<(), String> {
+        let name = &self.name;
+        if let Some(u) = &self.public_url {
+            mcp_policy::oauth::canonical_resource_uri(u)
+                .map_err(|e| format!("api {name:?}: public_url {u:?}: {e}"))?;
+        }
+        match (self.plan, &self.oauth2) {
+            (Plan::OAuth2, None) => {
+                return Err(format!(
+                    "api {name:?}: plan \"oauth2\" needs an [api.oauth2] table with at least \
+                     `authorization_servers`"
+                ));
+            }
+            (Plan::Keyless, Some(_)) => {
+                return Err(format!(
+                    "api {name:?}: an [api.oauth2] table is only read with plan = \"oauth2\""
+                ));
+            }
+            _ => {}
+        }
+        if let Some(o) = &self.oauth2 {
+            if o.authorization_servers.is_empty() {
+                return Err(format!(
+                    "api {name:?}: oauth2.authorization_servers is empty: name the issuer of the \
+                     tokens"
+                ));
+            }
+            for s in &o.authorization_servers {
+                check_http_url(name, "oauth2.authorization_servers", s)?;
+            }
+            if let Some(j) = &o.jwks_uri {
+                check_http_url(name, "oauth2.jwks_uri", j)?;
+            }
+            if let Some(i) = &o.introspection {
+                check_http_url(name, "oauth2.introspection.endpoint", &i.endpoint)?;
+                if i.client_secret.is_some() == i.client_secret_env.is_some() {
+                    return Err(format!(
+                        "api {name:?}: oauth2.introspection needs exactly one of `client_secret` \
+                         and `client_secret_env`"
+                    ));
+                }
+                if o.jwks_uri.is_some() {
+                    return Err(format!(
+                        "api {name:?}: oauth2 has both `jwks_uri` and `introspection`: tokens are \
+                         checked one way, remove one"
+                    ));
+                }
+            }
+            if o.token_cache_entries == 0 {
+                return Err(format!(
+                    "api {name:?}: oauth2.token_cache_entries must be positive"
+                ));
+            }
+        }
+        if self.upstream_oauth.is_some() && self.plan == Plan::OAuth2 {
+            return Err(format!(
+                "api {name:?}: upstream_oauth = \"relay\" passes the client's token to the \
+                 backend, which plan \"oauth2\" never does: use plan \"keyless\" with it"
+            ));
+        }
+        if self.upstream_oauth.is_some() && !matches!(self.backend()?, Backend::Http(_)) {
+            return Err(format!(
+                "api {name:?}: upstream_oauth needs an HTTP backend"
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl GatewayConfig {
     /// Parses and validates a configuration text.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
@@ -247,6 +438,7 @@ impl GatewayConfig {
             if api.limits.max_body_bytes == 0 || api.limits.max_response_bytes == 0 {
                 return Err(format!("api {:?}: limits must be positive", api.name));
             }
+            api.check_oauth()?;
         }
         Ok(())
     }

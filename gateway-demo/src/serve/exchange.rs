@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use mcp_policy::exchange::ClientVerdict;
+use mcp_policy::oauth::Principal;
 
 use super::config::Backend;
 use super::guard::RequestMeta;
@@ -47,8 +48,14 @@ fn find_session(
 
 /// What the engine and the backend may read about the request. The headers are moved out of
 /// `parts`, not copied.
-fn meta(api: &Api, parts: &mut http::request::Parts, remote_ip: Arc<str>) -> RequestMeta {
+fn meta(
+    api: &Api,
+    parts: &mut http::request::Parts,
+    remote_ip: Arc<str>,
+    principal: Option<Principal>,
+) -> RequestMeta {
     RequestMeta {
+        token_attributes: principal.map_or_else(Vec::new, |p| p.attributes()),
         http_method: parts.method.clone(),
         path: parts.uri.path().to_owned(),
         headers: std::mem::take(&mut parts.headers),
@@ -63,6 +70,7 @@ pub(crate) async fn post(
     api: Arc<Api>,
     req: http::Request<Incoming>,
     remote_ip: Arc<str>,
+    principal: Option<Principal>,
     mut rec: Record,
 ) -> Resp {
     let (mut parts, body) = req.into_parts();
@@ -82,7 +90,7 @@ pub(crate) async fn post(
         Ok(s) => s,
         Err(e) => return e.respond(&mut rec, None),
     };
-    let meta = Arc::new(meta(&api, &mut parts, remote_ip));
+    let meta = Arc::new(meta(&api, &mut parts, remote_ip, principal));
     // A request outside any session gets a session of its own: if the backend opens an MCP
     // session with it, it becomes that session's.
     let core = session
@@ -149,6 +157,7 @@ pub(crate) async fn get_or_delete(
     api: Arc<Api>,
     req: http::Request<Incoming>,
     remote_ip: Arc<str>,
+    principal: Option<Principal>,
     mut rec: Record,
 ) -> Resp {
     let (mut parts, _body) = req.into_parts();
@@ -156,7 +165,7 @@ pub(crate) async fn get_or_delete(
         Ok(s) => s,
         Err(e) => return e.respond(&mut rec, None),
     };
-    let meta = Arc::new(meta(&api, &mut parts, remote_ip));
+    let meta = Arc::new(meta(&api, &mut parts, remote_ip, principal));
     let is_delete = parts.method == Method::DELETE;
     match (&api.backend, session) {
         (Backend::Http(_), session) => {

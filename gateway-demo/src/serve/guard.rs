@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use mcp_policy::exchange::{Guard, RequestFacts};
+use mcp_policy::exchange::{Guard, Options, RequestFacts};
 use mcp_policy::policy::Engine;
 use mcp_policy::{Context, Limits};
 
@@ -26,6 +26,9 @@ pub(crate) struct RequestMeta {
     pub(crate) remote_ip: Arc<str>,
     /// Name of the API (from the configuration).
     pub(crate) api: Arc<str>,
+    /// What the caller's token says (`user`, `user.roles`, `jwt.claims`, `oauth.payload`,
+    /// `client_id`), under the OAuth2 plan.
+    pub(crate) token_attributes: Vec<(String, serde_json::Value)>,
 }
 
 impl RequestMeta {
@@ -53,6 +56,7 @@ impl RequestMeta {
                     .iter()
                     .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
             )
+            .attributes_json(self.token_attributes.iter().cloned())
             .build()
     }
 }
@@ -87,7 +91,10 @@ pub(crate) fn engine_limits(api: &ApiConfig) -> Limits {
 
 /// Builds the engine of an API. An unreadable policy file is an error, so a reload with a
 /// broken file keeps the previous configuration.
-pub(crate) fn build(api: &ApiConfig) -> Result<ApiGuard, String> {
+pub(crate) fn build(
+    api: &ApiConfig,
+    oauth: Option<&super::oauth::OAuthGate>,
+) -> Result<ApiGuard, String> {
     let limits = engine_limits(api);
     let (engine, pass_through) = match &api.policy {
         None => {
@@ -113,8 +120,14 @@ pub(crate) fn build(api: &ApiConfig) -> Result<ApiGuard, String> {
             (engine, false)
         }
     };
+    // Under the OAuth2 plan a step-up challenge names the metadata and the plan's own scopes.
+    let options = Options {
+        resource_metadata_url: oauth.map(|o| o.metadata_url.clone()),
+        challenge_scopes: oauth.map_or_else(Vec::new, |o| o.required_scopes().to_vec()),
+        ..Options::default()
+    };
     Ok(ApiGuard {
-        guard: Guard::new(Arc::new(engine)),
+        guard: Guard::with_options(Arc::new(engine), options),
         pass_through,
     })
 }
@@ -140,9 +153,14 @@ mod tests {
             headers,
             remote_ip: Arc::from("127.0.0.1"),
             api: Arc::from("a"),
+            token_attributes: vec![("user".into(), "alice".into())],
         };
         let ctx = meta.context();
         assert_eq!(ctx.request.headers.get_first("x-role"), Some("admin"));
+        assert!(
+            ctx.attributes.get("user").is_some(),
+            "token attributes reach conditions"
+        );
         for hidden in ["authorization", "cookie", "x-api-key"] {
             assert!(ctx.request.headers.get_first(hidden).is_none(), "{hidden}");
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{
     ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+    WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
@@ -195,7 +196,7 @@ pub(crate) async fn forward(
         "mcp-session-id",
         "accept-encoding",
     ];
-    if !api.config.forward_authorization {
+    if !api.config.sends_authorization() {
         skip.push("authorization");
     }
     copy_headers(&meta.headers, req.headers_mut(), &skip);
@@ -260,6 +261,23 @@ pub(crate) async fn forward(
         shared.sessions.remove(&s.id);
     }
 
+    if let Some(relay) = &api.relay
+        && matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+    {
+        // The challenge must send the client to the gateway's metadata: a client refuses
+        // metadata naming a resource other than the URL it connected to.
+        let rewritten: Vec<HeaderValue> = rheaders
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| relay.rewrite_challenge(v))
+            .filter_map(|v| HeaderValue::from_str(&v).ok())
+            .collect();
+        rheaders.remove(WWW_AUTHENTICATE);
+        for v in rewritten {
+            rheaders.append(WWW_AUTHENTICATE, v);
+        }
+    }
     // The body may be rewritten: hyper sets the length of what is sent.
     strip_headers(&mut rheaders, &[CONTENT_LENGTH]);
     if let (Some(id), true) = (&session_out, upstream_session.is_some())
@@ -392,7 +410,7 @@ pub(crate) fn answer_server(
         if let Some(v) = meta.headers.get(VERSION_HEADER) {
             h.insert(VERSION_HEADER, v.clone());
         }
-        if api.config.forward_authorization
+        if api.config.sends_authorization()
             && let Some(v) = meta.headers.get(AUTHORIZATION)
         {
             h.insert(AUTHORIZATION, v.clone());

@@ -31,6 +31,7 @@ mod guard;
 mod http_backend;
 pub(crate) mod log;
 mod metrics;
+mod oauth;
 mod origin;
 mod replies;
 mod routing;
@@ -73,6 +74,12 @@ pub(crate) struct Api {
     /// format it for every request.
     pub(crate) upstream_host: Option<http::HeaderValue>,
     pub(crate) hosts: HostPolicy,
+    /// The URL clients reach the API at (the OAuth resource identifier).
+    pub(crate) public_url: String,
+    /// The OAuth2 plan, when the API has it.
+    pub(crate) oauth: Option<Arc<oauth::OAuthGate>>,
+    /// The relay of a secured backend's OAuth (`upstream_oauth = "relay"`).
+    pub(crate) relay: Option<Arc<oauth::Relay>>,
 }
 
 impl std::fmt::Debug for Api {
@@ -126,7 +133,12 @@ impl Runtime {
         let mut apis = Vec::new();
         let mut stamps = vec![(config_path.to_owned(), stamp(config_path))];
         for api in &config.apis {
-            let guard = guard::build(api)?;
+            let public_url = api.public_url(config.listen);
+            let oauth = match &api.oauth2 {
+                Some(o) => Some(Arc::new(oauth::OAuthGate::new(api, o, &public_url)?)),
+                None => None,
+            };
+            let guard = guard::build(api, oauth.as_deref())?;
             if let Some(p) = &api.policy {
                 stamps.push((p.clone(), stamp(p)));
             }
@@ -138,8 +150,19 @@ impl Runtime {
                 ))),
                 Backend::Stdio { .. } => None,
             };
+            let relay = match (&api.upstream_oauth, &backend) {
+                (Some(_), Backend::Http(uri)) => Some(Arc::new(oauth::Relay::new(
+                    api,
+                    &uri.to_string(),
+                    &public_url,
+                ))),
+                _ => None,
+            };
             apis.push(Arc::new(Api {
                 name: Arc::from(api.name.as_str()),
+                public_url,
+                oauth,
+                relay,
                 upstream_host: upstream_host(&backend),
                 backend,
                 guard,
@@ -181,6 +204,8 @@ pub(crate) struct Shared {
     /// The `host:port` forms naming the listener, always allowed as Host and Origin (made once:
     /// the listen address never changes while running).
     pub(crate) own_authorities: Vec<String>,
+    /// Whether `--listen` replaced the file's address (a reload then never reports a change).
+    listen_overridden: bool,
 }
 
 impl Shared {
@@ -206,18 +231,20 @@ impl Shared {
 
     fn reload(&self, why: &str) {
         let old = self.runtime();
-        let loaded = GatewayConfig::load(&self.config_path)
-            .and_then(|cfg| Runtime::build(cfg, &self.config_path));
+        let loaded = GatewayConfig::load(&self.config_path).and_then(|mut cfg| {
+            if cfg.listen != old.config.listen && !self.listen_overridden {
+                log::warn(&format!(
+                    "reload ({why}): the listen address changed to {}; that needs a restart, \
+                     still listening on {}",
+                    cfg.listen, old.config.listen
+                ));
+            }
+            // Default public URLs are made from the address actually listened on.
+            cfg.listen = old.config.listen;
+            Runtime::build(cfg, &self.config_path)
+        });
         match loaded {
-            Ok(mut new) => {
-                if new.config.listen != old.config.listen {
-                    log::warn(&format!(
-                        "reload ({why}): the listen address changed to {}; that needs a restart, \
-                         still listening on {}",
-                        new.config.listen, old.config.listen
-                    ));
-                    new.config.listen = old.config.listen;
-                }
+            Ok(new) => {
                 let apis: Vec<&str> = new.apis.iter().map(|a| &*a.name).collect();
                 log::info(&format!("reloaded configuration ({why}): apis {apis:?}"));
                 match self.runtime.write() {
@@ -291,6 +318,17 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     if let Some(l) = args.listen {
         config.listen = l;
     }
+    let listener = match TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            log::error(&format!("cannot listen on {}: {e}", config.listen));
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(config.listen);
+    // Built once the address is known: with port 0, the default public URLs need the real
+    // port.
+    config.listen = addr;
     let runtime = match Runtime::build(config, &args.config) {
         Ok(r) => r,
         Err(e) => {
@@ -298,15 +336,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match TcpListener::bind(runtime.config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            log::error(&format!("cannot listen on {}: {e}", runtime.config.listen));
-            return ExitCode::FAILURE;
-        }
-    };
-    let addr = listener.local_addr().unwrap_or(runtime.config.listen);
-    if !addr.ip().is_loopback() {
+    if !addr.ip().is_loopback() && runtime.apis.iter().any(|a| a.oauth.is_none()) {
         log::warn(&format!(
             "listening on non-loopback address {addr}: anyone who reaches it can use the keyless \
              APIs"
@@ -314,15 +344,13 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     }
     for api in &runtime.apis {
         log::info(&format!(
-            "api {:?}: http://{addr}{} -> {} (plan {:?})",
+            "api {:?}: {} -> {} (plan {:?})",
             api.name,
-            api.config.path,
+            api.public_url,
             api.backend_label(),
             api.config.plan
         ));
     }
-    let mut runtime = runtime;
-    runtime.config.listen = addr;
     let shared = Arc::new(Shared {
         runtime: RwLock::new(Arc::new(runtime)),
         sessions: SessionTable::default(),
@@ -330,6 +358,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
         config_path: args.config.clone(),
         shutdown: tokio::sync::watch::Sender::new(false),
         own_authorities: origin::own_authorities(addr),
+        listen_overridden: args.listen.is_some(),
     });
     log::info(&format!("listening on http://{addr}"));
 
