@@ -83,7 +83,7 @@ async function readPage(page) {
       total: text(document.getElementById("c-total")),
       httpMethods: rows("b-http"),
       methods: rows("b-methods"),
-      toolHeader: rows("t-tools").length ? Array.from(document.querySelectorAll("#t-tools .row.head span")).map(text) : [],
+      toolHeader: Array.from(document.querySelectorAll("#t-tools .row.head span")).map(text),
       tools: rows("t-tools"),
       decisions: rows("b-decisions"),
       errors: legend("p-errors"),

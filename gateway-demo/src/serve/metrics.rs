@@ -19,7 +19,7 @@ const BUCKETS: [f64; 14] = [
 ];
 
 /// The `method` label of an exchange that carried no JSON-RPC message (a GET stream, a DELETE).
-pub(crate) const NO_METHOD: &str = "(none)";
+const NO_METHOD: &str = "(none)";
 
 /// One latency histogram.
 #[derive(Debug, Default)]
