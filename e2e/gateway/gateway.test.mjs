@@ -402,8 +402,8 @@ describe("observability", () => {
     await transport.terminateSession();
     await client.close();
     const text = await (await fetch(gw.base + "/metrics")).text();
-    assert.match(text, /mcp_gateway_requests_total\{api="http",method="tools\/call",status="200",decision="pass-through"\} \d+/);
-    assert.match(text, /mcp_gateway_request_duration_seconds_bucket\{api="http",method="tools\/call",le="\+Inf"\} \d+/);
+    assert.match(text, /mcp_gateway_requests_total\{api="http",http_method="POST",method="tools\/call",status="200",decision="pass-through"\} \d+/);
+    assert.match(text, /mcp_gateway_request_duration_seconds_bucket\{api="http",http_method="POST",method="tools\/call",le="\+Inf"\} \d+/);
     await new Promise((r) => setTimeout(r, 100));
     const lines = gw.logs.map((l) => JSON.parse(l));
     const call = lines.find((l) => l.api === "http" && l.method === "tools/call" && l.subject === "echo");

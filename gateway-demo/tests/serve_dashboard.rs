@@ -165,6 +165,18 @@ impl Client {
     }
 }
 
+/// Calls, allowed and denied of one tool in the stats JSON.
+fn tool(all: &Value, name: &str) -> (u64, u64, u64) {
+    let e = all["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {all}"));
+    let n = |k: &str| e[k].as_u64().unwrap();
+    (n("count"), n("allowed"), n("denied"))
+}
+
 fn count(list: &Value, name: &str) -> u64 {
     list.as_array()
         .unwrap()
@@ -220,6 +232,12 @@ async fn dashboard_page_and_stats() {
     assert_eq!(count(&all["tools"], "echo"), 2);
     assert_eq!(count(&all["tools"], "secret"), 1);
     assert_eq!(count(&all["tools"], "garbage"), 1);
+    assert_eq!(tool(all, "echo"), (2, 2, 0));
+    assert_eq!(tool(all, "secret"), (1, 0, 1));
+    // Let through, then failed in the backend: neither allowed nor denied in the end.
+    assert_eq!(tool(all, "garbage"), (1, 0, 0));
+    assert_eq!(count(&all["http_methods"], "POST"), 8);
+    assert_eq!(all["http_methods"].as_array().unwrap().len(), 1);
     assert_eq!(count(&all["resources"], "file:///missing"), 1);
     assert_eq!(count(&all["prompts"], "greeting"), 1);
     assert_eq!(count(&all["decisions"], "deny"), 1);
@@ -277,4 +295,38 @@ async fn dashboard_page_and_stats() {
     assert_eq!(status, 403);
     let (status, _, _) = request("POST", &stats_url, &[], "{}").await;
     assert_eq!(status, 405);
+
+    // Ending the session is an HTTP verb of its own, not an MCP method.
+    let (status, _, _) = request("DELETE", &c.url, &Client::headers(Some(&c.session)), "").await;
+    assert_eq!(status, 200);
+    let (_, _, body) = request("GET", &stats_url, &[], "").await;
+    let all = serde_json::from_str::<Value>(&body).unwrap()["overall"].clone();
+    assert_eq!(all["total"], 9);
+    assert_eq!(count(&all["http_methods"], "DELETE"), 1);
+    assert_eq!(count(&all["methods"], "DELETE"), 0);
+    let methods: u64 = all["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(methods, 8, "{all}");
+
+    // /metrics has the same counts.
+    let (status, _, text) = request("GET", &format!("{}/metrics", gw.base), &[], "").await;
+    assert_eq!(status, 200);
+    for line in [
+        "mcp_gateway_tool_calls_total{api=\"fake\",tool=\"echo\",decision=\"allow\"} 2",
+        "mcp_gateway_tool_calls_total{api=\"fake\",tool=\"secret\",decision=\"deny\"} 1",
+        "mcp_gateway_tool_calls_total{api=\"fake\",tool=\"garbage\",decision=\"error\"} 1",
+        "mcp_gateway_decisions_total{api=\"fake\",decision=\"deny\"} 1",
+        "mcp_gateway_rpc_errors_total{api=\"fake\",code=\"-32603\"} 1",
+        "mcp_gateway_rpc_errors_total{api=\"fake\",code=\"-32002\"} 1",
+        "mcp_gateway_request_duration_seconds_count{api=\"fake\",http_method=\"DELETE\",\
+         method=\"(none)\"} 1",
+        "mcp_gateway_request_duration_seconds_count{api=\"fake\",http_method=\"POST\",\
+         method=\"tools/call\"} 4",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
 }

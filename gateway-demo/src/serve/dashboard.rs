@@ -41,15 +41,41 @@ const STATS_PATH: &str = "/dashboard/stats";
 
 const PAGE: &str = include_str!("dashboard.html");
 
+/// What was counted under one name: every exchange, and how many of them the policy let
+/// through or denied (the others were invalid, rejected or failed).
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    count: u64,
+    allowed: u64,
+    denied: u64,
+}
+
+impl Tally {
+    fn add(&mut self, decision: &str) {
+        self.count += 1;
+        match decision {
+            "allow" | "pass-through" => self.allowed += 1,
+            "deny" => self.denied += 1,
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, other: &Tally) {
+        self.count += other.count;
+        self.allowed += other.allowed;
+        self.denied += other.denied;
+    }
+}
+
 /// Counts by name, at most [`MAX_NAMES`] of them; later names go to [`OTHER`].
 #[derive(Debug, Default)]
 struct TopN {
-    counts: HashMap<Box<str>, u64>,
-    other: u64,
+    counts: HashMap<Box<str>, Tally>,
+    other: Tally,
 }
 
 /// Cuts a name to [`MAX_NAME_BYTES`] on a character boundary.
-fn cut(name: &str) -> &str {
+pub(crate) fn cut(name: &str) -> &str {
     if name.len() <= MAX_NAME_BYTES {
         return name;
     }
@@ -61,36 +87,41 @@ fn cut(name: &str) -> &str {
 }
 
 impl TopN {
-    fn add(&mut self, name: &str) {
+    /// Counts one exchange under `name`, whose policy decision was `decision`.
+    fn add(&mut self, name: &str, decision: &str) {
         let name = cut(name);
         // Looked up first so a known name costs no allocation.
         if let Some(c) = self.counts.get_mut(name) {
-            *c += 1;
+            c.add(decision);
         } else if self.counts.len() < MAX_NAMES {
-            self.counts.insert(name.into(), 1);
+            self.counts.entry(name.into()).or_default().add(decision);
         } else {
-            self.other += 1;
+            self.other.add(decision);
         }
     }
 
-    /// The `TOP` largest counts (ties by name), then [`OTHER`] with everything else.
-    fn top(&self) -> Vec<NameCount> {
-        let mut all: Vec<(&str, u64)> = self.counts.iter().map(|(k, v)| (&**k, *v)).collect();
-        all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let rest: u64 = all.iter().skip(TOP).map(|e| e.1).sum::<u64>() + self.other;
+    /// The `TOP` largest counts (ties by name), then [`OTHER`] with everything else; with
+    /// `split`, each entry tells how many were allowed and denied.
+    fn top(&self, split: bool) -> Vec<NameCount> {
+        let mut all: Vec<(&str, Tally)> = self.counts.iter().map(|(k, v)| (&**k, *v)).collect();
+        all.sort_unstable_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+        let mut rest = self.other;
+        for (_, t) in all.iter().skip(TOP) {
+            rest.merge(t);
+        }
+        let entry = |name: &str, t: Tally| NameCount {
+            name: name.to_owned(),
+            count: t.count,
+            allowed: split.then_some(t.allowed),
+            denied: split.then_some(t.denied),
+        };
         let mut out: Vec<NameCount> = all
             .into_iter()
             .take(TOP)
-            .map(|(name, count)| NameCount {
-                name: name.to_owned(),
-                count,
-            })
+            .map(|(name, t)| entry(name, t))
             .collect();
-        if rest > 0 {
-            out.push(NameCount {
-                name: OTHER.to_owned(),
-                count: rest,
-            });
+        if rest.count > 0 {
+            out.push(entry(OTHER, rest));
         }
         out
     }
@@ -196,7 +227,12 @@ struct Slot {
 struct Agg {
     total: u64,
     decisions: TopN,
+    /// JSON-RPC methods, for the exchanges that carried a JSON-RPC message.
     methods: TopN,
+    /// HTTP methods of every exchange: POST, and the GET streams and DELETEs that carry no
+    /// JSON-RPC message.
+    http_methods: TopN,
+    /// `tools/call` by tool, with how many the policy allowed and denied.
     tools: TopN,
     resources: TopN,
     prompts: TopN,
@@ -214,6 +250,7 @@ impl Default for Agg {
             total: 0,
             decisions: TopN::default(),
             methods: TopN::default(),
+            http_methods: TopN::default(),
             tools: TopN::default(),
             resources: TopN::default(),
             prompts: TopN::default(),
@@ -229,14 +266,17 @@ impl Default for Agg {
 impl Agg {
     fn add(&mut self, s: &Sample<'_>, sec: u64) {
         self.total += 1;
-        self.decisions.add(s.decision);
-        self.methods.add(s.method);
-        if let Some(subject) = s.subject {
+        self.decisions.add(s.decision, s.decision);
+        self.http_methods.add(s.http_method, s.decision);
+        if let Some(method) = s.method {
+            self.methods.add(method, s.decision);
+        }
+        if let (Some(method), Some(subject)) = (s.method, s.subject) {
             // Gravitee's MCP analytics name the subject of these three methods only.
-            match s.method {
-                "tools/call" => self.tools.add(subject),
-                "resources/read" => self.resources.add(subject),
-                "prompts/get" => self.prompts.add(subject),
+            match method {
+                "tools/call" => self.tools.add(subject, s.decision),
+                "resources/read" => self.resources.add(subject, s.decision),
+                "prompts/get" => self.prompts.add(subject, s.decision),
                 _ => {}
             }
         }
@@ -315,11 +355,12 @@ impl Agg {
             rps_10s: last10 as f64 / span as f64,
             rps_avg: self.total as f64 / uptime.as_secs_f64().max(1.0),
             latency_ms: self.latency.summary(),
-            decisions: self.decisions.top(),
-            methods: self.methods.top(),
-            tools: self.tools.top(),
-            resources: self.resources.top(),
-            prompts: self.prompts.top(),
+            decisions: self.decisions.top(false),
+            methods: self.methods.top(false),
+            http_methods: self.http_methods.top(false),
+            tools: self.tools.top(true),
+            resources: self.resources.top(false),
+            prompts: self.prompts.top(false),
             rpc_errors,
             status_classes: classes
                 .iter()
@@ -328,6 +369,8 @@ impl Agg {
                 .map(|(c, n)| NameCount {
                     name: (*c).to_owned(),
                     count: n,
+                    allowed: None,
+                    denied: None,
                 })
                 .collect(),
             series: SeriesJson {
@@ -436,6 +479,12 @@ impl Stats {
 struct NameCount {
     name: String,
     count: u64,
+    /// Of `count`, those the policy let through (`allow`, `pass-through`); tools only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed: Option<u64>,
+    /// Of `count`, those the policy denied; tools only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    denied: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -478,6 +527,7 @@ struct AggJson {
     latency_ms: LatencyJson,
     decisions: Vec<NameCount>,
     methods: Vec<NameCount>,
+    http_methods: Vec<NameCount>,
     tools: Vec<NameCount>,
     resources: Vec<NameCount>,
     prompts: Vec<NameCount>,
@@ -575,6 +625,8 @@ pub(crate) fn serve(shared: &Shared, req: &http::Request<Incoming>) -> Option<Re
 mod tests {
     use super::*;
 
+    /// An exchange; `method` is an HTTP verb for the exchanges without a JSON-RPC message
+    /// (`GET`, `DELETE`, an unreadable `POST`), else the JSON-RPC method of a `POST`.
     fn sample<'a>(
         api: &'a str,
         method: &'a str,
@@ -584,9 +636,11 @@ mod tests {
         rpc_error: Option<i64>,
         ms: u64,
     ) -> Sample<'a> {
+        let verb = ["GET", "POST", "DELETE"].contains(&method);
         Sample {
             api,
-            method,
+            http_method: if verb { method } else { "POST" },
+            method: (!verb).then_some(method),
             subject,
             status,
             decision,
@@ -696,6 +750,81 @@ mod tests {
     }
 
     #[test]
+    fn tools_tell_allowed_from_denied_and_http_verbs_stay_apart() {
+        let mut s = Stats::default();
+        let call = |tool, decision| sample("a", "tools/call", Some(tool), decision, 200, None, 1);
+        let ex = [
+            call("echo", "allow"),
+            call("echo", "allow"),
+            call("echo", "pass-through"),
+            call("echo", "error"),
+            call("get-env", "deny"),
+            call("get-env", "deny"),
+            call("get-env", "invalid"),
+            sample("a", "GET", None, "allow", 200, None, 1),
+            sample("a", "DELETE", None, "allow", 200, None, 1),
+            sample("a", "tools/list", None, "allow", 200, None, 1),
+        ];
+        for e in &ex {
+            s.record_at(e, 1);
+        }
+        let j = json(&s, 1);
+        let tools = j["overall"]["tools"].as_array().unwrap();
+        assert_eq!(
+            tools[0],
+            serde_json::json!({"name": "echo", "count": 4, "allowed": 3, "denied": 0})
+        );
+        assert_eq!(
+            tools[1],
+            serde_json::json!({"name": "get-env", "count": 3, "allowed": 0, "denied": 2})
+        );
+        assert_eq!(tools.len(), 2);
+        // Only tools carry the split.
+        assert!(j["overall"]["methods"][0].get("allowed").is_none());
+        let methods = &j["overall"]["methods"];
+        assert_eq!(count(methods, "tools/call"), 7);
+        assert_eq!(count(methods, "tools/list"), 1);
+        assert_eq!(count(methods, "GET"), 0, "HTTP verbs are not MCP methods");
+        assert_eq!(methods.as_array().unwrap().len(), 2);
+        let http = &j["overall"]["http_methods"];
+        assert_eq!(count(http, "POST"), 8);
+        assert_eq!(count(http, "GET"), 1);
+        assert_eq!(count(http, "DELETE"), 1);
+    }
+
+    #[test]
+    fn tools_past_the_cap_keep_their_split_in_other() {
+        let mut s = Stats::default();
+        for i in 0..MAX_NAMES + TOP + 5 {
+            let name = format!("t{i}");
+            let decision = if i % 2 == 0 { "allow" } else { "deny" };
+            s.record_at(
+                &sample("a", "tools/call", Some(&name), decision, 200, None, 1),
+                1,
+            );
+        }
+        let j = json(&s, 1);
+        let tools = j["overall"]["tools"].as_array().unwrap();
+        assert_eq!(tools.len(), TOP + 1);
+        let other = &tools[TOP];
+        assert_eq!(other["name"], OTHER);
+        // Ties go by name: the top 15 are the first 15 kept names in text order.
+        let mut kept: Vec<String> = (0..MAX_NAMES).map(|i| format!("t{i}")).collect();
+        kept.sort();
+        let top: Vec<&String> = kept.iter().take(TOP).collect();
+        for (entry, name) in tools.iter().zip(&top) {
+            assert_eq!(&entry["name"], name.as_str());
+        }
+        let rest = (MAX_NAMES + 5) as u64;
+        assert_eq!(other["count"], rest);
+        let denied = (0..MAX_NAMES + TOP + 5)
+            .filter(|i| i % 2 == 1 && !top.contains(&&format!("t{i}")))
+            .count() as u64;
+        assert_eq!(other["denied"], denied);
+        assert_eq!(other["allowed"], rest - denied);
+    }
+
+    #[test]
     fn old_seconds_leave_the_window() {
         let mut s = Stats::default();
         s.record_at(&sample("a", "ping", None, "allow", 200, None, 1), 5);
@@ -725,12 +854,12 @@ mod tests {
             let ex = sample(&api, "tools/call", subject, &name, 200, Some(i as i64), 1);
             s.record_at(&ex, i);
             // Metrics hands over bounded method labels, but the map does not rely on it.
-            methods.add(&name);
+            methods.add(&name, "allow");
         }
         let caps = [&s.overall.tools, &methods, &s.overall.decisions];
         for m in caps {
             assert_eq!(m.counts.len(), MAX_NAMES);
-            assert_eq!(m.other, 10_000 - MAX_NAMES as u64);
+            assert_eq!(m.other.count, 10_000 - MAX_NAMES as u64);
             assert!(m.counts.keys().all(|k| k.len() <= MAX_NAME_BYTES));
         }
         assert_eq!(s.overall.rpc_errors.len(), MAX_NAMES);

@@ -271,10 +271,10 @@ impl Record {
 impl Drop for Record {
     fn drop(&mut self) {
         let latency = self.start.elapsed();
-        let method_label = self.method.as_deref().unwrap_or(self.http_method.as_str());
         self.metrics.record(&super::metrics::Sample {
             api: &self.api,
-            method: method_label,
+            http_method: self.http_method.as_str(),
+            method: self.method.as_deref(),
             subject: self.subject.as_deref(),
             status: self.status,
             decision: self.decision,

@@ -1,17 +1,27 @@
 //! Prometheus text exposition of the gateway's counters.
+//!
+//! Every label value is bounded: methods are the MCP catalogue's names, HTTP methods the verbs
+//! the MCP endpoint serves, decisions the gateway's words; tool names and JSON-RPC error codes,
+//! which clients and backends choose, are capped at [`MAX_NAMES`] distinct values per API and
+//! the rest counted under [`OTHER`].
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::dashboard::Stats;
+use super::dashboard::{MAX_NAMES, OTHER, Stats, cut};
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The `method` label of an exchange that carried no JSON-RPC message (a GET stream, a DELETE).
+const NO_METHOD: &str = "(none)";
+
+/// One latency histogram.
 #[derive(Debug, Default)]
 struct Histogram {
     buckets: [u64; BUCKETS.len()],
@@ -19,12 +29,37 @@ struct Histogram {
     sum: f64,
 }
 
-/// The counters of one API. Keys are static labels, so counting allocates nothing.
+/// Counters by a label value chosen by clients or backends, at most [`MAX_NAMES`] distinct
+/// values; values first seen after that share `other`.
+#[derive(Debug)]
+struct Capped<K, V> {
+    counts: BTreeMap<K, V>,
+    other: V,
+}
+
+impl<K, V: Default> Default for Capped<K, V> {
+    fn default() -> Self {
+        Self {
+            counts: BTreeMap::new(),
+            other: V::default(),
+        }
+    }
+}
+
+/// The counters of one API. Keys are static labels where they can be, so counting the usual
+/// exchange allocates nothing.
 #[derive(Debug, Default)]
 struct ApiCounters {
-    /// (method, status, decision) → exchanges.
-    requests: BTreeMap<(&'static str, u16, &'static str), u64>,
-    latency: BTreeMap<&'static str, Histogram>,
+    /// (HTTP method, method, status, decision) → exchanges.
+    requests: BTreeMap<(&'static str, &'static str, u16, &'static str), u64>,
+    /// By (HTTP method, method).
+    latency: BTreeMap<(&'static str, &'static str), Histogram>,
+    /// By decision.
+    decisions: BTreeMap<&'static str, u64>,
+    /// `tools/call` by tool name, then decision.
+    tools: Capped<Box<str>, BTreeMap<&'static str, u64>>,
+    /// Answers that were JSON-RPC errors, by code.
+    rpc_errors: Capped<i64, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -40,8 +75,10 @@ struct Inner {
 pub(crate) struct Sample<'a> {
     /// API name.
     pub(crate) api: &'a str,
-    /// JSON-RPC method of the first message, else the HTTP method (`GET`, `DELETE`...).
-    pub(crate) method: &'a str,
+    /// HTTP method of the request (`POST`; `GET` for a session stream, `DELETE` to end one).
+    pub(crate) http_method: &'a str,
+    /// JSON-RPC method of the first message, when the request carried one.
+    pub(crate) method: Option<&'a str>,
     /// Tool name, resource URI or prompt name, as the log line has it.
     pub(crate) subject: Option<&'a str>,
     /// HTTP status sent to the client (0: none was).
@@ -54,27 +91,34 @@ pub(crate) struct Sample<'a> {
     pub(crate) latency: Duration,
 }
 
-/// Counters by API, method, status and decision, and a latency histogram by API and method;
-/// plus the dashboard's bounded aggregates ([`Stats`]).
+/// Counters by API, HTTP method, method, status and decision, by tool and by JSON-RPC error
+/// code, and a latency histogram by API, HTTP method and method; plus the dashboard's bounded
+/// aggregates ([`Stats`]).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     inner: Mutex<Inner>,
 }
 
 /// Keeps label cardinality bounded: a client can send any method name, but only the MCP
-/// catalogue's names (and the HTTP verbs used for GET/DELETE) become label values.
-fn method_label(method: &str) -> &'static str {
-    match mcp_policy::mcp::Method::from_name(method) {
-        Some(m) => m.as_str(),
-        None => match method {
-            "GET" => "GET",
-            "POST" => "POST",
-            "DELETE" => "DELETE",
-            _ => "other",
-        },
+/// catalogue's names become label values.
+fn method_label(method: Option<&str>) -> &'static str {
+    match method {
+        None => NO_METHOD,
+        Some(m) => mcp_policy::mcp::Method::from_name(m).map_or("other", |m| m.as_str()),
     }
 }
 
+/// The verbs of the MCP endpoint as static labels; any other verb counts as `other`.
+fn http_method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "DELETE" => "DELETE",
+        _ => "other",
+    }
+}
+
+/// A label value as the text format wants it: backslash, double quote and newline escaped.
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -94,6 +138,28 @@ fn decision_label(decision: &str) -> &'static str {
     }
 }
 
+impl<K: Ord, V: Default> Capped<K, V> {
+    /// The counter of `key`: a new key takes a place while fewer than [`MAX_NAMES`] are taken,
+    /// after that it shares `other`. `own` makes the key, only when it is new.
+    fn get<Q>(&mut self, key: &Q, own: impl FnOnce(&Q) -> K) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let known = self.counts.contains_key(key);
+        if !known {
+            if self.counts.len() >= MAX_NAMES {
+                return &mut self.other;
+            }
+            self.counts.insert(own(key), V::default());
+        }
+        match self.counts.get_mut(key) {
+            Some(v) => v,
+            None => &mut self.other,
+        }
+    }
+}
+
 impl Metrics {
     /// Counts one finished exchange.
     pub(crate) fn record(&self, sample: &Sample<'_>) {
@@ -104,13 +170,16 @@ impl Metrics {
             latency,
             ..
         } = *sample;
-        let label = method_label(sample.method);
+        let method = method_label(sample.method);
+        let http_method = http_method_label(sample.http_method);
+        let decision = decision_label(decision);
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        // The dashboard gets the bounded label too, so its method list cannot be flooded.
+        // The dashboard gets the bounded labels too, so its method lists cannot be flooded.
         inner.dashboard.record(&Sample {
-            method: label,
+            method: sample.method.map(|_| method),
+            http_method,
             ..*sample
         });
         let counters = match inner.apis.get_mut(api) {
@@ -119,9 +188,25 @@ impl Metrics {
         };
         *counters
             .requests
-            .entry((label, status, decision_label(decision)))
+            .entry((http_method, method, status, decision))
             .or_default() += 1;
-        let h = counters.latency.entry(label).or_default();
+        *counters.decisions.entry(decision).or_default() += 1;
+        if method == "tools/call"
+            && let Some(tool) = sample.subject
+        {
+            let tool = cut(tool);
+            // A tool really named like the overflow bucket joins it: one series per label set.
+            let by_decision = if tool == OTHER {
+                &mut counters.tools.other
+            } else {
+                counters.tools.get(tool, |t| Box::from(t))
+            };
+            *by_decision.entry(decision).or_default() += 1;
+        }
+        if let Some(code) = sample.rpc_error {
+            *counters.rpc_errors.get(&code, |c| *c) += 1;
+        }
+        let h = counters.latency.entry((http_method, method)).or_default();
         let secs = latency.as_secs_f64();
         for (i, le) in BUCKETS.iter().enumerate() {
             if secs <= *le {
@@ -146,57 +231,106 @@ impl Metrics {
         let Ok(inner) = self.inner.lock() else {
             return out;
         };
+        let apis = || inner.apis.iter().map(|(api, c)| (escape(api), c));
         out.push_str(
-            "# HELP mcp_gateway_requests_total Client exchanges by API, JSON-RPC method, HTTP \
-             status and decision.\n# TYPE mcp_gateway_requests_total counter\n",
+            "# HELP mcp_gateway_requests_total Client exchanges by API, HTTP method (http_method: \
+             POST; GET opens a session's stream, DELETE ends a session), JSON-RPC method \
+             (method: MCP catalogue names, \"other\" for unknown ones, \"(none)\" when the \
+             request carried no JSON-RPC message), HTTP status and decision.\n\
+             # TYPE mcp_gateway_requests_total counter\n",
         );
-        let requests = inner.apis.iter().flat_map(|(api, c)| {
-            c.requests
-                .iter()
-                .map(move |((method, status, decision), n)| (api, method, status, decision, n))
-        });
-        for (api, method, status, decision, n) in requests {
-            let _ = writeln!(
-                out,
-                "mcp_gateway_requests_total{{api=\"{}\",method=\"{}\",status=\"{status}\",\
-                 decision=\"{}\"}} {n}",
-                escape(api),
-                escape(method),
-                escape(decision)
-            );
+        for (api, c) in apis() {
+            for ((http_method, method, status, decision), n) in &c.requests {
+                let _ = writeln!(
+                    out,
+                    "mcp_gateway_requests_total{{api=\"{api}\",http_method=\"{http_method}\",\
+                     method=\"{}\",status=\"{status}\",decision=\"{decision}\"}} {n}",
+                    escape(method),
+                );
+            }
+        }
+        out.push_str(
+            "# HELP mcp_gateway_decisions_total Client exchanges by API and decision (allow, \
+             pass-through, deny, invalid, reject, error).\n\
+             # TYPE mcp_gateway_decisions_total counter\n",
+        );
+        for (api, c) in apis() {
+            for (decision, n) in &c.decisions {
+                let _ = writeln!(
+                    out,
+                    "mcp_gateway_decisions_total{{api=\"{api}\",decision=\"{decision}\"}} {n}"
+                );
+            }
+        }
+        let _ = write!(
+            out,
+            "# HELP mcp_gateway_tool_calls_total tools/call exchanges by API, tool name and \
+             decision. At most {MAX_NAMES} distinct tools per API (names cut to {} bytes); \
+             calls of tools first seen after that are counted under tool=\"{OTHER}\".\n\
+             # TYPE mcp_gateway_tool_calls_total counter\n",
+            super::dashboard::MAX_NAME_BYTES
+        );
+        for (api, c) in apis() {
+            let tools = c.tools.counts.iter().map(|(t, d)| (escape(t), d));
+            for (tool, by_decision) in tools.chain(Some((OTHER.to_owned(), &c.tools.other))) {
+                for (decision, n) in by_decision {
+                    let _ = writeln!(
+                        out,
+                        "mcp_gateway_tool_calls_total{{api=\"{api}\",tool=\"{tool}\",\
+                         decision=\"{decision}\"}} {n}"
+                    );
+                }
+            }
+        }
+        let _ = write!(
+            out,
+            "# HELP mcp_gateway_rpc_errors_total Answers that were JSON-RPC errors, by API and \
+             error code. At most {MAX_NAMES} distinct codes per API; codes first seen after \
+             that are counted under code=\"{OTHER}\".\n\
+             # TYPE mcp_gateway_rpc_errors_total counter\n"
+        );
+        for (api, c) in apis() {
+            for (code, n) in &c.rpc_errors.counts {
+                let _ = writeln!(
+                    out,
+                    "mcp_gateway_rpc_errors_total{{api=\"{api}\",code=\"{code}\"}} {n}"
+                );
+            }
+            if c.rpc_errors.other > 0 {
+                let _ = writeln!(
+                    out,
+                    "mcp_gateway_rpc_errors_total{{api=\"{api}\",code=\"{OTHER}\"}} {}",
+                    c.rpc_errors.other
+                );
+            }
         }
         out.push_str(
             "# HELP mcp_gateway_request_duration_seconds Time from request to the end of the \
-             response (streams included).\n# TYPE mcp_gateway_request_duration_seconds histogram\n",
+             response (streams included), by API, HTTP method and JSON-RPC method (labels as \
+             in mcp_gateway_requests_total).\n\
+             # TYPE mcp_gateway_request_duration_seconds histogram\n",
         );
-        let latency = inner
-            .apis
-            .iter()
-            .flat_map(|(api, c)| c.latency.iter().map(move |(method, h)| (api, method, h)));
-        for (api, method, h) in latency {
-            let labels = format!("api=\"{}\",method=\"{}\"", escape(api), escape(method));
-            for (i, le) in BUCKETS.iter().enumerate() {
+        for (api, c) in apis() {
+            for ((http_method, method), h) in &c.latency {
+                let labels = format!(
+                    "api=\"{api}\",http_method=\"{http_method}\",method=\"{}\"",
+                    escape(method)
+                );
+                for (i, le) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                        h.buckets[i]
+                    );
+                }
                 let _ = writeln!(
                     out,
-                    "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
-                    h.buckets[i]
+                    "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n\
+                     mcp_gateway_request_duration_seconds_sum{{{labels}}} {}\n\
+                     mcp_gateway_request_duration_seconds_count{{{labels}}} {}",
+                    h.count, h.sum, h.count
                 );
             }
-            let _ = writeln!(
-                out,
-                "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "mcp_gateway_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "mcp_gateway_request_duration_seconds_count{{{labels}}} {}",
-                h.count
-            );
         }
         out.push_str(
             "# HELP mcp_gateway_sessions Live MCP sessions.\n# TYPE mcp_gateway_sessions gauge\n",
@@ -212,33 +346,91 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    /// A `POST` whose JSON-RPC method is `method` (`None`: a `GET` or `DELETE`, in `verb`).
+    fn sample<'a>(
+        verb: &'a str,
+        method: Option<&'a str>,
+        subject: Option<&'a str>,
+        status: u16,
+        decision: &'a str,
+        rpc_error: Option<i64>,
+        ms: u64,
+    ) -> Sample<'a> {
+        Sample {
+            api: "a",
+            http_method: verb,
+            method,
+            subject,
+            status,
+            decision,
+            rpc_error,
+            latency: Duration::from_millis(ms),
+        }
+    }
+
+    fn call<'a>(tool: &'a str, decision: &'a str) -> Sample<'a> {
+        let code = (decision == "deny").then_some(-32602);
+        sample(
+            "POST",
+            Some("tools/call"),
+            Some(tool),
+            200,
+            decision,
+            code,
+            1,
+        )
+    }
+
+    /// The value of the one line that starts with `series ` (labels included).
+    fn value(text: &str, series: &str) -> Option<f64> {
+        let mut found = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(series)?.strip_prefix(' '));
+        let v = found.next()?.parse().ok();
+        assert!(found.next().is_none(), "{series} appears twice");
+        v
+    }
+
     #[test]
     fn renders_counters_and_histogram() {
         let m = Metrics::default();
-        let s = |method, status, decision, ms| Sample {
-            api: "a",
-            method,
-            subject: Some("echo"),
-            status,
-            decision,
-            rpc_error: None,
-            latency: Duration::from_millis(ms),
-        };
-        m.record(&s("tools/call", 200, "allow", 3));
-        m.record(&s("tools/call", 200, "allow", 30));
-        m.record(&s("made/up", 403, "deny", 1));
+        let tc = Some("tools/call");
+        m.record(&sample("POST", tc, Some("echo"), 200, "allow", None, 3));
+        m.record(&sample("POST", tc, Some("echo"), 200, "allow", None, 30));
+        m.record(&sample("POST", Some("made/up"), None, 403, "deny", None, 1));
         let text = m.render(&BTreeMap::from([("a".to_owned(), 2)]));
         assert!(text.contains(
-            "mcp_gateway_requests_total{api=\"a\",method=\"tools/call\",status=\"200\",decision=\"allow\"} 2"
+            "mcp_gateway_requests_total{api=\"a\",http_method=\"POST\",method=\"tools/call\",\
+             status=\"200\",decision=\"allow\"} 2"
         ));
         assert!(text.contains("method=\"other\",status=\"403\""));
         assert!(text.contains(
-            "mcp_gateway_request_duration_seconds_bucket{api=\"a\",method=\"tools/call\",le=\"0.005\"} 1"
+            "mcp_gateway_request_duration_seconds_bucket{api=\"a\",http_method=\"POST\",\
+             method=\"tools/call\",le=\"0.005\"} 1"
         ));
         assert!(text.contains(
-            "mcp_gateway_request_duration_seconds_count{api=\"a\",method=\"tools/call\"} 2"
+            "mcp_gateway_request_duration_seconds_count{api=\"a\",http_method=\"POST\",\
+             method=\"tools/call\"} 2"
         ));
         assert!(text.contains("mcp_gateway_sessions{api=\"a\"} 2"));
+        for family in [
+            "requests_total counter",
+            "decisions_total counter",
+            "tool_calls_total counter",
+            "rpc_errors_total counter",
+            "request_duration_seconds histogram",
+            "sessions gauge",
+        ] {
+            let name = family.split(' ').next().unwrap();
+            assert!(
+                text.contains(&format!("# TYPE mcp_gateway_{family}\n")),
+                "{family}"
+            );
+            assert!(
+                text.contains(&format!("# HELP mcp_gateway_{name} ")),
+                "{family}"
+            );
+        }
         // The dashboard saw the same exchanges, with the same bounded method label.
         let j: serde_json::Value =
             serde_json::from_str(&m.dashboard_json(&BTreeMap::new())).unwrap();
@@ -246,5 +438,218 @@ mod tests {
         assert_eq!(j["overall"]["tools"][0]["name"], "echo");
         assert_eq!(j["overall"]["tools"][0]["count"], 2);
         assert_eq!(j["overall"]["methods"][1]["name"], "other");
+    }
+
+    #[test]
+    fn http_verbs_are_not_methods() {
+        let m = Metrics::default();
+        m.record(&sample("GET", None, None, 200, "allow", None, 2_000));
+        m.record(&sample("DELETE", None, None, 200, "allow", None, 1));
+        m.record(&sample(
+            "DELETE",
+            None,
+            None,
+            404,
+            "reject",
+            Some(-32001),
+            1,
+        ));
+        m.record(&sample("PUT", None, None, 405, "reject", Some(-32000), 1));
+        m.record(&sample("POST", Some("GET"), None, 200, "allow", None, 1));
+        let text = m.render(&BTreeMap::new());
+        let req = |verb: &str, method: &str, status: u16, decision: &str| {
+            let series = format!(
+                "mcp_gateway_requests_total{{api=\"a\",http_method=\"{verb}\",\
+                 method=\"{method}\",status=\"{status}\",decision=\"{decision}\"}}"
+            );
+            value(&text, &series)
+        };
+        assert_eq!(req("GET", NO_METHOD, 200, "allow"), Some(1.0));
+        assert_eq!(req("DELETE", NO_METHOD, 200, "allow"), Some(1.0));
+        assert_eq!(req("DELETE", NO_METHOD, 404, "reject"), Some(1.0));
+        assert_eq!(req("other", NO_METHOD, 405, "reject"), Some(1.0));
+        // A JSON-RPC method named like a verb is an unknown method, not a GET.
+        assert_eq!(req("POST", "other", 200, "allow"), Some(1.0));
+        let count = |verb: &str| {
+            let series = format!(
+                "mcp_gateway_request_duration_seconds_count{{api=\"a\",http_method=\"{verb}\",\
+                 method=\"{NO_METHOD}\"}}"
+            );
+            value(&text, &series)
+        };
+        assert_eq!(count("GET"), Some(1.0));
+        assert_eq!(count("DELETE"), Some(2.0));
+        let get_2s = "mcp_gateway_request_duration_seconds_bucket{api=\"a\",http_method=\"GET\",\
+                      method=\"(none)\",le=\"2.5\"}";
+        assert_eq!(value(&text, get_2s), Some(1.0));
+        let get_1s = get_2s.replace("le=\"2.5\"", "le=\"1\"");
+        assert_eq!(value(&text, &get_1s), Some(0.0));
+        let sum = "mcp_gateway_request_duration_seconds_sum{api=\"a\",http_method=\"GET\",\
+                   method=\"(none)\"}";
+        assert_eq!(value(&text, sum), Some(2.0));
+        let decisions = "mcp_gateway_decisions_total{api=\"a\",decision=\"reject\"}";
+        assert_eq!(value(&text, decisions), Some(2.0));
+        let code = "mcp_gateway_rpc_errors_total{api=\"a\",code=\"-32001\"}";
+        assert_eq!(value(&text, code), Some(1.0));
+        // The dashboard counts the verbs apart from the methods too.
+        let j: serde_json::Value =
+            serde_json::from_str(&m.dashboard_json(&BTreeMap::new())).unwrap();
+        let names = |list: &str| -> Vec<String> {
+            let list = j["overall"][list].as_array().unwrap();
+            list.iter()
+                .map(|e| e["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(names("methods"), ["other"]);
+        assert_eq!(names("http_methods"), ["DELETE", "GET", "POST", "other"]);
+    }
+
+    #[test]
+    fn counts_tools_by_decision_and_errors_by_code() {
+        let m = Metrics::default();
+        for d in ["allow", "allow", "allow", "deny", "error"] {
+            m.record(&call("echo", d));
+        }
+        m.record(&call("get-env", "deny"));
+        m.record(&call("get-env", "deny"));
+        // Subjects of other methods are not tools.
+        m.record(&sample(
+            "POST",
+            Some("prompts/get"),
+            Some("p"),
+            200,
+            "allow",
+            None,
+            1,
+        ));
+        m.record(&sample(
+            "POST",
+            Some("tools/call"),
+            None,
+            400,
+            "invalid",
+            Some(-32700),
+            1,
+        ));
+        let text = m.render(&BTreeMap::new());
+        let tool = |name: &str, decision: &str| {
+            let series = format!(
+                "mcp_gateway_tool_calls_total{{api=\"a\",tool=\"{name}\",decision=\"{decision}\"}}"
+            );
+            value(&text, &series)
+        };
+        assert_eq!(tool("echo", "allow"), Some(3.0));
+        assert_eq!(tool("echo", "deny"), Some(1.0));
+        assert_eq!(tool("echo", "error"), Some(1.0));
+        assert_eq!(tool("get-env", "deny"), Some(2.0));
+        assert_eq!(tool("get-env", "allow"), None);
+        assert_eq!(tool("p", "allow"), None);
+        assert_eq!(text.matches("mcp_gateway_tool_calls_total{").count(), 4);
+        let code = |c: &str| {
+            value(
+                &text,
+                &format!("mcp_gateway_rpc_errors_total{{api=\"a\",code=\"{c}\"}}"),
+            )
+        };
+        assert_eq!(code("-32602"), Some(3.0));
+        assert_eq!(code("-32700"), Some(1.0));
+        let decision = |d: &str| {
+            value(
+                &text,
+                &format!("mcp_gateway_decisions_total{{api=\"a\",decision=\"{d}\"}}"),
+            )
+        };
+        assert_eq!(decision("allow"), Some(4.0));
+        assert_eq!(decision("deny"), Some(3.0));
+        assert_eq!(decision("invalid"), Some(1.0));
+    }
+
+    #[test]
+    fn tool_labels_are_capped_per_api() {
+        let m = Metrics::default();
+        for i in 0..MAX_NAMES + 50 {
+            let name = format!("tool-{i:04}");
+            m.record(&call(&name, if i % 2 == 0 { "allow" } else { "deny" }));
+        }
+        // A tool named like the overflow bucket joins it instead of making a second series.
+        m.record(&call(OTHER, "allow"));
+        // Names already kept go on being counted under their own label.
+        m.record(&call("tool-0000", "allow"));
+        // Another API has room of its own.
+        m.record(&Sample {
+            api: "b",
+            ..call("tool-9999", "allow")
+        });
+        let text = m.render(&BTreeMap::new());
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("mcp_gateway_tool_calls_total{api=\"a\""))
+            .collect();
+        let tools: std::collections::BTreeSet<&str> = series
+            .iter()
+            .filter_map(|l| l.split("tool=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(tools.len(), MAX_NAMES + 1, "200 tools and (other)");
+        let tool = |name: &str, decision: &str| {
+            let series = format!(
+                "mcp_gateway_tool_calls_total{{api=\"a\",tool=\"{name}\",decision=\"{decision}\"}}"
+            );
+            value(&text, &series)
+        };
+        assert_eq!(tool("tool-0000", "allow"), Some(2.0));
+        assert_eq!(tool("tool-0199", "deny"), Some(1.0));
+        assert_eq!(tool("tool-0200", "allow"), None);
+        assert_eq!(tool(OTHER, "allow"), Some(26.0));
+        assert_eq!(tool(OTHER, "deny"), Some(25.0));
+        let b = "mcp_gateway_tool_calls_total{api=\"b\",tool=\"tool-9999\",decision=\"allow\"}";
+        assert_eq!(value(&text, b), Some(1.0));
+        assert!(text.contains("At most 200 distinct tools per API"));
+        // Error codes are capped the same way.
+        let m = Metrics::default();
+        for code in 0..(MAX_NAMES as i64 + 3) {
+            m.record(&sample(
+                "POST",
+                Some("ping"),
+                None,
+                200,
+                "allow",
+                Some(code),
+                1,
+            ));
+        }
+        let text = m.render(&BTreeMap::new());
+        assert_eq!(
+            text.matches("mcp_gateway_rpc_errors_total{").count(),
+            MAX_NAMES + 1
+        );
+        let other = format!("mcp_gateway_rpc_errors_total{{api=\"a\",code=\"{OTHER}\"}}");
+        assert_eq!(value(&text, &other), Some(3.0));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+        assert_eq!(escape("plain"), "plain");
+        let m = Metrics::default();
+        let tool = "say \"hi\"\\\nnow";
+        m.record(&Sample {
+            api: "my \"api\"\n",
+            ..call(tool, "allow")
+        });
+        let text = m.render(&BTreeMap::from([("my \"api\"\n".to_owned(), 1)]));
+        let api = "api=\"my \\\"api\\\"\\n\"";
+        assert!(text.contains(&format!(
+            "mcp_gateway_tool_calls_total{{{api},tool=\"say \\\"hi\\\"\\\\\\nnow\",\
+             decision=\"allow\"}} 1\n"
+        )));
+        assert!(text.contains(&format!("mcp_gateway_sessions{{{api}}} 1\n")));
+        // No raw newline inside a sample: every line is a comment or a whole sample.
+        for line in text.lines() {
+            assert!(
+                line.starts_with('#') || line.starts_with("mcp_gateway_"),
+                "{line:?}"
+            );
+            assert!(line.starts_with('#') || line.ends_with(|c: char| c.is_ascii_digit()));
+        }
     }
 }
