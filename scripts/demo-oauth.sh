@@ -53,7 +53,8 @@ cat <<MSG
 
   Try it from another terminal:
     node e2e/oauth/try.mjs http://127.0.0.1:8080/mcp      (prints the sign-in URL to open)
-    npx @modelcontextprotocol/inspector                   (connect to the URL above; it runs the flow)
+    npx @modelcontextprotocol/inspector --web --transport http --server-url http://127.0.0.1:8080/mcp
+                                                          (switch the server on; it runs the flow)
 
   Stop with Ctrl-C.
 
