@@ -165,6 +165,45 @@ describe("secured TypeScript SDK server on its own (the relay test's upstream)",
   });
 });
 
+describe("gateway with one oauth2 API", () => {
+  let as;
+  let gateway;
+  let base;
+
+  before(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    as = await startAuthorizationServer({ resources: { [`${base}/only`]: ["mcp:tools"] } });
+    gateway = await startGateway(
+      port,
+      [
+        `listen = "127.0.0.1:${port}"`,
+        "[[api]]",
+        `name = "only"`,
+        `path = "/only"`,
+        `plan = "oauth2"`,
+        `policy = ${JSON.stringify(POLICY)}`,
+        `backend = { url = "http://127.0.0.1:1/mcp" }`,
+        "[api.oauth2]",
+        `authorization_servers = [${JSON.stringify(as.issuer)}]`,
+        "",
+      ].join("\n"),
+    );
+  });
+  after(async () => {
+    await gateway?.stop();
+    await as?.close();
+  });
+
+  test("the root metadata form names it, and its resource defaults to http://<listen><path>", async () => {
+    for (const path of ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/only", "/only/.well-known/oauth-protected-resource"]) {
+      const meta = await getJson(`${base}${path}`);
+      assert.equal(meta.resource, `${base}/only`, path);
+      assert.deepEqual(meta.authorization_servers, [as.issuer], path);
+    }
+  });
+});
+
 describe("gateway plan oauth2 and upstream_oauth relay", () => {
   let as;
   let everything;
@@ -273,6 +312,9 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
       assert.deepEqual(meta.authorization_servers, [as.issuer], url);
       assert.deepEqual(new Set(meta.scopes_supported), new Set(["mcp:tools", "mcp:admin"]), url);
     }
+    // Four APIs here, so the root form names none of them.
+    const root = await fetch(`${base}/.well-known/oauth-protected-resource`, { signal: AbortSignal.timeout(10000) });
+    assert.equal(root.status, 404, await root.text());
   });
 
   test("a request without a token gets 401 with the metadata URL and the required scope", async () => {
