@@ -37,8 +37,8 @@ fn json_response(status: u16, v: &Value) -> http::Response<Body> {
         .unwrap()
 }
 
-/// Serves `handler` on a free loopback port.
-async fn serve<F>(handler: F) -> SocketAddr
+/// Serves `handler` on a free loopback port, over TLS when `tls` is given.
+async fn serve<F>(tls: Option<tokio_rustls::TlsAcceptor>, handler: F) -> SocketAddr
 where
     F: Fn(http::request::Parts, Bytes) -> http::Response<Body> + Send + Sync + 'static,
 {
@@ -49,6 +49,7 @@ where
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             let handler = handler.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                     let handler = handler.clone();
@@ -58,13 +59,44 @@ where
                         Ok::<_, Infallible>(handler(parts, body))
                     }
                 });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
+                match tls {
+                    Some(tls) => {
+                        let Ok(stream) = tls.accept(stream).await else {
+                            return;
+                        };
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    }
+                    None => {
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    }
+                }
             });
         }
     });
     addr
+}
+
+/// A TLS acceptor for `127.0.0.1` with a certificate made now, and that certificate in PEM
+/// (the gateway's `ca_file`).
+fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    #[expect(deprecated, reason = "the gateway's own provider, for the same reason")]
+    let provider = rustls::crypto::ring::default_provider();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .unwrap();
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ck.cert.pem(),
+    )
 }
 
 fn now() -> u64 {
@@ -120,9 +152,14 @@ struct AuthServer {
 }
 
 async fn auth_server() -> (Arc<AuthServer>, String) {
+    auth_server_over(None).await
+}
+
+async fn auth_server_over(tls: Option<tokio_rustls::TlsAcceptor>) -> (Arc<AuthServer>, String) {
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let state = Arc::new(AuthServer::default());
     let s = state.clone();
-    let addr = serve(move |parts, body| {
+    let addr = serve(tls, move |parts, body| {
         if s.down.load(Ordering::SeqCst) {
             return json_response(503, &json!({}));
         }
@@ -158,7 +195,7 @@ async fn auth_server() -> (Arc<AuthServer>, String) {
         }
     })
     .await;
-    let issuer = format!("http://{addr}");
+    let issuer = format!("{scheme}://{addr}");
     *state.issuer.lock().unwrap() = issuer.clone();
     (state, issuer)
 }
@@ -174,7 +211,7 @@ async fn backend(secured: bool) -> (SocketAddr, Seen) {
     let s = seen.clone();
     let me = Arc::new(Mutex::new(String::new()));
     let me2 = me.clone();
-    let addr = serve(move |parts, body| {
+    let addr = serve(None, move |parts, body| {
         let base = me2.lock().unwrap().clone();
         if parts.uri.path() == "/.well-known/oauth-protected-resource/mcp" {
             return json_response(
@@ -556,6 +593,41 @@ async fn a_secured_backend_is_relayed_to_the_gateway_url() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_authorization_server_checked_against_ca_file() {
+    let (acceptor, pem) = tls_acceptor();
+    let (auth, issuer) = auth_server_over(Some(acceptor)).await;
+    assert!(issuer.starts_with("https://"));
+    let key = Key::new("k1");
+    *auth.keys.lock().unwrap() = vec![key.jwk()];
+    let (back, _) = backend(false).await;
+    let dir = std::env::temp_dir().join(format!("mcp-gw-oauth-{}-tls", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let config = |ca_line: &str| {
+        format!(
+            "listen = \"127.0.0.1:0\"\n[[api]]\nname = \"mcp\"\npath = \"/mcp\"\nplan = \"oauth2\"\n\
+             backend = {{ url = \"http://{back}/mcp\" }}\n\
+             [api.oauth2]\nauthorization_servers = [\"{issuer}\"]\n{ca_line}"
+        )
+    };
+    let gw = gateway("tls", &config(&format!("ca_file = \"{}\"\n", ca.display())));
+    let url = format!("{}/mcp", gw.base);
+    let token = key.sign(&claims(&issuer, &url, "mcp:tools"));
+    let (status, _, body) = request("POST", &url, Some(&token), LIST).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(auth.jwks_fetches.load(Ordering::SeqCst), 1);
+    drop(gw);
+    // Without the CA the server's certificate is not trusted: no keys, so no pass.
+    let gw = gateway("tls-untrusted", &config(""));
+    let url = format!("{}/mcp", gw.base);
+    let token = key.sign(&claims(&issuer, &url, "mcp:tools"));
+    let (status, _, body) = request("POST", &url, Some(&token), LIST).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(auth.jwks_fetches.load(Ordering::SeqCst), 1);
+}
+
 #[test]
 fn plan_settings_are_checked_at_start() {
     let dir = std::env::temp_dir().join(format!("mcp-gw-oauth-{}-bad", std::process::id()));
@@ -567,8 +639,12 @@ fn plan_settings_are_checked_at_start() {
             "only read with plan",
         ),
         (
-            "plan = \"oauth2\"\n[api.oauth2]\nauthorization_servers = [\"https://a\"]\n",
-            "http:// URL",
+            "plan = \"oauth2\"\n[api.oauth2]\nauthorization_servers = [\"ftp://a\"]\n",
+            "https:// or http:// URL",
+        ),
+        (
+            "plan = \"oauth2\"\n[api.oauth2]\nauthorization_servers = [\"https://a\"]\nca_file = \"/nonexistent.pem\"\n",
+            "ca_file /nonexistent.pem",
         ),
         (
             "plan = \"oauth2\"\nupstream_oauth = \"relay\"\n[api.oauth2]\nauthorization_servers = [\"http://a\"]\n",

@@ -105,6 +105,10 @@ pub(crate) struct OAuth2Config {
     /// (RFC 8414, then OpenID discovery).
     #[serde(default)]
     pub(crate) jwks_uri: Option<String>,
+    /// Extra trusted CA certificates (PEM) for `https://` authorization servers, beside the
+    /// system's.
+    #[serde(default)]
+    pub(crate) ca_file: Option<PathBuf>,
     /// Check opaque tokens at this RFC 7662 endpoint instead of as JWTs.
     #[serde(default)]
     pub(crate) introspection: Option<IntrospectionConfig>,
@@ -299,15 +303,14 @@ impl ApiConfig {
     }
 }
 
-/// `http://` URLs only: the gateway has no TLS client yet.
+/// An absolute `https://` (or `http://`) URL of an authorization server endpoint.
 fn check_http_url(api: &str, field: &str, url: &str) -> Result<(), String> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| format!("api {api:?}: {field}: {e} ({url:?})"))?;
-    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+    if !matches!(uri.scheme_str(), Some("https" | "http")) || uri.authority().is_none() {
         return Err(format!(
-            "api {api:?}: {field} must be an absolute http:// URL (the gateway has no TLS client \
-             yet: put a TLS-terminating proxy in front of the server), got {url:?}"
+            "api {api:?}: {field} must be an absolute https:// or http:// URL, got {url:?}"
         ));
     }
     Ok(())

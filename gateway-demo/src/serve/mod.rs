@@ -155,7 +155,7 @@ impl Runtime {
                     api,
                     &uri.to_string(),
                     &public_url,
-                ))),
+                )?)),
                 _ => None,
             };
             apis.push(Arc::new(Api {

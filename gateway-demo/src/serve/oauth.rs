@@ -6,6 +6,7 @@
 //! bounded caches, and turns core's errors into HTTP answers.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -24,6 +26,8 @@ use mcp_policy::oauth::{
     protected_resource_metadata_url, protected_resource_metadata_urls, rewrite_upstream_metadata,
     validate_authorization_server_metadata,
 };
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 
 use super::config::{ApiConfig, OAuth2Config};
 use super::log::{self, Record};
@@ -44,21 +48,77 @@ fn now_s() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A small HTTP client for authorization servers and a secured backend's metadata.
+/// A small HTTP(S) client for authorization servers and a secured backend's metadata.
 #[derive(Debug, Clone)]
 pub(crate) struct Fetcher {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
+/// rustls over ring: it builds with a plain C compiler, where aws-lc-rs needs a much longer
+/// build. ring lacks post-quantum key exchange, which rustls now flags; what travels here is
+/// public keys and metadata, and introspection, whose secret a recorded session could reveal
+/// only to a future quantum attacker.
+#[expect(deprecated, reason = "ring is chosen on purpose; see the doc comment")]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+/// The roots `https://` servers are checked against: the system's, plus those in `ca_file`.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for e in &native.errors {
+        log::warn(&format!("system CA certificates: {e}"));
+    }
+    let (added, _) = roots.add_parsable_certificates(native.certs);
+    let mut extra = 0;
+    if let Some(path) = ca_file {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            extra += 1;
+        }
+        if extra == 0 {
+            return Err(format!(
+                "ca_file {}: no PEM certificate in it",
+                path.display()
+            ));
+        }
+    }
+    if added + extra == 0 {
+        log::warn("no trusted CA certificates: https:// authorization servers cannot be reached");
+    }
+    // The provider is named rather than taken from the process default, which is ambiguous
+    // (and panics) when another crate enables a second one.
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(ring_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
 impl Fetcher {
-    fn new(api: &ApiConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(api.timeouts.connect()));
-        Self {
+    /// A client with the API's timeouts, trusting the system's roots and `ca_file`'s.
+    fn new(api: &ApiConfig, ca_file: Option<&Path>) -> Result<Self, String> {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(api.timeouts.connect()));
+        http.enforce_http(false);
+        let tls = tls_config(ca_file).map_err(|e| format!("api {:?}: {e}", api.name))?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             timeout: api.timeouts.read(),
-        }
+        })
     }
 
     /// Sends a request and reads the whole answer (at most [`MAX_DOCUMENT`] bytes).
@@ -368,7 +428,7 @@ impl OAuthGate {
             leeway: cfg.leeway_s,
             mapping,
             check,
-            fetcher: Fetcher::new(api),
+            fetcher: Fetcher::new(api, cfg.ca_file.as_deref())?,
         })
     }
 
@@ -642,13 +702,17 @@ pub(crate) struct Relay {
 
 impl Relay {
     /// The relay of `api`, whose backend is at `backend_url`.
-    pub(crate) fn new(api: &ApiConfig, backend_url: &str, public_url: &str) -> Self {
-        Self {
+    pub(crate) fn new(
+        api: &ApiConfig,
+        backend_url: &str,
+        public_url: &str,
+    ) -> Result<Self, String> {
+        Ok(Self {
             public_url: public_url.to_owned(),
             backend_url: backend_url.to_owned(),
             learned: Mutex::new(None),
-            fetcher: Fetcher::new(api),
-        }
+            fetcher: Fetcher::new(api, None)?,
+        })
     }
 
     /// Rewrites the backend's `WWW-Authenticate` so its `resource_metadata` names the
