@@ -408,6 +408,14 @@ describe("gateway plan oauth2 and upstream_oauth relay", () => {
     test("expired", () => refused(sign({ ...good(), iat: now() - 7200, exp: now() - 3600 })));
     test("from another issuer", () => refused(sign({ ...good(), iss: "http://127.0.0.1:1" })));
     test("signed by a key the server does not publish", async () => refused(sign(good(), await generateJwks())));
+    test("unsigned (alg none)", () => {
+      const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+      return refused(`${b64({ alg: "none", typ: "at+jwt" })}.${b64(good())}.`);
+    });
+    test("without exp", () => {
+      const { exp, ...rest } = good();
+      return refused(sign(rest));
+    });
     test("tampered: one payload byte changed after signing", () => {
       const [h, p, s] = sign(good()).split(".");
       const json = Buffer.from(p, "base64url").toString("utf8");
