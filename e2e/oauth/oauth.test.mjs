@@ -110,7 +110,8 @@ async function startGateway(port, config) {
   return { child, stderr, stop };
 }
 
-describe("secured TypeScript SDK server on its own (the relay test's upstream)", () => {
+// Each suite is bounded, so that a hung peer fails the run instead of stalling it.
+describe("secured TypeScript SDK server on its own (the relay test's upstream)", { timeout: 120000 }, () => {
   const resources = {};
   let as;
   let secured;
@@ -165,7 +166,7 @@ describe("secured TypeScript SDK server on its own (the relay test's upstream)",
   });
 });
 
-describe("gateway with one oauth2 API", () => {
+describe("gateway with one oauth2 API", { timeout: 120000 }, () => {
   let as;
   let gateway;
   let base;
@@ -204,7 +205,7 @@ describe("gateway with one oauth2 API", () => {
   });
 });
 
-describe("gateway plan oauth2 and upstream_oauth relay", () => {
+describe("gateway plan oauth2 and upstream_oauth relay", { timeout: 120000 }, () => {
   let as;
   let everything;
   let hop;
