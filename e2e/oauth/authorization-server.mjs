@@ -5,6 +5,9 @@
 // (any login name and password; the login name becomes the token's `sub`).
 //
 //   node e2e/oauth/authorization-server.mjs [--port 9000] [--resource URL=scope,scope]... [--ttl 300]
+//                                           [--refresh-tokens]
+// Refresh tokens are off by default: a TypeScript SDK client (1.32.2) that holds one answers a
+// 403 insufficient_scope by refreshing, which cannot add the scope, instead of asking the user.
 //
 // In-process: `await startAuthorizationServer({ resources: { [url]: ["mcp:tools"] }, jwks })`.
 import { randomBytes, randomUUID } from "node:crypto";
