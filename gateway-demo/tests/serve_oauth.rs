@@ -283,6 +283,16 @@ async fn request(
     token: Option<&str>,
     body: &str,
 ) -> (u16, http::HeaderMap, String) {
+    request_with(method, url, token, &[], body).await
+}
+
+async fn request_with(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> (u16, http::HeaderMap, String) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
     let mut req = http::Request::builder()
@@ -292,6 +302,9 @@ async fn request(
         .header("accept", "application/json, text/event-stream");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
     }
     let resp = client
         .request(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
@@ -483,6 +496,92 @@ async fn jwt_plan_end_to_end() {
     auth.down.store(true, Ordering::SeqCst);
     let (status, _, _) = request("POST", &url, Some(&basic), LIST).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_belong_to_their_user_and_browsers_get_cors() {
+    let (auth, issuer) = auth_server().await;
+    let key = Key::new("k1");
+    *auth.keys.lock().unwrap() = vec![key.jwk()];
+    let (back, seen) = backend(false).await;
+    let gw = gateway(
+        "owner",
+        &format!(
+            "listen = \"127.0.0.1:0\"\n[[api]]\nname = \"mcp\"\npath = \"/mcp\"\nplan = \"oauth2\"\n\
+             allowed_origins = [\"http://localhost:6274\"]\n\
+             backend = {{ url = \"http://{back}/mcp\" }}\n\
+             [api.oauth2]\nauthorization_servers = [\"{issuer}\"]\n"
+        ),
+    );
+    let url = format!("{}/mcp", gw.base);
+    let alice = key.sign(&claims(&issuer, &url, "mcp:tools"));
+    let mut m = claims(&issuer, &url, "mcp:tools");
+    m["sub"] = json!("mallory");
+    let mallory = key.sign(&m);
+    let (status, h, _) = request("POST", &url, Some(&alice), LIST).await;
+    assert_eq!(status, 200);
+    let sid = h["mcp-session-id"].to_str().unwrap().to_owned();
+    let with_sid = [("mcp-session-id", sid.as_str())];
+    let (status, _, _) = request_with("POST", &url, Some(&alice), &with_sid, CALL_ECHO).await;
+    assert_eq!(status, 200, "the owner continues her session");
+    let before = seen.lock().unwrap().len();
+    for method in ["POST", "GET", "DELETE"] {
+        let (status, _, _) = request_with(method, &url, Some(&mallory), &with_sid, CALL_ECHO).await;
+        assert_eq!(
+            status, 404,
+            "{method}: another user's valid token does not open the session"
+        );
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        before,
+        "nothing reached the backend"
+    );
+    let (status, _, _) = request_with("POST", &url, Some(&alice), &with_sid, CALL_ECHO).await;
+    assert_eq!(status, 200, "and the session is still hers");
+
+    // CORS: a preflight from an allowed origin, without a token; the answers readable by the
+    // page, the challenge included. Other origins are refused.
+    let page = [
+        ("origin", "http://localhost:6274"),
+        ("access-control-request-method", "POST"),
+    ];
+    let (status, h, _) = request_with("OPTIONS", &url, None, &page, "").await;
+    assert_eq!(status, 204);
+    assert_eq!(h["access-control-allow-origin"], "http://localhost:6274");
+    assert!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("mcp-session-id")
+    );
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("DELETE")
+    );
+    let (status, h, _) = request_with("POST", &url, None, &page[..1], LIST).await;
+    assert_eq!(status, 401);
+    assert_eq!(h["access-control-allow-origin"], "http://localhost:6274");
+    assert!(
+        h["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("www-authenticate")
+    );
+    let (status, h, _) = request_with("POST", &url, Some(&alice), &page[..1], LIST).await;
+    assert_eq!(status, 200);
+    assert!(
+        h["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("mcp-session-id")
+    );
+    let evil = [("origin", "http://evil.example")];
+    let (status, h, _) = request_with("OPTIONS", &url, None, &evil, "").await;
+    assert_eq!(status, 403);
+    assert!(h.get("access-control-allow-origin").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

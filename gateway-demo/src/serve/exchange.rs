@@ -27,18 +27,27 @@ fn header_str<'a>(h: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Finds the session named by the request, or the error to answer with when it is unknown.
+/// Who a token names, for binding sessions: issuer and user (else client), which no
+/// other issuer's token can repeat.
+pub(crate) fn owner_of(p: &Principal) -> Arc<str> {
+    let who = p.user.as_deref().or(p.client_id.as_deref()).unwrap_or("");
+    Arc::from(format!("{}\n{who}", p.issuer.as_deref().unwrap_or("")))
+}
+
+/// Finds the session named by the request, or the error to answer with when it is unknown
+/// (or was opened by someone else: answered the same, so its existence is not revealed).
 fn find_session(
     shared: &Shared,
     api: &Api,
     headers: &HeaderMap,
+    owner: Option<&Arc<str>>,
     rec: &mut Record,
 ) -> Result<Option<Arc<Session>>, GatewayError> {
     let Some(id) = header_str(headers, &SESSION_HEADER) else {
         return Ok(None);
     };
     match shared.sessions.get(id) {
-        Some(s) if s.api == api.name => {
+        Some(s) if s.api == api.name && s.owner.as_ref() == owner => {
             rec.session = Some(s.id.clone());
             Ok(Some(s))
         }
@@ -53,8 +62,10 @@ fn meta(
     parts: &mut http::request::Parts,
     remote_ip: Arc<str>,
     principal: Option<Principal>,
+    owner: Option<Arc<str>>,
 ) -> RequestMeta {
     RequestMeta {
+        owner,
         token_attributes: principal.map_or_else(Vec::new, |p| p.attributes()),
         http_method: parts.method.clone(),
         path: parts.uri.path().to_owned(),
@@ -86,11 +97,12 @@ pub(crate) async fn post(
         }
         Err(e) => return GatewayError::BodyUnreadable(e.to_string()).respond(&mut rec, None),
     };
-    let session = match find_session(&shared, &api, &parts.headers, &mut rec) {
+    let owner = principal.as_ref().map(owner_of);
+    let session = match find_session(&shared, &api, &parts.headers, owner.as_ref(), &mut rec) {
         Ok(s) => s,
         Err(e) => return e.respond(&mut rec, None),
     };
-    let meta = Arc::new(meta(&api, &mut parts, remote_ip, principal));
+    let meta = Arc::new(meta(&api, &mut parts, remote_ip, principal, owner));
     // A request outside any session gets a session of its own: if the backend opens an MCP
     // session with it, it becomes that session's.
     let core = session
@@ -126,13 +138,14 @@ pub(crate) async fn post(
             )
             .await
         }
-        Backend::Stdio { command, cwd, env } => {
+        Backend::Stdio { .. } => {
             let first_id = forward.summary.first_id.clone();
             let session = match session {
                 Some(s) => s,
                 None if forward.summary.initialize => {
                     let owned = ctx.clone().into_owned();
-                    match stdio::start(&shared, &api, command, cwd.as_deref(), env, core, owned) {
+                    let started = stdio::start(&shared, &api, core, owned, meta.owner.clone());
+                    match started {
                         Ok(s) => s,
                         Err(e) => return e.respond(&mut rec, first_id.as_deref()),
                     }
@@ -161,11 +174,12 @@ pub(crate) async fn get_or_delete(
     mut rec: Record,
 ) -> Resp {
     let (mut parts, _body) = req.into_parts();
-    let session = match find_session(&shared, &api, &parts.headers, &mut rec) {
+    let owner = principal.as_ref().map(owner_of);
+    let session = match find_session(&shared, &api, &parts.headers, owner.as_ref(), &mut rec) {
         Ok(s) => s,
         Err(e) => return e.respond(&mut rec, None),
     };
-    let meta = Arc::new(meta(&api, &mut parts, remote_ip, principal));
+    let meta = Arc::new(meta(&api, &mut parts, remote_ip, principal, owner));
     let is_delete = parts.method == Method::DELETE;
     match (&api.backend, session) {
         (Backend::Http(_), session) => {

@@ -29,6 +29,8 @@ pub(crate) struct RequestMeta {
     /// What the caller's token says (`user`, `user.roles`, `jwt.claims`, `oauth.payload`,
     /// `client_id`), under the OAuth2 plan.
     pub(crate) token_attributes: Vec<(String, serde_json::Value)>,
+    /// Who the token names (issuer and user), which sessions opened with it are bound to.
+    pub(crate) owner: Option<Arc<str>>,
 }
 
 impl RequestMeta {
@@ -154,6 +156,7 @@ mod tests {
             remote_ip: Arc::from("127.0.0.1"),
             api: Arc::from("a"),
             token_attributes: vec![("user".into(), "alice".into())],
+            owner: None,
         };
         let ctx = meta.context();
         assert_eq!(ctx.request.headers.get_first("x-role"), Some("admin"));

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW,
-    CONTENT_TYPE, HeaderValue,
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW, CONTENT_TYPE, HeaderValue,
+    ORIGIN, VARY,
 };
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
@@ -49,21 +50,61 @@ pub(crate) async fn route(
     if let Err(why) = api.hosts.check_at(req.headers(), &shared.own_authorities) {
         return Ok(GatewayError::Forbidden(why).respond(&mut rec, None));
     }
+    // Browser clients (MCP Inspector in direct mode, web apps) need CORS; the Origin was
+    // checked against the allow-list above, so it is echoed only when allowed.
+    let origin = req.headers().get(ORIGIN).cloned();
+    if req.method() == Method::OPTIONS {
+        let mut r = http::Response::new(full(Bytes::new()));
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        let h = r.headers_mut();
+        h.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, DELETE"),
+        );
+        h.insert(
+            ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(CORS_REQUEST_HEADERS),
+        );
+        h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        rec.status = 204;
+        rec.decision = "reject";
+        return Ok(with_cors(r, origin));
+    }
     let principal = match &api.oauth {
         Some(gate) => match gate.authenticate(req.headers()).await {
             Ok(p) => Some(p),
-            Err(refusal) => return Ok(refusal.respond(&mut rec)),
+            Err(refusal) => return Ok(with_cors(refusal.respond(&mut rec), origin)),
         },
         None => None,
     };
     let method = req.method().clone();
-    Ok(match method {
+    let resp = match method {
         Method::POST => exchange::post(shared, api, req, remote_ip, principal, rec).await,
         Method::GET | Method::DELETE => {
             exchange::get_or_delete(shared, api, req, remote_ip, principal, rec).await
         }
         _ => GatewayError::MethodNotAllowed.respond(&mut rec, None),
-    })
+    };
+    Ok(with_cors(resp, origin))
+}
+
+/// Request headers a browser client may send (the Streamable HTTP transport's and OAuth's).
+const CORS_REQUEST_HEADERS: &str = "authorization, content-type, accept, mcp-session-id, \
+     mcp-protocol-version, last-event-id, mcp-method, mcp-name";
+
+/// Lets the page that sent an allowed `Origin` read the response, including the headers a
+/// client acts on (the session id, the challenge).
+fn with_cors(mut r: Resp, origin: Option<HeaderValue>) -> Resp {
+    if let Some(o) = origin {
+        let h = r.headers_mut();
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("mcp-session-id, mcp-protocol-version, www-authenticate"),
+        );
+        h.append(VARY, HeaderValue::from_static("origin"));
+    }
+    r
 }
 
 /// The API a protected resource metadata request asks about: the one whose entrypoint or

@@ -32,6 +32,10 @@ pub(crate) struct Session {
     pub(crate) api: Arc<str>,
     /// Upstream binding.
     pub(crate) upstream: Upstream,
+    /// Under the OAuth2 plan, who opened the session (issuer and user): another caller's
+    /// valid token does not open it (the MCP security guidance binds sessions to users, so a
+    /// leaked or guessed session id is worth nothing without its owner's token).
+    pub(crate) owner: Option<Arc<str>>,
     last_seen: Mutex<Instant>,
 }
 
@@ -65,8 +69,15 @@ impl Session {
             id: Arc::from(id),
             api,
             upstream,
+            owner: None,
             last_seen: Mutex::new(Instant::now()),
         }
+    }
+
+    /// The same session, bound to `owner` (see [`Session::owner`]).
+    pub(crate) fn owned_by(mut self, owner: Option<Arc<str>>) -> Self {
+        self.owner = owner;
+        self
     }
 
     /// Marks activity now.

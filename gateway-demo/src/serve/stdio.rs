@@ -10,7 +10,6 @@
 //! `Last-Event-ID` after a dropped connection.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -196,13 +195,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn start(
     shared: &Arc<Shared>,
     api: &Api,
-    command: &[String],
-    cwd: Option<&Path>,
-    env: &[(String, String)],
     core: CoreSession,
     ctx: Context<'static>,
+    owner: Option<Arc<str>>,
 ) -> Result<Arc<Session>, GatewayError> {
     let label = api.backend_label();
+    let super::config::Backend::Stdio { command, cwd, env } = &api.backend else {
+        return Err(GatewayError::ProcessStart(format!(
+            "Backend {label} is not a stdio command"
+        )));
+    };
     let (program, args) = command
         .split_first()
         .ok_or_else(|| GatewayError::ProcessStart("empty backend command".into()))?;
@@ -235,12 +237,9 @@ pub(crate) fn start(
         core: core.clone(),
         ctx,
     });
-    let session = Arc::new(Session::with_id(
-        id,
-        api.name.clone(),
-        Upstream::Stdio(proc.clone()),
-        core,
-    ));
+    let session = Arc::new(
+        Session::with_id(id, api.name.clone(), Upstream::Stdio(proc.clone()), core).owned_by(owner),
+    );
     shared.sessions.insert(session.clone());
     log::info(&format!(
         "api {:?}: session {} started {label}",
