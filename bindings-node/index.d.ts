@@ -519,6 +519,11 @@ export interface GuardOptions {
    * it, new requests are refused with 429.
    */
   maxPending?: number
+  /**
+   * The scopes every request of the resource needs: a step-up challenge names them before
+   * the rule's, so the client's new token still opens every other request.
+   */
+  challengeScopes?: Array<string>
 }
 
 /**

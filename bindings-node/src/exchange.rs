@@ -26,6 +26,9 @@ pub struct GuardOptions {
     /// Most client requests of one session waiting for their answers (default 1024); past
     /// it, new requests are refused with 429.
     pub max_pending: Option<u32>,
+    /// The scopes every request of the resource needs: a step-up challenge names them before
+    /// the rule's, so the client's new token still opens every other request.
+    pub challenge_scopes: Option<Vec<String>>,
 }
 
 /// The host protocol over a policy (`policy.guard()`): judges each client body of an MCP
@@ -45,7 +48,7 @@ impl Guard {
                 Options {
                     resource_metadata_url: o.resource_metadata_url,
                     max_pending: o.max_pending.map_or(d.max_pending, |n| n as usize),
-                    ..d
+                    challenge_scopes: o.challenge_scopes.unwrap_or_default(),
                 },
             ),
         }

@@ -274,6 +274,7 @@ test("cases/exchange, each chunks step also split at every byte and fed one byte
       guard = Policy.fromJson(policyOf(file.doc)).guard({
         resourceMetadataUrl: o.resourceMetadataUrl,
         maxPending: o.maxPending,
+        challengeScopes: o.challengeScopes,
       });
     } catch (e) {
       f.add(file.path, null, e.message);

@@ -26,14 +26,19 @@ pub struct Guard {
 }
 
 impl Guard {
-    pub(crate) fn new(engine: Arc<Engine>, url: Option<String>, max_pending: usize) -> Self {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        url: Option<String>,
+        max_pending: usize,
+        challenge_scopes: Vec<String>,
+    ) -> Self {
         Self {
             inner: core_ex::Guard::with_options(
                 engine,
                 Options {
                     resource_metadata_url: url,
                     max_pending,
-                    ..Options::default()
+                    challenge_scopes,
                 },
             ),
         }
@@ -132,6 +137,12 @@ impl Guard {
     #[getter]
     fn resource_metadata_url(&self) -> Option<String> {
         self.inner.options().resource_metadata_url.clone()
+    }
+
+    /// The resource's own scopes, named first in step-up challenges.
+    #[getter]
+    fn challenge_scopes(&self) -> Vec<String> {
+        self.inner.options().challenge_scopes.clone()
     }
 
     /// Most requests of one session waiting for answers.

@@ -374,11 +374,22 @@ impl Policy {
     }
 
     /// A guard enforcing this policy over whole exchanges (the host protocol).
-    /// `resource_metadata_url` is named in step-up challenges; `max_pending` bounds the
-    /// requests of one session waiting for answers.
-    #[pyo3(signature = (resource_metadata_url=None, max_pending=1024))]
-    fn guard(&self, resource_metadata_url: Option<String>, max_pending: usize) -> Guard {
-        Guard::new(self.engine.clone(), resource_metadata_url, max_pending)
+    /// `resource_metadata_url` is named in step-up challenges, after it `challenge_scopes`
+    /// (the scopes every request needs) before the rule's; `max_pending` bounds the requests
+    /// of one session waiting for answers.
+    #[pyo3(signature = (resource_metadata_url=None, max_pending=1024, challenge_scopes=None))]
+    fn guard(
+        &self,
+        resource_metadata_url: Option<String>,
+        max_pending: usize,
+        challenge_scopes: Option<Vec<String>>,
+    ) -> Guard {
+        Guard::new(
+            self.engine.clone(),
+            resource_metadata_url,
+            max_pending,
+            challenge_scopes.unwrap_or_default(),
+        )
     }
 
     fn __repr__(&self) -> String {

@@ -233,6 +233,8 @@ def test_evaluate(policy: mp.Policy) -> None:
 def test_guard_forward_and_stream(policy: mp.Policy) -> None:
     guard = policy.guard(resource_metadata_url="https://gw.example/.well-known/oauth-protected-resource", max_pending=8)
     assert guard.max_pending == 8 and guard.resource_metadata_url.startswith("https://")
+    assert guard.challenge_scopes == []
+    assert policy.guard(challenge_scopes=("mcp:tools",)).challenge_scopes == ["mcp:tools"]
     session = guard.session()
     fwd = guard.client(json.dumps(LIST), JSON, None, session)
     assert isinstance(fwd, mp.Forward)

@@ -309,9 +309,11 @@ def guard_of(doc: dict[str, Any]) -> mp.Guard:
     options = doc.get("options") or {}
     url = options.get("resourceMetadataUrl")
     max_pending = options.get("maxPending")
+    scopes = options.get("challengeScopes")
     return policy.guard(
         resource_metadata_url=url if isinstance(url, str) else None,
         max_pending=max_pending if isinstance(max_pending, int) else 1024,
+        challenge_scopes=[s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else None,
     )
 
 

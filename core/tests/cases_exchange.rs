@@ -383,7 +383,15 @@ fn exchange_cases() {
                 max_pending: opt("maxPending")
                     .and_then(Value::as_u64)
                     .map_or(1024, |n| n as usize),
-                ..Options::default()
+                challenge_scopes: opt("challengeScopes")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
         );
         let Some(Value::Array(cases)) = file.doc.get("cases") else {

@@ -332,6 +332,11 @@ typedef struct mcp_policy_options {
   size_t resource_metadata_url_len;
   // Most client requests of one session waiting for their answers; 0 for the default (1024).
   size_t max_pending;
+  // The scopes every request of the resource needs, separated by spaces (OAuth scope
+  // syntax); a step-up challenge names them before the rule's. NULL for none.
+  const uint8_t *challenge_scopes;
+  // Length of `challenge_scopes`.
+  size_t challenge_scopes_len;
 } mcp_policy_options;
 
 // Counts of what the engine did, for logs and metrics.

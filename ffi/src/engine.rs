@@ -25,6 +25,11 @@ pub struct mcp_policy_options {
     pub resource_metadata_url_len: usize,
     /// Most client requests of one session waiting for their answers; 0 for the default (1024).
     pub max_pending: usize,
+    /// The scopes every request of the resource needs, separated by spaces (OAuth scope
+    /// syntax); a step-up challenge names them before the rule's. NULL for none.
+    pub challenge_scopes: *const u8,
+    /// Length of `challenge_scopes`.
+    pub challenge_scopes_len: usize,
 }
 
 /// A compiled policy and how to answer: immutable, shareable by every thread at once. Reload
@@ -78,6 +83,27 @@ pub unsafe extern "C" fn mcp_policy_engine_new(
             }
             if o.max_pending != 0 {
                 opts.max_pending = o.max_pending;
+            }
+            // SAFETY: forwarded from the caller's promise.
+            let scopes = unsafe {
+                optional(
+                    o.challenge_scopes,
+                    o.challenge_scopes_len,
+                    "options.challenge_scopes",
+                )
+            }?;
+            if let Some(scopes) = scopes {
+                let scopes = core::str::from_utf8(scopes).map_err(|_| {
+                    Failure::argument(
+                        "options.challenge_scopes",
+                        "not UTF-8; pass the scopes as UTF-8 text separated by spaces",
+                    )
+                })?;
+                opts.challenge_scopes = scopes
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
             }
         }
         let engine = Engine::from_json(doc, &Limits::default())

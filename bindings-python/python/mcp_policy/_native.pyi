@@ -55,7 +55,12 @@ class Policy:
         self, expression: str, context: ContextLike = None, message: JsonInput | None = None, type: ResultType = "auto"
     ) -> Any:
         """Evaluates a condition template with this policy's limits."""
-    def guard(self, resource_metadata_url: str | None = None, max_pending: int = 1024) -> Guard:
+    def guard(
+        self,
+        resource_metadata_url: str | None = None,
+        max_pending: int = 1024,
+        challenge_scopes: Sequence[str] | None = None,
+    ) -> Guard:
         """A guard enforcing this policy over whole exchanges."""
 
 @final
@@ -125,6 +130,8 @@ class Guard:
         """An exchange for a GET stream, or a resumed one."""
     @property
     def resource_metadata_url(self) -> str | None: ...
+    @property
+    def challenge_scopes(self) -> list[str]: ...
     @property
     def max_pending(self) -> int: ...
 

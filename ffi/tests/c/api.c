@@ -159,8 +159,10 @@ static void test_engine(void) {
   CHECK(mcp_policy_engine_new(NULL, 3, NULL, &sentinel) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
   CHECK(mcp_policy_engine_new(LIT(POLICY), NULL, NULL) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
   {
-    mcp_policy_options bad = {(const uint8_t *)"\xff", 1, 0};
+    mcp_policy_options bad = {(const uint8_t *)"\xff", 1, 0, NULL, 0};
+    mcp_policy_options bad_scopes = {NULL, 0, 0, (const uint8_t *)"\xff", 1};
     CHECK(mcp_policy_engine_new(LIT(POLICY), &bad, &sentinel) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
+    CHECK(mcp_policy_engine_new(LIT(POLICY), &bad_scopes, &sentinel) == MCP_POLICY_RESULT_INVALID_ARGUMENT);
   }
   CHECK(sentinel == (mcp_policy_engine *)1);
 

@@ -1017,6 +1017,7 @@ static void run_exchange(void) {
     bytes policy = {0};
     mcp_policy_engine *engine = NULL;
     mcp_policy_options opts;
+    char scopes_text[1024];
     size_t j;
     free(names[i]);
     if (!doc) continue;
@@ -1030,6 +1031,19 @@ static void run_exchange(void) {
     if (options) {
       const json_t *url = json_object_get(options, "resourceMetadataUrl");
       const json_t *max = json_object_get(options, "maxPending");
+      const json_t *scopes = json_object_get(options, "challengeScopes");
+      if (json_is_array(scopes)) {
+        size_t k;
+        const json_t *scope;
+        scopes_text[0] = '\0';
+        json_array_foreach(scopes, k, scope) {
+          if (!json_is_string(scope)) continue;
+          if (k) strncat(scopes_text, " ", sizeof scopes_text - strlen(scopes_text) - 1);
+          strncat(scopes_text, json_string_value(scope), sizeof scopes_text - strlen(scopes_text) - 1);
+        }
+        opts.challenge_scopes = (const uint8_t *)scopes_text;
+        opts.challenge_scopes_len = strlen(scopes_text);
+      }
       if (json_is_string(url)) {
         opts.resource_metadata_url = (const uint8_t *)json_string_value(url);
         opts.resource_metadata_url_len = json_string_length(url);
