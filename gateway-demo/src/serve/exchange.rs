@@ -36,12 +36,16 @@ fn find_session(
     let Some(id) = header_str(headers, &SESSION_HEADER) else {
         return Ok(None);
     };
-    match shared.sessions.get(id) {
-        Some(s) if s.api == api.name => {
+    let keys = shared.runtime().keys.clone();
+    match shared
+        .sessions
+        .find(id, &api.name, &keys, || api.guard.guard.session())
+    {
+        Some(s) => {
             rec.session = Some(s.id.clone());
             Ok(Some(s))
         }
-        _ => Err(GatewayError::SessionNotFound),
+        None => Err(GatewayError::SessionNotFound),
     }
 }
 

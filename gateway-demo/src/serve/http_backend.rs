@@ -246,6 +246,7 @@ pub(crate) async fn forward(
     if let (None, Some(up), true) = (&session, upstream_session, status.is_success()) {
         // The engine's session of this first exchange becomes the MCP session's.
         let s = Arc::new(Session::new(
+            &shared.runtime().keys,
             api.name.clone(),
             Upstream::Http(up.to_owned()),
             exchange.session().clone(),

@@ -3,11 +3,20 @@
 //! The gateway always mints its own session ids. That lets it answer 404 for any id it does not
 //! know (unknown, ended, or from before a restart: the client then re-initialises, as the spec
 //! says), gives stdio backends a session id at all, and keeps upstream ids away from clients.
+//!
+//! Ids are sealed ([`super::seal`]): an HTTP session's id carries its upstream id, so with key
+//! files shared by several replicas, a replica that never saw a session continues it from the
+//! id alone ([`SessionTable::find`]). The table is then a cache, and forgetting a session
+//! (idle, shutdown) must not end it upstream, where another replica may be serving it
+//! ([`Session::ended_with_local_copy`]). A stdio session's process lives in one replica: the
+//! others answer 404 to its id, so stdio APIs need a load balancer with session affinity.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::log;
+use super::seal::{Bound, Keyring};
 use super::stdio::StdioSession;
 
 /// What a session is bound to upstream.
@@ -42,13 +51,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Session {
-    /// A new session with a freshly minted id, carrying on the engine's session `core`.
+    /// A new session with a freshly sealed id, carrying on the engine's session `core`.
     pub(crate) fn new(
+        keys: &Keyring,
         api: Arc<str>,
         upstream: Upstream,
         core: mcp_policy::exchange::Session,
     ) -> Self {
-        Self::with_id(mint_id(), api, upstream, core)
+        let bound = match &upstream {
+            Upstream::Http(up) => Bound::Http(up.clone()),
+            Upstream::Stdio(_) => Bound::Stdio,
+        };
+        Self::with_id(mint(keys, &api, &bound), api, upstream, core)
     }
 
     /// A session with a chosen id (a stdio process needs to know its id before it exists).
@@ -78,6 +92,17 @@ impl Session {
         now.saturating_duration_since(*lock(&self.last_seen))
     }
 
+    /// Whether forgetting this session here (idle, shutdown) ends it: a stdio process lives
+    /// only here, and without shared keys no other process can serve the session. With shared
+    /// keys an HTTP session may be alive on another replica, so only the local copy goes; the
+    /// upstream session ends on the client's DELETE or by the backend's own expiry.
+    pub(crate) fn ended_with_local_copy(&self, keys: &Keyring) -> bool {
+        match &self.upstream {
+            Upstream::Stdio(_) => true,
+            Upstream::Http(_) => !keys.shared(),
+        }
+    }
+
     /// Whether the session still has streams open towards the client (a GET stream counts as
     /// activity even when no request comes in).
     fn busy(&self) -> bool {
@@ -91,6 +116,17 @@ impl Session {
 /// A fresh session id: 128 random bits, visible ASCII as the spec requires.
 pub(crate) fn mint_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A sealed session id for a session of `api` bound to `bound`. Sealing only fails when the
+/// system's random source does; a random id then still serves the session in this process.
+pub(crate) fn mint(keys: &Keyring, api: &str, bound: &Bound) -> String {
+    keys.seal(api, bound).unwrap_or_else(|e| {
+        log::warn(&format!(
+            "api {api:?}: {e}; the new session gets an unsealed id only this process knows"
+        ));
+        mint_id()
+    })
 }
 
 /// All live sessions.
@@ -112,6 +148,50 @@ impl SessionTable {
             s.touch();
         }
         s
+    }
+
+    /// The session of API `api` named by `id`, marked active: the one in the table, or, with
+    /// shared keys, an HTTP session another replica minted, rebuilt from its sealed id with a
+    /// fresh engine session from `new_core` and kept. `None` (the client gets 404) for an id
+    /// of another API, one that does not open, or a stdio session (its process is elsewhere).
+    pub(crate) fn find(
+        &self,
+        id: &str,
+        api: &Arc<str>,
+        keys: &Keyring,
+        new_core: impl FnOnce() -> mcp_policy::exchange::Session,
+    ) -> Option<Arc<Session>> {
+        if let Some(s) = self.get(id) {
+            return (s.api == *api).then_some(s);
+        }
+        if !keys.shared() {
+            return None;
+        }
+        let claims = keys.open(api, id)?;
+        let Bound::Http(upstream) = claims.bound else {
+            return None;
+        };
+        let fresh = Arc::new(Session::with_id(
+            id.to_owned(),
+            api.clone(),
+            Upstream::Http(upstream),
+            new_core(),
+        ));
+        // Two requests of the session may race here: both use the first one kept.
+        let kept = lock(&self.map)
+            .entry(fresh.id.clone())
+            .or_insert_with(|| fresh.clone())
+            .clone();
+        if Arc::ptr_eq(&kept, &fresh) {
+            let age = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                .saturating_sub(claims.minted);
+            log::info(&format!(
+                "api {api:?}: session {id} continued here from its sealed id (minted {age} s ago)"
+            ));
+        }
+        Some(kept)
     }
 
     /// Looks a session up without counting it as activity.
@@ -162,15 +242,81 @@ impl SessionTable {
 mod tests {
     use super::*;
 
-    fn http(api: &str) -> Arc<Session> {
-        let guard = mcp_policy::exchange::Guard::new(Arc::new(
+    fn core() -> mcp_policy::exchange::Session {
+        mcp_policy::exchange::Guard::new(Arc::new(
             mcp_policy::policy::Engine::allow_all(&mcp_policy::Limits::default()).unwrap(),
-        ));
+        ))
+        .session()
+    }
+
+    fn shared_keys() -> Keyring {
+        Keyring::from_keys(&[[3; 32]], true)
+    }
+
+    fn http(api: &str) -> Arc<Session> {
         Arc::new(Session::new(
+            &Keyring::process().unwrap(),
             Arc::from(api),
             Upstream::Http("up".into()),
-            guard.session(),
+            core(),
         ))
+    }
+
+    #[test]
+    fn another_replica_continues_an_http_session_from_its_id() {
+        let keys = shared_keys();
+        let api: Arc<str> = Arc::from("a");
+        let minted = Session::new(&keys, api.clone(), Upstream::Http("up-7".into()), core());
+        let replica = SessionTable::default();
+        let s = replica.find(&minted.id, &api, &keys, core).unwrap();
+        assert_eq!(s.id, minted.id);
+        assert!(matches!(&s.upstream, Upstream::Http(u) if u == "up-7"));
+        assert!(
+            Arc::ptr_eq(&replica.find(&minted.id, &api, &keys, core).unwrap(), &s),
+            "kept as a cache"
+        );
+        assert_eq!(replica.counts(), BTreeMap::from([("a".to_owned(), 1)]));
+        assert!(
+            !s.ended_with_local_copy(&keys),
+            "another replica may serve it"
+        );
+    }
+
+    #[test]
+    fn ids_that_do_not_open_here_are_unknown() {
+        let keys = shared_keys();
+        let api: Arc<str> = Arc::from("a");
+        let t = SessionTable::default();
+        let id = Session::new(&keys, api.clone(), Upstream::Http("u".into()), core()).id;
+        assert!(
+            t.find(&id, &Arc::from("b"), &keys, core).is_none(),
+            "other API"
+        );
+        let other = Keyring::from_keys(&[[4; 32]], true);
+        assert!(t.find(&id, &api, &other, core).is_none(), "other key");
+        let mut bad = id.to_string();
+        let last = if bad.ends_with('A') { 'B' } else { 'A' };
+        bad.pop();
+        bad.push(last);
+        assert!(t.find(&bad, &api, &keys, core).is_none(), "tampered");
+        let stdio = mint(&keys, &api, &Bound::Stdio);
+        assert!(
+            t.find(&stdio, &api, &keys, core).is_none(),
+            "stdio lives elsewhere"
+        );
+        let single = Keyring::process().unwrap();
+        let alone = mint(&single, &api, &Bound::Http("u".into()));
+        assert!(
+            t.find(&alone, &api, &single, core).is_none(),
+            "without shared keys only the table counts"
+        );
+        assert!(t.counts().is_empty());
+        // A session in the table is only found on its own API.
+        let s = http("a");
+        t.insert(s.clone());
+        assert!(t.find(&s.id, &api, &single, core).is_some());
+        assert!(t.find(&s.id, &Arc::from("b"), &single, core).is_none());
+        assert!(s.ended_with_local_copy(&single), "a single gateway ends it");
     }
 
     #[test]
@@ -179,6 +325,9 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|b| (0x21..=0x7e).contains(&b)));
         assert_ne!(a, mint_id());
+        let s = http("a");
+        assert!(s.id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        assert_ne!(s.id, http("a").id);
     }
 
     #[test]

@@ -26,7 +26,8 @@ use tokio::sync::mpsc;
 use super::guard::ApiGuard;
 use super::log::{self, Record};
 use super::replies::{GatewayError, Resp, channel_body, respond};
-use super::session::{Session, Upstream, mint_id};
+use super::seal::Bound;
+use super::session::{Session, Upstream, mint};
 use super::{Api, SESSION_HEADER, Shared};
 
 /// Events kept per stream for resumption.
@@ -224,7 +225,7 @@ pub(crate) fn start(
             "Backend {label}: no stdio pipes"
         )));
     };
-    let id = mint_id();
+    let id = mint(&shared.runtime().keys, &api.name, &Bound::Stdio);
     let proc = Arc::new(StdioSession {
         api: api.name.clone(),
         session_id: id.clone(),
