@@ -26,6 +26,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -69,6 +70,7 @@ pub(crate) struct Claims {
 pub(crate) struct Keyring {
     ciphers: Vec<XChaCha20Poly1305>,
     shared: bool,
+    generation: u64,
 }
 
 impl fmt::Debug for Keyring {
@@ -77,6 +79,7 @@ impl fmt::Debug for Keyring {
         f.debug_struct("Keyring")
             .field("keys", &self.ciphers.len())
             .field("shared", &self.shared)
+            .field("generation", &self.generation)
             .finish()
     }
 }
@@ -84,7 +87,10 @@ impl fmt::Debug for Keyring {
 impl Keyring {
     /// A keyring of the given keys; `shared` says whether other processes hold them too.
     pub(crate) fn from_keys(keys: &[[u8; KEY_LEN]], shared: bool) -> Self {
+        // Never 0: a session not yet checked against any keyring holds 0.
+        static GENERATIONS: AtomicU64 = AtomicU64::new(1);
         Self {
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
             ciphers: keys
                 .iter()
                 .map(|k| XChaCha20Poly1305::new(&(*k).into()))
@@ -126,6 +132,12 @@ impl Keyring {
     /// seen may be a session another replica minted, and one it forgets may be alive there.
     pub(crate) fn shared(&self) -> bool {
         self.shared
+    }
+
+    /// Tells keyrings apart (each load of the key files makes a new one), so a cached session
+    /// is checked once against each, not on every request.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Seals a new session id for `api`.

@@ -12,6 +12,7 @@
 //! others answer 404 to its id, so stdio APIs need a load balancer with session affinity.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,8 @@ pub(crate) struct Session {
     /// Upstream binding.
     pub(crate) upstream: Upstream,
     last_seen: Mutex<Instant>,
+    /// The [`Keyring::generation`] that last opened the id (0: none yet).
+    checked_with: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,6 +83,7 @@ impl Session {
             api,
             upstream,
             last_seen: Mutex::new(Instant::now()),
+            checked_with: AtomicU64::new(0),
         }
     }
 
@@ -162,7 +166,25 @@ impl SessionTable {
         new_core: impl FnOnce() -> mcp_policy::exchange::Session,
     ) -> Option<Arc<Session>> {
         if let Some(s) = self.get(id) {
-            return (s.api == *api).then_some(s);
+            if s.api != *api {
+                return None;
+            }
+            if keys.shared()
+                && matches!(s.upstream, Upstream::Http(_))
+                && s.checked_with.load(Ordering::Relaxed) != keys.generation()
+            {
+                if keys.open(api, id).is_none() {
+                    // Its key was retired: refused here as on the replicas that never saw it.
+                    self.remove(id);
+                    log::info(&format!(
+                        "api {api:?}: session {id} forgotten: its id no longer opens with the \
+                         session keys"
+                    ));
+                    return None;
+                }
+                s.checked_with.store(keys.generation(), Ordering::Relaxed);
+            }
+            return Some(s);
         }
         if !keys.shared() {
             return None;
@@ -177,6 +199,9 @@ impl SessionTable {
             Upstream::Http(upstream),
             new_core(),
         ));
+        fresh
+            .checked_with
+            .store(keys.generation(), Ordering::Relaxed);
         // Two requests of the session may race here: both use the first one kept.
         let kept = lock(&self.map)
             .entry(fresh.id.clone())
@@ -279,6 +304,34 @@ mod tests {
         assert!(
             !s.ended_with_local_copy(&keys),
             "another replica may serve it"
+        );
+    }
+
+    #[test]
+    fn a_retired_key_ends_cached_sessions_too() {
+        let (old, new) = ([5; 32], [6; 32]);
+        let api: Arc<str> = Arc::from("a");
+        let t = SessionTable::default();
+        let keys = Keyring::from_keys(&[old], true);
+        let s = Arc::new(Session::new(
+            &keys,
+            api.clone(),
+            Upstream::Http("u".into()),
+            core(),
+        ));
+        t.insert(s.clone());
+        assert!(t.find(&s.id, &api, &keys, core).is_some());
+        let rotated = Keyring::from_keys(&[new, old], true);
+        assert!(
+            t.find(&s.id, &api, &rotated, core).is_some(),
+            "old key second"
+        );
+        let retired = Keyring::from_keys(&[new], true);
+        assert!(t.find(&s.id, &api, &retired, core).is_none());
+        assert!(t.peek(&s.id).is_none(), "forgotten");
+        assert!(
+            t.find(&s.id, &api, &rotated, core).is_some(),
+            "rebuilt while it opens"
         );
     }
 
