@@ -48,8 +48,10 @@ $(VENV)/.stamp: e2e/python/requirements.txt
 ## End-to-end: real clients (TypeScript SDK, Python mcp) and the conformance suite through the gateway.
 e2e: e2e-node e2e-python conformance
 
+# e2e/replicas runs Debian's nginx (plain, no module) in front of three gateways.
 e2e-node: gateway-bin e2e/node_modules/.stamp
-	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/
+	bash scripts/debian-deps.sh nginx
+	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/ e2e/replicas/
 
 e2e-python: gateway-bin e2e/node_modules/.stamp $(VENV)/.stamp
 	MCP_POLICY_BIN=$(BIN) $(VENV)/bin/python -m pytest -q e2e/python

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { BIN, ROOT, freePort, kill, post, startEverythingHttp } from "../gateway/harness.mjs";
+import { BIN, EVERYTHING, INIT, ROOT, freePort, kill, post, startEverythingHttp } from "../gateway/harness.mjs";
 
 const REPLICAS = 3;
 let everything;
@@ -44,6 +44,13 @@ function writeConfig(keyFiles) {
     "timeouts = { session_idle_s = 1 }",
     "[api.backend]",
     `url = ${JSON.stringify(everything.url)}`,
+    "",
+    // A stdio API: its process lives in the replica that started it.
+    "[[api]]",
+    `name = "stdio"`,
+    `path = "/stdio"`,
+    "[api.backend]",
+    `command = [${[process.execPath, EVERYTHING, "stdio"].map((x) => JSON.stringify(x)).join(", ")}]`,
     "",
     "[sessions]",
     `key_files = [${keyFiles.map((f) => JSON.stringify(join(dir, f))).join(", ")}]`,
@@ -241,6 +248,23 @@ describe("three replicas behind NGINX round robin, no affinity", () => {
     }
     await echo(client, "still fine");
     await client.close();
+  });
+
+  test("a stdio session lives in one replica: the others answer 404 to its sealed id", async () => {
+    const [home, ...others] = replicas.map((r) => `http://127.0.0.1:${r.port}/stdio`);
+    const init = await post(home, INIT);
+    assert.equal(init.status, 200, init.text);
+    const id = init.headers.get("mcp-session-id");
+    assert.match(id, /^[A-Za-z0-9_-]{40,}$/, "sealed like an HTTP session's id");
+    const headers = { "mcp-session-id": id, "mcp-protocol-version": "2025-11-25" };
+    const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
+    assert.equal((await post(home, list, headers)).status, 200);
+    for (const url of others) {
+      const r = await post(url, list, headers);
+      assert.equal(r.status, 404, `${url}: ${r.status} ${r.text}`);
+    }
+    const end = await fetch(home, { method: "DELETE", headers });
+    assert.equal(end.status, 200);
   });
 
   test("an idle session is only forgotten by each replica, not ended upstream", async () => {
