@@ -40,10 +40,15 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 pub(crate) const KEY_LEN: usize = 32;
 /// The plaintext layout written by this gateway; an id of another layout does not open.
 const VERSION: u8 = 1;
+/// XChaCha20's nonce: long enough to be drawn at random by every replica without a counter.
 const NONCE_LEN: usize = 24;
+/// Poly1305's tag.
 const TAG_LEN: usize = 16;
+/// Version, kind and mint time, before the upstream id.
 const HEAD_LEN: usize = 1 + 1 + 8;
+/// Kind of a session bound to an HTTP backend's session id.
 const KIND_HTTP: u8 = 1;
+/// Kind of a session bound to a stdio process.
 const KIND_STDIO: u8 = 2;
 /// Prefix of the associated data: an id is only valid as a session id of this gateway.
 const AD_PREFIX: &[u8] = b"mcp-policy session id\0";
@@ -218,6 +223,7 @@ impl Keyring {
     }
 }
 
+/// What an id is bound to besides its plaintext: this gateway's ids, of this API.
 fn associated_data(api: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(AD_PREFIX.len() + api.len());
     aad.extend_from_slice(AD_PREFIX);
