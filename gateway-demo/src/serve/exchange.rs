@@ -36,10 +36,10 @@ fn find_session(
     let Some(id) = header_str(headers, &SESSION_HEADER) else {
         return Ok(None);
     };
-    let keys = shared.runtime().keys.clone();
+    let rt = shared.runtime();
     match shared
         .sessions
-        .find(id, &api.name, &keys, || api.guard.guard.session())
+        .find(id, &api.name, &rt.keys, || api.guard.guard.session())
     {
         Some(s) => {
             rec.session = Some(s.id.clone());

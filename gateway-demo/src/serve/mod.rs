@@ -389,7 +389,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     }
     drop(listener);
     shared.shutdown.send_replace(true);
-    // Ending the sessions first closes their streams, so the connections can finish. Those
+    // Ending the sessions first closes their streams, so the connections can finish. Sessions
     // other replicas may serve stay alive upstream.
     let keys = shared.runtime().keys.clone();
     for s in shared.sessions.drain() {

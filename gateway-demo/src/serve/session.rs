@@ -65,7 +65,10 @@ impl Session {
             Upstream::Http(up) => Bound::Http(up.clone()),
             Upstream::Stdio(_) => Bound::Stdio,
         };
-        Self::with_id(mint(keys, &api, &bound), api, upstream, core)
+        let s = Self::with_id(mint(keys, &api, &bound), api, upstream, core);
+        // Sealed with these keys just now: no need to open it on its next request.
+        s.checked_with.store(keys.generation(), Ordering::Relaxed);
+        s
     }
 
     /// A session with a chosen id (a stdio process needs to know its id before it exists).
