@@ -326,8 +326,9 @@ pub(crate) fn keygen(args: &KeygenArgs) -> ExitCode {
     match write_key_file(&args.path, args.force) {
         Ok(()) => {
             eprintln!(
-                "wrote a new session key to {}; list it first in [sessions] key_files to seal \
-                 with it",
+                "wrote a new session key to {}; give every replica this file and name it in \
+                 [sessions] key_files: second until every replica has it, then first to seal \
+                 new session ids with it",
                 args.path.display()
             );
             ExitCode::SUCCESS
