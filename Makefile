@@ -48,14 +48,15 @@ $(VENV)/.stamp: e2e/python/requirements.txt
 ## End-to-end: real clients (TypeScript SDK, Python mcp) and the conformance suite through the gateway.
 e2e: e2e-node e2e-python conformance
 
-# Debian's chromium, which e2e/gateway/dashboard.test.mjs drives; checked on every run and never
-# stamped, like ffi.mk's debian-deps.
-.PHONY: chromium-deps
-chromium-deps:
-	bash scripts/debian-deps.sh chromium
+# Debian's chromium, which e2e/gateway/dashboard.test.mjs drives, and nginx, which
+# e2e/replicas runs (plain, no module) in front of three gateways; checked on every run and
+# never stamped, like ffi.mk's debian-deps.
+.PHONY: e2e-debian-deps
+e2e-debian-deps:
+	bash scripts/debian-deps.sh chromium nginx
 
-e2e-node: gateway-bin e2e/node_modules/.stamp chromium-deps
-	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/ e2e/oauth/
+e2e-node: gateway-bin e2e/node_modules/.stamp e2e-debian-deps
+	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/ e2e/oauth/ e2e/replicas/
 
 e2e-python: gateway-bin e2e/node_modules/.stamp $(VENV)/.stamp
 	MCP_POLICY_BIN=$(BIN) $(VENV)/bin/python -m pytest -q e2e/python

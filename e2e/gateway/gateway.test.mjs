@@ -59,7 +59,8 @@ for (const [label, path] of [
   describe(`core flow through the gateway (${label})`, () => {
     test("initialize, tools, resources, prompts, progress, end of session", async () => {
       const { client, transport } = await connect(path);
-      assert.match(transport.sessionId, /^[0-9a-f]{32}$/, "the gateway mints its own session ids");
+      // Sealed (seal.rs): base64url of a nonce, the sealed upstream binding and a tag.
+      assert.match(transport.sessionId, /^[A-Za-z0-9_-]{60,}$/, "the gateway mints its own session ids");
       assert.equal(client.getServerVersion().name, "mcp-servers/everything");
 
       const { tools } = await client.listTools();

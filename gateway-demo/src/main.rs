@@ -28,6 +28,8 @@ enum Command {
     Lint(tools::lint::LintArgs),
     /// Run the MCP gateway (Streamable HTTP) described by a configuration file.
     Serve(serve::ServeArgs),
+    /// Write a new random session key file (for `[sessions] key_files` of the gateway).
+    Keygen(serve::seal::KeygenArgs),
 }
 
 /// The async runtime of `serve`. `MCP_POLICY_WORKER_THREADS=1` runs everything on one thread
@@ -63,5 +65,6 @@ fn main() -> ExitCode {
         Command::Filter(args) => tools::filter::run(&args),
         Command::Lint(args) => tools::lint::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Keygen(args) => serve::seal::keygen(&args),
     }
 }

@@ -526,10 +526,11 @@ async fn sessions_belong_to_their_user_and_browsers_get_cors() {
     assert_eq!(status, 200, "the owner continues her session");
     let before = seen.lock().unwrap().len();
     for method in ["POST", "GET", "DELETE"] {
-        let (status, _, _) = request_with(method, &url, Some(&mallory), &with_sid, CALL_ECHO).await;
+        let (status, _, body) =
+            request_with(method, &url, Some(&mallory), &with_sid, CALL_ECHO).await;
         assert_eq!(
             status, 404,
-            "{method}: another user's valid token does not open the session"
+            "{method}: another user's valid token does not open the session: {body}"
         );
     }
     assert_eq!(

@@ -23,6 +23,18 @@ pub(crate) struct GatewayConfig {
     /// The published APIs.
     #[serde(rename = "api", default)]
     pub(crate) apis: Vec<ApiConfig>,
+    /// Session id keys shared by replicas; none: one random key per process.
+    #[serde(default)]
+    pub(crate) sessions: Option<SessionsConfig>,
+}
+
+/// `[sessions]`: how session ids are sealed (see `seal.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SessionsConfig {
+    /// Key files (base64 of 32 bytes each, `mcp-policy keygen`): the first seals new ids,
+    /// every one opens. Replicas behind one load balancer name the same keys.
+    pub(crate) key_files: Vec<PathBuf>,
 }
 
 /// One published MCP API: an entrypoint path in front of one backend.
@@ -481,6 +493,17 @@ name = "remote"
 path = "/remote"
 backend = { url = "http://127.0.0.1:3001/mcp" }
 "#;
+
+    #[test]
+    fn sessions_name_key_files() {
+        let text = format!("{FULL}\n[sessions]\nkey_files = [\"a.key\", \"b.key\"]\n");
+        let cfg = GatewayConfig::parse(&text).unwrap();
+        let keys = cfg.sessions.unwrap().key_files;
+        assert_eq!(keys, [PathBuf::from("a.key"), PathBuf::from("b.key")]);
+        assert!(GatewayConfig::parse(FULL).unwrap().sessions.is_none());
+        let typo = format!("{FULL}\n[sessions]\nkey_file = \"a.key\"\n");
+        assert!(GatewayConfig::parse(&typo).is_err());
+    }
 
     #[test]
     fn parses_a_full_file() {

@@ -46,8 +46,12 @@ fn find_session(
     let Some(id) = header_str(headers, &SESSION_HEADER) else {
         return Ok(None);
     };
-    match shared.sessions.get(id) {
-        Some(s) if s.api == api.name && s.owner.as_ref() == owner => {
+    let rt = shared.runtime();
+    match shared
+        .sessions
+        .find(id, &api.name, &rt.keys, || api.guard.guard.session())
+    {
+        Some(s) if s.owner.as_ref() == owner => {
             rec.session = Some(s.id.clone());
             Ok(Some(s))
         }

@@ -246,14 +246,13 @@ pub(crate) async fn forward(
     let mut session_out = session.as_ref().map(|s| s.id.clone());
     if let (None, Some(up), true) = (&session, upstream_session, status.is_success()) {
         // The engine's session of this first exchange becomes the MCP session's.
-        let s = Arc::new(
-            Session::new(
-                api.name.clone(),
-                Upstream::Http(up.to_owned()),
-                exchange.session().clone(),
-            )
-            .owned_by(meta.owner.clone()),
-        );
+        let s = Arc::new(Session::new(
+            &shared.runtime().keys,
+            api.name.clone(),
+            Upstream::Http(up.to_owned()),
+            exchange.session().clone(),
+            meta.owner.clone(),
+        ));
         shared.sessions.insert(s.clone());
         rec.session = Some(s.id.clone());
         session_out = Some(s.id.clone());

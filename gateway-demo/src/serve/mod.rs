@@ -35,6 +35,7 @@ mod oauth;
 mod origin;
 mod replies;
 mod routing;
+pub(crate) mod seal;
 mod session;
 mod stdio;
 mod upstream;
@@ -108,6 +109,8 @@ pub(crate) struct Runtime {
     pub(crate) apis: Vec<Arc<Api>>,
     /// Files whose change triggers a reload, with their modification time when loaded.
     stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    /// Session id keys: the key files' (`[sessions]`), else this process's own.
+    pub(crate) keys: Arc<seal::Keyring>,
 }
 
 /// `host[:port]` of an HTTP backend, as the client sends it in `Host` (no port when it is 80).
@@ -132,6 +135,14 @@ impl Runtime {
         let loopback = config.listen.ip().is_loopback();
         let mut apis = Vec::new();
         let mut stamps = vec![(config_path.to_owned(), stamp(config_path))];
+        // Key files are watched like policies: rotation is writing them and reloading.
+        let keys = match &config.sessions {
+            Some(s) => {
+                stamps.extend(s.key_files.iter().map(|p| (p.clone(), stamp(p))));
+                Arc::new(seal::Keyring::from_files(&s.key_files)?)
+            }
+            None => seal::Keyring::process()?,
+        };
         for api in &config.apis {
             let public_url = api.public_url(config.listen);
             let oauth = match &api.oauth2 {
@@ -179,6 +190,7 @@ impl Runtime {
             config,
             apis,
             stamps,
+            keys,
         })
     }
 
@@ -264,6 +276,7 @@ impl Shared {
                     config: old.config.clone(),
                     apis: old.apis.clone(),
                     stamps,
+                    keys: old.keys.clone(),
                 };
                 match self.runtime.write() {
                     Ok(mut r) => *r = Arc::new(kept),
@@ -405,9 +418,13 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     }
     drop(listener);
     shared.shutdown.send_replace(true);
-    // Ending the sessions first closes their streams, so the connections can finish.
+    // Ending the sessions first closes their streams, so the connections can finish. Sessions
+    // other replicas may serve stay alive upstream.
+    let keys = shared.runtime().keys.clone();
     for s in shared.sessions.drain() {
-        shared.end_session(&s, "gateway shutting down");
+        if s.ended_with_local_copy(&keys) {
+            shared.end_session(&s, "gateway shutting down");
+        }
     }
     tokio::select! {
         () = graceful.shutdown() => log::info("all connections closed"),
@@ -483,8 +500,16 @@ async fn reap_idle_sessions(shared: Arc<Shared>) {
             rt.api(api).map(|a| a.config.timeouts.session_idle())
         });
         for s in expired {
-            log::info(&format!("session {} on api {:?} ended: idle", s.id, s.api));
-            shared.end_session(&s, "session idle timeout");
+            if s.ended_with_local_copy(&rt.keys) {
+                log::info(&format!("session {} on api {:?} ended: idle", s.id, s.api));
+                shared.end_session(&s, "session idle timeout");
+            } else {
+                log::info(&format!(
+                    "session {} on api {:?} forgotten here: idle (other replicas may serve it; \
+                     it ends upstream on the client's DELETE or the backend's expiry)",
+                    s.id, s.api
+                ));
+            }
         }
     }
 }
@@ -492,6 +517,28 @@ async fn reap_idle_sessions(shared: Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files_are_loaded_and_watched() {
+        let dir = std::env::temp_dir().join(format!("mcp-policy-rt-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("current.key");
+        let config = |keys: &str| {
+            GatewayConfig::parse(&format!(
+                "[sessions]\nkey_files = [{keys}]\n[[api]]\nname = \"a\"\npath = \"/mcp\"\n\
+                 backend = {{ url = \"http://127.0.0.1:1/mcp\" }}\n"
+            ))
+            .unwrap()
+        };
+        let cfg_path = dir.join("gateway.toml");
+        let e = Runtime::build(config(&format!("{key:?}")), &cfg_path).unwrap_err();
+        assert!(e.contains("current.key") && e.contains("keygen"), "{e}");
+        seal::write_key_file(&key, false).unwrap();
+        let rt = Runtime::build(config(&format!("{key:?}")), &cfg_path).unwrap();
+        assert!(rt.keys.shared());
+        assert!(rt.stamps.iter().any(|(p, _)| p == &key), "rotation reloads");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn upstream_host_is_what_the_client_would_send() {

@@ -3,11 +3,21 @@
 //! The gateway always mints its own session ids. That lets it answer 404 for any id it does not
 //! know (unknown, ended, or from before a restart: the client then re-initialises, as the spec
 //! says), gives stdio backends a session id at all, and keeps upstream ids away from clients.
+//!
+//! Ids are sealed ([`super::seal`]): an HTTP session's id carries its upstream id, so with key
+//! files shared by several replicas, a replica that never saw a session continues it from the
+//! id alone ([`SessionTable::find`]). The table is then a cache, and forgetting a session
+//! (idle, shutdown) must not end it upstream, where another replica may be serving it
+//! ([`Session::ended_with_local_copy`]). A stdio session's process lives in one replica: the
+//! others answer 404 to its id, so stdio APIs need a load balancer with session affinity.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::log;
+use super::seal::{Bound, Keyring};
 use super::stdio::StdioSession;
 
 /// What a session is bound to upstream.
@@ -37,6 +47,8 @@ pub(crate) struct Session {
     /// leaked or guessed session id is worth nothing without its owner's token).
     pub(crate) owner: Option<Arc<str>>,
     last_seen: Mutex<Instant>,
+    /// The [`Keyring::generation`] that last opened the id (0: none yet).
+    checked_with: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -46,13 +58,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Session {
-    /// A new session with a freshly minted id, carrying on the engine's session `core`.
+    /// A new session with a freshly sealed id, carrying on the engine's session `core`.
     pub(crate) fn new(
+        keys: &Keyring,
         api: Arc<str>,
         upstream: Upstream,
         core: mcp_policy::exchange::Session,
+        owner: Option<Arc<str>>,
     ) -> Self {
-        Self::with_id(mint_id(), api, upstream, core)
+        let bound = match &upstream {
+            Upstream::Http(up) => Bound::Http(up.clone()),
+            Upstream::Stdio(_) => Bound::Stdio,
+        };
+        let id = mint(keys, &api, &bound, owner.as_deref());
+        let s = Self::with_id(id, api, upstream, core, owner);
+        // Sealed with these keys just now: no need to open it on its next request.
+        s.checked_with.store(keys.generation(), Ordering::Relaxed);
+        s
     }
 
     /// A session with a chosen id (a stdio process needs to know its id before it exists).
@@ -61,6 +83,7 @@ impl Session {
         api: Arc<str>,
         upstream: Upstream,
         core: mcp_policy::exchange::Session,
+        owner: Option<Arc<str>>,
     ) -> Self {
         // Kept under an id the client sends back: a stream of it can be resumed.
         core.set_resumable(true);
@@ -69,15 +92,10 @@ impl Session {
             id: Arc::from(id),
             api,
             upstream,
-            owner: None,
+            owner,
             last_seen: Mutex::new(Instant::now()),
+            checked_with: AtomicU64::new(0),
         }
-    }
-
-    /// The same session, bound to `owner` (see [`Session::owner`]).
-    pub(crate) fn owned_by(mut self, owner: Option<Arc<str>>) -> Self {
-        self.owner = owner;
-        self
     }
 
     /// Marks activity now.
@@ -87,6 +105,17 @@ impl Session {
 
     fn idle_for(&self, now: Instant) -> Duration {
         now.saturating_duration_since(*lock(&self.last_seen))
+    }
+
+    /// Whether forgetting this session here (idle, shutdown) ends it: a stdio process lives
+    /// only here, and without shared keys no other process can serve the session. With shared
+    /// keys an HTTP session may be alive on another replica, so only the local copy goes; the
+    /// upstream session ends on the client's DELETE or by the backend's own expiry.
+    pub(crate) fn ended_with_local_copy(&self, keys: &Keyring) -> bool {
+        match &self.upstream {
+            Upstream::Stdio(_) => true,
+            Upstream::Http(_) => !keys.shared(),
+        }
     }
 
     /// Whether the session still has streams open towards the client (a GET stream counts as
@@ -102,6 +131,17 @@ impl Session {
 /// A fresh session id: 128 random bits, visible ASCII as the spec requires.
 pub(crate) fn mint_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A sealed session id for a session of `api` bound to `bound`. Sealing only fails when the
+/// system's random source does; a random id then still serves the session in this process.
+pub(crate) fn mint(keys: &Keyring, api: &str, bound: &Bound, owner: Option<&str>) -> String {
+    keys.seal(api, bound, owner).unwrap_or_else(|e| {
+        log::warn(&format!(
+            "api {api:?}: {e}; the new session gets an unsealed id only this process knows"
+        ));
+        mint_id()
+    })
 }
 
 /// All live sessions.
@@ -123,6 +163,72 @@ impl SessionTable {
             s.touch();
         }
         s
+    }
+
+    /// The session of API `api` named by `id`, marked active: the one in the table, or, with
+    /// shared keys, an HTTP session another replica minted, rebuilt from its sealed id with a
+    /// fresh engine session from `new_core` and kept. `None` (the client gets 404) for an id
+    /// of another API, one that does not open, or a stdio session (its process is elsewhere).
+    pub(crate) fn find(
+        &self,
+        id: &str,
+        api: &Arc<str>,
+        keys: &Keyring,
+        new_core: impl FnOnce() -> mcp_policy::exchange::Session,
+    ) -> Option<Arc<Session>> {
+        if let Some(s) = self.get(id) {
+            if s.api != *api {
+                return None;
+            }
+            if keys.shared()
+                && matches!(s.upstream, Upstream::Http(_))
+                && s.checked_with.load(Ordering::Relaxed) != keys.generation()
+            {
+                if keys.open(api, id).is_none() {
+                    // Its key was retired: refused here as on the replicas that never saw it.
+                    self.remove(id);
+                    log::info(&format!(
+                        "api {api:?}: session {id} forgotten: its id no longer opens with the \
+                         session keys"
+                    ));
+                    return None;
+                }
+                s.checked_with.store(keys.generation(), Ordering::Relaxed);
+            }
+            return Some(s);
+        }
+        if !keys.shared() {
+            return None;
+        }
+        let claims = keys.open(api, id)?;
+        let Bound::Http(upstream) = claims.bound else {
+            return None;
+        };
+        let fresh = Arc::new(Session::with_id(
+            id.to_owned(),
+            api.clone(),
+            Upstream::Http(upstream),
+            new_core(),
+            claims.owner.map(Arc::from),
+        ));
+        fresh
+            .checked_with
+            .store(keys.generation(), Ordering::Relaxed);
+        // Two requests of the session may race here: both use the first one kept.
+        let kept = lock(&self.map)
+            .entry(fresh.id.clone())
+            .or_insert_with(|| fresh.clone())
+            .clone();
+        if Arc::ptr_eq(&kept, &fresh) {
+            let age = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                .saturating_sub(claims.minted);
+            log::info(&format!(
+                "api {api:?}: session {id} continued here from its sealed id (minted {age} s ago)"
+            ));
+        }
+        Some(kept)
     }
 
     /// Looks a session up without counting it as activity.
@@ -173,15 +279,119 @@ impl SessionTable {
 mod tests {
     use super::*;
 
-    fn http(api: &str) -> Arc<Session> {
-        let guard = mcp_policy::exchange::Guard::new(Arc::new(
+    fn core() -> mcp_policy::exchange::Session {
+        mcp_policy::exchange::Guard::new(Arc::new(
             mcp_policy::policy::Engine::allow_all(&mcp_policy::Limits::default()).unwrap(),
-        ));
+        ))
+        .session()
+    }
+
+    fn shared_keys() -> Keyring {
+        Keyring::from_keys(&[[3; 32]], true)
+    }
+
+    fn http(api: &str) -> Arc<Session> {
         Arc::new(Session::new(
+            &Keyring::process().unwrap(),
             Arc::from(api),
             Upstream::Http("up".into()),
-            guard.session(),
+            core(),
+            None,
         ))
+    }
+
+    #[test]
+    fn another_replica_continues_an_http_session_from_its_id() {
+        let keys = shared_keys();
+        let api: Arc<str> = Arc::from("a");
+        let owner: Option<Arc<str>> = Some(Arc::from("https://as.example\nalice"));
+        let minted = Session::new(
+            &keys,
+            api.clone(),
+            Upstream::Http("up-7".into()),
+            core(),
+            owner.clone(),
+        );
+        let replica = SessionTable::default();
+        let s = replica.find(&minted.id, &api, &keys, core).unwrap();
+        assert_eq!(s.id, minted.id);
+        assert!(matches!(&s.upstream, Upstream::Http(u) if u == "up-7"));
+        assert_eq!(s.owner, owner, "bound to the same user on every replica");
+        assert!(
+            Arc::ptr_eq(&replica.find(&minted.id, &api, &keys, core).unwrap(), &s),
+            "kept as a cache"
+        );
+        assert_eq!(replica.counts(), BTreeMap::from([("a".to_owned(), 1)]));
+        assert!(
+            !s.ended_with_local_copy(&keys),
+            "another replica may serve it"
+        );
+    }
+
+    #[test]
+    fn a_retired_key_ends_cached_sessions_too() {
+        let (old, new) = ([5; 32], [6; 32]);
+        let api: Arc<str> = Arc::from("a");
+        let t = SessionTable::default();
+        let keys = Keyring::from_keys(&[old], true);
+        let s = Arc::new(Session::new(
+            &keys,
+            api.clone(),
+            Upstream::Http("u".into()),
+            core(),
+            None,
+        ));
+        t.insert(s.clone());
+        assert!(t.find(&s.id, &api, &keys, core).is_some());
+        let rotated = Keyring::from_keys(&[new, old], true);
+        assert!(
+            t.find(&s.id, &api, &rotated, core).is_some(),
+            "old key second"
+        );
+        let retired = Keyring::from_keys(&[new], true);
+        assert!(t.find(&s.id, &api, &retired, core).is_none());
+        assert!(t.peek(&s.id).is_none(), "forgotten");
+        assert!(
+            t.find(&s.id, &api, &rotated, core).is_some(),
+            "rebuilt while it opens"
+        );
+    }
+
+    #[test]
+    fn ids_that_do_not_open_here_are_unknown() {
+        let keys = shared_keys();
+        let api: Arc<str> = Arc::from("a");
+        let t = SessionTable::default();
+        let id = Session::new(&keys, api.clone(), Upstream::Http("u".into()), core(), None).id;
+        assert!(
+            t.find(&id, &Arc::from("b"), &keys, core).is_none(),
+            "other API"
+        );
+        let other = Keyring::from_keys(&[[4; 32]], true);
+        assert!(t.find(&id, &api, &other, core).is_none(), "other key");
+        let mut bad = id.to_string();
+        let last = if bad.ends_with('A') { 'B' } else { 'A' };
+        bad.pop();
+        bad.push(last);
+        assert!(t.find(&bad, &api, &keys, core).is_none(), "tampered");
+        let stdio = mint(&keys, &api, &Bound::Stdio, None);
+        assert!(
+            t.find(&stdio, &api, &keys, core).is_none(),
+            "stdio lives elsewhere"
+        );
+        let single = Keyring::process().unwrap();
+        let alone = mint(&single, &api, &Bound::Http("u".into()), None);
+        assert!(
+            t.find(&alone, &api, &single, core).is_none(),
+            "without shared keys only the table counts"
+        );
+        assert!(t.counts().is_empty());
+        // A session in the table is only found on its own API.
+        let s = http("a");
+        t.insert(s.clone());
+        assert!(t.find(&s.id, &api, &single, core).is_some());
+        assert!(t.find(&s.id, &Arc::from("b"), &single, core).is_none());
+        assert!(s.ended_with_local_copy(&single), "a single gateway ends it");
     }
 
     #[test]
@@ -190,6 +400,9 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|b| (0x21..=0x7e).contains(&b)));
         assert_ne!(a, mint_id());
+        let s = http("a");
+        assert!(s.id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        assert_ne!(s.id, http("a").id);
     }
 
     #[test]

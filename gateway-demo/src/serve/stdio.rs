@@ -25,7 +25,8 @@ use tokio::sync::mpsc;
 use super::guard::ApiGuard;
 use super::log::{self, Record};
 use super::replies::{GatewayError, Resp, channel_body, respond};
-use super::session::{Session, Upstream, mint_id};
+use super::seal::Bound;
+use super::session::{Session, Upstream, mint};
 use super::{Api, SESSION_HEADER, Shared};
 
 /// Events kept per stream for resumption.
@@ -226,7 +227,12 @@ pub(crate) fn start(
             "Backend {label}: no stdio pipes"
         )));
     };
-    let id = mint_id();
+    let id = mint(
+        &shared.runtime().keys,
+        &api.name,
+        &Bound::Stdio,
+        owner.as_deref(),
+    );
     let proc = Arc::new(StdioSession {
         api: api.name.clone(),
         session_id: id.clone(),
@@ -237,9 +243,13 @@ pub(crate) fn start(
         core: core.clone(),
         ctx,
     });
-    let session = Arc::new(
-        Session::with_id(id, api.name.clone(), Upstream::Stdio(proc.clone()), core).owned_by(owner),
-    );
+    let session = Arc::new(Session::with_id(
+        id,
+        api.name.clone(),
+        Upstream::Stdio(proc.clone()),
+        core,
+        owner,
+    ));
     shared.sessions.insert(session.clone());
     log::info(&format!(
         "api {:?}: session {} started {label}",
