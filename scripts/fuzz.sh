@@ -52,8 +52,9 @@ for t in $targets; do
     sed -E 's/.*(cov: [0-9]+ ft: [0-9]+ corp: [^ ]+).*/\1/')
   echo "    $t: $status, ${execs:-?} executions (${speed:-?}/s), ${cov:-no coverage line}"
   if [ "$status" = FAILED ]; then
-    grep -E 'ERROR|panicked|SUMMARY|Test unit written|artifact_prefix|Failing input' "$logs/$t.log" |
-      head -20 | sed 's/^/    /'
+    # The panic and its message (the line after), libFuzzer's verdict, and where the input is.
+    grep -E -A1 'panicked at' "$logs/$t.log" | head -4 | sed 's/^/    /'
+    grep -E '^(==[0-9]+== ERROR|SUMMARY|artifact_prefix)' "$logs/$t.log" | head -6 | sed 's/^/    /'
   fi
 done
 
