@@ -449,9 +449,11 @@ impl<'a> Scanner<'a> {
             }
             may_overflow = true;
         }
-        // A number beyond f64 is refused as serde_json and RFC 7493 (I-JSON) refuse it, so
-        // nothing passes here that a serde_json host or backend then fails to read (found by
-        // the jsonrpc_parse fuzz target; the input is kept in fuzz/artifacts/jsonrpc_parse).
+        // A number beyond f64 is refused as serde_json and RFC 7493 (I-JSON) refuse it, so a
+        // serde_json host or backend can read what passes here (found by the jsonrpc_parse fuzz
+        // target; its inputs are kept in fuzz/artifacts/jsonrpc_parse). serde_json's default
+        // float parsing rounds, so it also refuses a sliver just below the boundary
+        // (1.7976931348623158e308, which is f64::MAX when rounded correctly); that sliver passes.
         if may_overflow
             && self
                 .text
