@@ -77,6 +77,15 @@ demo-oauth:
 bench-gateway:
 	bash scripts/bench-gateway.sh
 
+.PHONY: fuzz
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?=
+## Each fuzz target for FUZZ_TIME seconds (FUZZ_TARGETS="a b" to pick) on nightly, from its seeds
+## with its dictionary; prints executions and coverage, fails on a crash. Not part of `make test`,
+## which replays the seeds and past crashes on stable (core/tests/fuzz_replay.rs).
+fuzz:
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash scripts/fuzz.sh
+
 .PHONY: bench bench-smoke
 ## Criterion benches with peer engines side by side (benches/README.md records the figures).
 bench:

@@ -50,6 +50,35 @@ fn ids_are_kept_exactly() {
     }
 }
 
+/// serde_json (and I-JSON) refuse a number beyond f64, so the engine does too, wherever it
+/// stands; one that underflows to zero is read as zero by both and passes.
+#[test]
+fn numbers_beyond_a_double_are_refused() {
+    let huge = format!("1{}", "0".repeat(309));
+    for n in ["1e309", "-1.8e308", "1E6666", huge.as_str()] {
+        for body in [
+            format!(r#"{{"jsonrpc":"2.0","id":{n},"method":"ping"}}"#),
+            format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"n":[{n}]}}}}"#),
+        ] {
+            assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+            assert_eq!(refused(&body), (ErrorKind::Syntax, -32700), "{body}");
+        }
+    }
+    let max = format!("1{}", "0".repeat(308));
+    for n in [
+        "1e308",
+        "-1.7e308",
+        "1e-400",
+        "0e999999",
+        "0.5E-99999",
+        max.as_str(),
+    ] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{n},"method":"ping"}}"#);
+        assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok());
+        assert_eq!(parse(&body).unwrap().id().unwrap().json(), n);
+    }
+}
+
 #[test]
 fn escaped_names_are_decoded_once() {
     let m = parse(

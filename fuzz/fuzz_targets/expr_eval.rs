@@ -1,11 +1,4 @@
-//! Random templates and contexts: compile, evaluate with every result type. Input: template
-//! bytes, NUL, context JSON bytes. Seeds: `fuzz/seeds/expr_eval/`.
+//! libFuzzer entry of [`mcp_policy_fuzz::expr_eval`], where the properties are.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-#[path = "../../core/tests/expr_fuzz.rs"]
-#[allow(dead_code)]
-mod entry;
-
-fuzz_target!(|data: &[u8]| entry::fuzz_one(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_policy_fuzz::expr_eval::fuzz_one(data));

@@ -1,14 +1,4 @@
-//! Policy documents: reading and compiling never panics; errors always name a path.
+//! libFuzzer entry of [`mcp_policy_fuzz::policy_config`], where the properties are.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use mcp_policy::policy::Engine;
-use mcp_policy::Limits;
-
-fuzz_target!(|data: &[u8]| {
-    let limits = Limits { max_regex_bytes: 1 << 16, ..Limits::default() };
-    if let Err(e) = Engine::from_json(data, &limits) {
-        assert!(!e.issues.is_empty());
-        assert!(e.issues.iter().all(|i| i.path.starts_with('$') || i.path == "limits"));
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_policy_fuzz::policy_config::fuzz_one(data));
