@@ -8,7 +8,8 @@
 //   FAULTS_SEED=1234 ... replays the malformed-request run with that seed.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
@@ -47,7 +48,7 @@ async function startSlowHeaders() {
 before(async () => {
   fb = await startFaultBackend();
   everything = await startEverythingHttp();
-  policyFile = join((await import("node:os")).tmpdir(), `faults-policy-${process.pid}.json`);
+  policyFile = join(tmpdir(), `faults-policy-${process.pid}.json`);
   copyFileSync(POLICY, policyFile);
   gw = await startGateway([
     // One pool in front of every fault: a fault must not poison the next request on it.
@@ -81,6 +82,7 @@ after(async () => {
   await gw?.stop();
   await everything?.stop();
   await fb?.stop();
+  if (policyFile) rmSync(policyFile, { force: true });
 });
 
 /** The normal path, with the real SDK client through the gateway: an echo works. */
