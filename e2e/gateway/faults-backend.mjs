@@ -167,6 +167,7 @@ export async function startFaultBackend() {
   }
 
   function serve(sock, req) {
+    sock.lastPath = req.path;
     seen.push({ method: req.method, path: req.path, headers: req.headers, body: req.body });
     if (req.method === "DELETE") return sock.write(head(200, { "content-length": 0 }));
     if (req.method === "GET") {
@@ -233,6 +234,8 @@ export async function startFaultBackend() {
     seen,
     /** Open connections from the gateway. */
     live: () => sockets.size,
+    /** Open connections whose last request was for `path` (one gateway API's pool). */
+    liveFor: (path) => [...sockets].filter((s) => s.lastPath === path).length,
     streams,
     stop: () =>
       new Promise((ok) => {

@@ -403,6 +403,22 @@ describe("many connections and sessions", () => {
     assert.equal(toFuzz(), upstream0, "nothing reached the backend");
   });
 
+  test("a burst of 500 concurrent upstream requests leaves at most 64 idle backend connections", async () => {
+    let ok = 0;
+    await Promise.all(
+      Array.from({ length: 500 }, async (_, i) => {
+        const r = await rawPost("/sessions", { jsonrpc: "2.0", id: i, method: "ping" });
+        if (r.status === 200) ok++;
+        else assertCleanError({ ...r, id: i }, { status: r.status, code: r.status === 504 ? -32000 : -32603 });
+      }),
+    );
+    assert.ok(ok > 0);
+    // The connections above the cap are closed as their answers end.
+    const end = Date.now() + 5000;
+    while (fb.liveFor("/sessions") > 64 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(fb.liveFor("/sessions") <= 64, `idle connections kept: ${fb.liveFor("/sessions")}`);
+  });
+
   test("5,000 sessions created then idle-expired: all gone, upstream sessions deleted, memory back", async (t) => {
     const metric = async () => {
       const m = (await (await fetch(gw.base + "/metrics")).text()).match(/mcp_gateway_sessions\{api="sessions"\} (\d+)/);
