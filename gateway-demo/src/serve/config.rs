@@ -243,6 +243,9 @@ pub(crate) struct TimeoutsConfig {
     pub(crate) stream_idle_ms: u64,
     /// A session without any request for this long is ended (its stdio process killed).
     pub(crate) session_idle_s: u64,
+    /// Until a client's whole request body has arrived, counted from its headers: a client
+    /// trickling its body must not hold a connection and a task forever.
+    pub(crate) body_read_ms: u64,
 }
 
 impl Default for TimeoutsConfig {
@@ -252,6 +255,7 @@ impl Default for TimeoutsConfig {
             read_ms: 30_000,
             stream_idle_ms: 300_000,
             session_idle_s: 1_800,
+            body_read_ms: 30_000,
         }
     }
 }
@@ -268,6 +272,9 @@ impl TimeoutsConfig {
     }
     pub(crate) fn session_idle(&self) -> Duration {
         Duration::from_secs(self.session_idle_s)
+    }
+    pub(crate) fn body_read(&self) -> Duration {
+        Duration::from_millis(self.body_read_ms)
     }
 }
 
@@ -518,6 +525,7 @@ backend = { url = "http://127.0.0.1:3001/mcp" }
         assert_eq!(a.limits.max_response_bytes, 16 << 20);
         assert_eq!(a.timeouts.connect_ms, 100);
         assert_eq!(a.timeouts.read_ms, 30_000);
+        assert_eq!(a.timeouts.body_read_ms, 30_000);
         match a.backend().unwrap() {
             Backend::Stdio { command, env, .. } => {
                 assert_eq!(command, ["node", "server.js", "stdio"]);

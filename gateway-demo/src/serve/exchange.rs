@@ -94,12 +94,21 @@ pub(crate) async fn post(
     if declared.is_some_and(|n| n > max as u64) {
         return GatewayError::BodyTooLarge(max).respond(&mut rec, None);
     }
-    let body = match Limited::new(body, max).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+    // hyper's header read timeout ends with the headers: without this bound a client sending
+    // its body a byte at a time would hold the connection and this task for as long as it likes.
+    let timeouts = &api.config.timeouts;
+    let read = tokio::time::timeout(timeouts.body_read(), Limited::new(body, max).collect());
+    let body = match read.await {
+        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return GatewayError::BodyTooLarge(max).respond(&mut rec, None);
         }
-        Err(e) => return GatewayError::BodyUnreadable(e.to_string()).respond(&mut rec, None),
+        Ok(Err(e)) => {
+            return GatewayError::BodyUnreadable(e.to_string()).respond(&mut rec, None);
+        }
+        Err(_) => {
+            return GatewayError::BodyTimeout(timeouts.body_read_ms).respond(&mut rec, None);
+        }
     };
     let owner = principal.as_ref().map(owner_of);
     let session = match find_session(&shared, &api, &parts.headers, owner.as_ref(), &mut rec) {

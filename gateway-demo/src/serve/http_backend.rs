@@ -533,6 +533,11 @@ async fn next_frame(
     }
 }
 
+/// Upstream DELETEs under way at once. The reaper ends every expired session in one go: all
+/// at once, thousands of DELETEs outran the backend's accept queue and a fifth of them were
+/// lost (connect timeouts), leaving those sessions open at the backend.
+static DELETES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
+
 /// Ends an upstream session in the background (idle expiry, shutdown).
 pub(crate) fn delete_upstream(api: Arc<Api>, upstream_id: String) {
     let super::config::Backend::Http(uri) = api.backend.clone() else {
@@ -540,6 +545,9 @@ pub(crate) fn delete_upstream(api: Arc<Api>, upstream_id: String) {
     };
     tokio::spawn(async move {
         let Ok(v) = HeaderValue::from_str(&upstream_id) else {
+            return;
+        };
+        let Ok(_permit) = DELETES.acquire().await else {
             return;
         };
         let mut req = http::Request::new(Full::new(Bytes::new()));

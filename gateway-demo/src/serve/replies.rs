@@ -59,6 +59,8 @@ pub(crate) enum GatewayError {
     BodyTooLarge(usize),
     /// The request body could not be read off the connection.
     BodyUnreadable(String),
+    /// The request body did not arrive within `timeouts.body_read_ms` (this many ms).
+    BodyTimeout(u64),
     /// An `Mcp-Session-Id` the gateway does not know (unknown, ended, expired).
     SessionNotFound,
     /// A request that needs a session came without one.
@@ -80,6 +82,7 @@ impl GatewayError {
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyUnreadable(_) | Self::NoSession => StatusCode::BAD_REQUEST,
             Self::SessionNotFound => StatusCode::NOT_FOUND,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::StreamConflict => StatusCode::CONFLICT,
             Self::ProcessStart(_) => StatusCode::BAD_GATEWAY,
@@ -104,6 +107,7 @@ impl GatewayError {
             Self::MethodNotAllowed => "Method not allowed".to_owned(),
             Self::BodyTooLarge(max) => format!("Request body larger than {max} bytes"),
             Self::BodyUnreadable(e) => format!("Cannot read the request body: {e}"),
+            Self::BodyTimeout(ms) => format!("Request body not received within {ms} ms"),
             Self::SessionNotFound => "Session not found".to_owned(),
             Self::NoSession => "Bad Request: No valid session ID provided".to_owned(),
             Self::NotAcceptable => {

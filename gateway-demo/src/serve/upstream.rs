@@ -23,6 +23,11 @@ type Sender = SendRequest<Full<Bytes>>;
 /// An idle connection is closed after this long unused (the backend may close it earlier).
 const IDLE_FOR: Duration = Duration::from_secs(30);
 
+/// Most idle connections kept. Expiry is only checked when the pool is used, so without a cap
+/// a burst of concurrent requests left one idle connection (a socket at the backend, a task and
+/// its buffers here) per request of the burst for as long as traffic stayed low.
+const MAX_IDLE: usize = 64;
+
 /// Why a request got no answer.
 #[derive(Debug)]
 pub(crate) enum UpstreamError {
@@ -147,6 +152,10 @@ impl BackendPool {
             .front()
             .is_some_and(|i| now.duration_since(i.since) >= IDLE_FOR)
         {
+            idle.pop_front();
+        }
+        if idle.len() >= MAX_IDLE {
+            // The coldest goes: dropping its sender closes the connection.
             idle.pop_front();
         }
         idle.push_back(Idle { sender, since: now });
@@ -298,6 +307,25 @@ mod tests {
         let (c, _lease) = pool.request(get()).await.unwrap();
         assert_eq!(body(c).await, "2");
         assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_burst_leaves_at_most_max_idle_connections() {
+        let (addr, conns) = backend(1000).await;
+        let uri: http::Uri = format!("http://{addr}/x").parse().unwrap();
+        let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+        let mut held = Vec::new();
+        for _ in 0..MAX_IDLE + 36 {
+            let (resp, lease) = pool.request(get()).await.unwrap();
+            body(resp).await;
+            held.push(lease);
+        }
+        assert_eq!(
+            conns.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_IDLE + 36
+        );
+        drop(held);
+        assert_eq!(lock(&pool.idle).len(), MAX_IDLE);
     }
 
     #[tokio::test(flavor = "current_thread")]
