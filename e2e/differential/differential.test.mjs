@@ -1,0 +1,271 @@
+// Differential tests: the engine's view of a client request against what real backends act on.
+//
+// A seeded generator (generate.mjs) writes a few thousand tricky encodings of MCP requests.
+// Each is sent through the gateway (policy.json: one tool, one prompt, one resource) to two
+// real backends, the TypeScript SDK's Express app (js-backend.mjs) and the Python SDK's
+// Streamable HTTP app under uvicorn (python-backend.py), and directly to each of them, and is
+// also handed to the bare parsers (JSON.parse, json.loads, pydantic_core.from_json). The
+// property (ARCHITECTURE.md §2.2, invariant 1): whatever a backend acted on through the gateway
+// is what the engine judged, and is allowed. The direct runs are the control: the same check
+// must catch the backends acting on forbidden subjects when nothing stands in front of them.
+//
+//   DIFF_SEED=<n> (default 20261207) replays a run; DIFF_SEED=random picks one (printed).
+//   DIFF_COUNT=<n> (default 3000) inputs.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { freePort, kill, ROOT, startGateway } from "../gateway/harness.mjs";
+import { describe } from "./describe.mjs";
+import { allowedByPolicy, CATEGORY_NAMES, generate } from "./generate.mjs";
+
+const HERE = join(ROOT, "e2e/differential");
+const PYTHON = join(ROOT, "e2e/python/.venv/bin/python");
+const SEED =
+  process.env.DIFF_SEED === "random"
+    ? Math.floor(Math.random() * 2 ** 31)
+    : Number(process.env.DIFF_SEED ?? 20261207);
+const COUNT = Number(process.env.DIFF_COUNT ?? 3000);
+console.log(`# differential: DIFF_SEED=${SEED} DIFF_COUNT=${COUNT}`);
+
+const GOVERNED = new Set(["tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe"]);
+const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+
+/** One raw POST, body and headers exactly as given. */
+function send(url, input, tag) {
+  return new Promise((ok) => {
+    const u = new URL(url);
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: "POST",
+        agent,
+        headers: { ...input.headers, accept: "application/json, text/event-stream", "x-diff-case": tag },
+        timeout: 15000,
+      },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => ok({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+        res.on("error", (e) => ok({ status: 0, text: String(e) }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e) => ok({ status: 0, text: String(e) }));
+    req.end(input.body);
+  });
+}
+
+async function waitReady(url) {
+  const end = Date.now() + 30000;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never answered`);
+}
+
+async function startBackend(name) {
+  const port = await freePort();
+  const child =
+    name === "js"
+      ? spawn(process.execPath, [join(HERE, "js-backend.mjs"), String(port)], { stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(PYTHON, [join(HERE, "python-backend.py"), "serve", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  child.stdout.resume();
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(`${base}/__acted`);
+  return { name, base, url: `${base}/mcp`, child };
+}
+
+const inputs = generate(SEED, COUNT);
+const state = { backends: [], gateway: null, results: {} };
+
+/** Inputs printed so that a failure can be replayed by hand. */
+function show(input) {
+  const body = input.body.toString("utf8");
+  const printable = Buffer.from(body, "utf8").equals(input.body) ? JSON.stringify(body) : `base64:${input.body.toString("base64")}`;
+  return `#${input.index} [${input.category}] ${input.note}\n      headers ${JSON.stringify(input.headers)}\n      body ${printable}`;
+}
+
+before(async () => {
+  const [js, py] = await Promise.all([startBackend("js"), startBackend("py")]);
+  state.backends = [js, py];
+  const policy = join(HERE, "policy.json");
+  state.gateway = await startGateway(state.backends.map((b) => ({ name: b.name, path: `/${b.name}`, url: b.url, policy })));
+
+  // The gateway writes one JSON line per exchange when its response ends; each API is driven
+  // one request at a time, so its n-th line belongs to its n-th request.
+  const parsedLogs = { cursor: 0, byApi: {} };
+  const lines = (api) => {
+    const all = state.gateway.logs;
+    for (; parsedLogs.cursor < all.length; parsedLogs.cursor++) {
+      let l = null;
+      try {
+        l = JSON.parse(all[parsedLogs.cursor]);
+      } catch {
+        /* not a log line */
+      }
+      if (l?.api) (parsedLogs.byApi[l.api] ??= []).push(l);
+    }
+    return parsedLogs.byApi[api] ?? [];
+  };
+  const viaGateway = async (b) => {
+    const out = [];
+    for (const input of inputs) {
+      const res = await send(`${state.gateway.base}/${b.name}`, input, `g${input.index}`);
+      const end = Date.now() + 3000;
+      let log = lines(b.name);
+      while (log.length <= input.index && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 1));
+        log = lines(b.name);
+      }
+      assert.equal(log.length, input.index + 1, `no log line for ${show(input)}`);
+      out.push({ res, log: log[input.index] });
+    }
+    return out;
+  };
+  const direct = async (b) => {
+    const out = new Array(inputs.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < inputs.length) {
+        const input = inputs[next++];
+        out[input.index] = { res: await send(b.url, input, `d${input.index}`) };
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    return out;
+  };
+  const runs = await Promise.all(state.backends.flatMap((b) => [viaGateway(b), direct(b)]));
+  for (const [i, b] of state.backends.entries()) {
+    const record = await (await fetch(`${b.base}/__acted`)).json();
+    state.results[b.name] = {
+      gateway: runs[2 * i],
+      direct: runs[2 * i + 1],
+      acted: b.name === "js" ? record.acted : record,
+      parsed: b.name === "js" ? record.parsed : {},
+    };
+  }
+});
+
+after(async () => {
+  agent.destroy();
+  await Promise.all([state.gateway?.stop(), ...state.backends.map((b) => kill(b.child))]);
+});
+
+/**
+ * What a backend acted on that breaks the property: a forbidden subject, or, through the
+ * gateway, anything the engine did not let through as exactly that method and subject.
+ * `judged` is the gateway's log line, or undefined for the direct runs (no engine there).
+ */
+function violations(input, acted, judged, forwarded) {
+  const out = [];
+  const isBatch = input.body.includes(0x5b) && /^\s*\[/.test(input.body.toString("latin1").replace(/^\ufeff/, ""));
+  for (const a of acted ?? []) {
+    if (!allowedByPolicy(a.method, a.subject)) out.push(`acted on forbidden ${a.method} ${JSON.stringify(a.subject)}`);
+    if (judged === undefined) continue;
+    if (!forwarded) out.push(`acted although the engine answered (${judged.decision}, ${judged.status})`);
+    if (!isBatch && GOVERNED.has(a.method) && (a.method !== judged.method || a.subject !== judged.subject))
+      out.push(`acted on ${a.method} ${JSON.stringify(a.subject)}; engine judged ${judged.method} ${JSON.stringify(judged.subject)}`);
+  }
+  return out;
+}
+
+const forwardedBy = (log) => log.decision === "allow";
+
+test("through the gateway, every backend acts only on what the engine judged, and only if allowed", () => {
+  const failures = [];
+  const counts = {};
+  for (const b of state.backends) {
+    const r = state.results[b.name];
+    for (const input of inputs) {
+      const { log } = r.gateway[input.index];
+      const acted = r.acted[`g${input.index}`];
+      const c = (counts[`${b.name} ${input.category}`] ??= { inputs: 0, forwarded: 0, acted: 0 });
+      c.inputs++;
+      if (forwardedBy(log)) c.forwarded++;
+      if (acted?.length) c.acted++;
+      for (const v of violations(input, acted, log, forwardedBy(log))) failures.push(`${b.name}: ${v}\n    ${show(input)}`);
+    }
+  }
+  console.log("# through the gateway (backend category: inputs / forwarded / acted on):");
+  for (const [k, c] of Object.entries(counts)) console.log(`#   ${k}: ${c.inputs} / ${c.forwarded} / ${c.acted}`);
+  assert.deepEqual(failures.slice(0, 20), [], `${failures.length} violations (DIFF_SEED=${SEED})`);
+});
+
+test("control: without the gateway the same check catches the backends acting on forbidden subjects", () => {
+  const byCategory = {};
+  for (const b of state.backends) {
+    const r = state.results[b.name];
+    for (const input of inputs) {
+      if (violations(input, r.acted[`d${input.index}`], undefined, true).length) {
+        (byCategory[b.name] ??= {})[input.category] = ((byCategory[b.name] ?? {})[input.category] ?? 0) + 1;
+      }
+    }
+  }
+  console.log(`# direct to the backends, inputs acted on although forbidden: ${JSON.stringify(byCategory)}`);
+  // The tricks are real: each backend acts on forbidden subjects hidden in escapes and
+  // duplicate keys, and the JavaScript one also behind declared charsets and Content-Encoding
+  // (express.json() decodes both), so a gateway that let these through would fail the test above.
+  for (const cat of ["escapes", "duplicates", "numbers", "whitespace", "batches"]) assert.ok(byCategory.js?.[cat] > 0, `js ${cat}`);
+  for (const cat of ["charsets", "encodings"]) assert.ok(byCategory.js?.[cat] > 0, `js ${cat}`);
+  for (const cat of ["escapes", "duplicates", "whitespace"]) assert.ok(byCategory.py?.[cat] > 0, `py ${cat}`);
+});
+
+test("the bare parsers: where JSON.parse, json.loads or pydantic read another request than the engine judged, the engine refused", () => {
+  const file = join(state.gateway.dir, "bodies.jsonl");
+  writeFileSync(file, inputs.map((i) => JSON.stringify({ b64: i.body.toString("base64") })).join("\n") + "\n");
+  const py = spawnSync(PYTHON, [join(HERE, "python-backend.py"), "parse", file], { maxBuffer: 1 << 28, encoding: "utf8" });
+  assert.equal(py.status, 0, py.stderr);
+  const pyViews = JSON.parse(py.stdout);
+  const decoder = new TextDecoder("utf-8"); // replacement characters for bad bytes, as body-parser's iconv-lite does
+  const failures = [];
+  const table = {};
+  // The engine's decision does not depend on the backend behind it: either API's log will do.
+  const judgedOf = (i) => state.results.js.gateway[i].log;
+  for (const input of inputs) {
+    const judged = judgedOf(input.index);
+    const views = { ...pyViews[input.index] };
+    try {
+      views.json_parse = { ok: true, ...describe(JSON.parse(decoder.decode(input.body))) };
+    } catch (e) {
+      views.json_parse = { ok: false, error: e.name };
+    }
+    const row = (table[input.category] ??= { inputs: 0, engine: 0 });
+    row.inputs++;
+    if (forwardedBy(judged)) row.engine++;
+    for (const [parser, v] of Object.entries(views)) {
+      if (v.ok) row[parser] = (row[parser] ?? 0) + 1;
+      if (!v.ok || !forwardedBy(judged)) continue;
+      // A forwarded body: every parser that reads it must read the request the engine judged
+      // (content-type and encoding tricks never get here: the engine refuses them).
+      const seen = v.batch ? v.batch : [v];
+      for (const m of seen) {
+        if (!GOVERNED.has(m.method)) continue;
+        if (!allowedByPolicy(m.method, m.subject))
+          failures.push(`${parser} reads forbidden ${m.method} ${JSON.stringify(m.subject)}\n    ${show(input)}`);
+        else if (!v.batch && (m.method !== judged.method || m.subject !== judged.subject))
+          failures.push(`${parser} reads ${m.method} ${JSON.stringify(m.subject)}; engine judged ${judged.method} ${JSON.stringify(judged.subject)}\n    ${show(input)}`);
+      }
+    }
+  }
+  console.log("# parsers (category: inputs / engine forwarded / JSON.parse, json.loads, pydantic read):");
+  for (const [k, r] of Object.entries(table))
+    console.log(`#   ${k}: ${r.inputs} / ${r.engine} / ${r.json_parse ?? 0}, ${r.json_loads ?? 0}, ${r.pydantic ?? 0}`);
+  assert.deepEqual(failures.slice(0, 20), [], `${failures.length} disagreements (DIFF_SEED=${SEED})`);
+});
+
+test("every category was generated and exercised", () => {
+  const seen = new Set(inputs.map((i) => i.category));
+  assert.deepEqual([...seen].sort(), [...CATEGORY_NAMES].sort());
+  assert.ok(inputs.length >= CATEGORY_NAMES.length);
+});
