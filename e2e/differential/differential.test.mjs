@@ -158,6 +158,30 @@ before(async () => {
 });
 
 after(async () => {
+  if (process.env.DIFF_DUMP) {
+    // Everything observed, for reading a run afterwards (bodies as base64).
+    const rows = inputs.map((input) => ({
+      index: input.index,
+      category: input.category,
+      note: input.note,
+      headers: input.headers,
+      body: input.body.toString("base64"),
+      ...Object.fromEntries(
+        Object.entries(state.results).map(([name, r]) => [
+          name,
+          {
+            gateway: { status: r.gateway[input.index]?.res.status, log: r.gateway[input.index]?.log },
+            direct: { status: r.direct[input.index]?.res.status, text: r.direct[input.index]?.res.text.slice(0, 200) },
+            actedViaGateway: r.acted[`g${input.index}`] ?? [],
+            actedDirect: r.acted[`d${input.index}`] ?? [],
+            parsedDirect: r.parsed[`d${input.index}`],
+          },
+        ]),
+      ),
+    }));
+    writeFileSync(process.env.DIFF_DUMP, JSON.stringify(rows, null, 1));
+  }
+
   agent.destroy();
   await Promise.all([state.gateway?.stop(), ...state.backends.map((b) => kill(b.child))]);
 });
@@ -262,6 +286,33 @@ test("the bare parsers: where JSON.parse, json.loads or pydantic read another re
   for (const [k, r] of Object.entries(table))
     console.log(`#   ${k}: ${r.inputs} / ${r.engine} / ${r.json_parse ?? 0}, ${r.json_loads ?? 0}, ${r.pydantic ?? 0}`);
   assert.deepEqual(failures.slice(0, 20), [], `${failures.length} disagreements (DIFF_SEED=${SEED})`);
+});
+
+test("an id beyond a double (3E6666): neither SDK runs the request, so the engine refuses it", async () => {
+  const acted = async (b) => (await (await fetch(`${b.base}/__acted`)).json());
+  for (const id of ["3E6666", "-3E6666", "1e309"]) {
+    // The allowed tool: a refusal here is about the id, not the name.
+    const input = {
+      body: Buffer.from(`{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{}}}`),
+      headers: { "content-type": "application/json" },
+    };
+    const [js, py] = state.backends;
+    const direct = { js: await send(js.url, input, `inf-d`), py: await send(py.url, input, `inf-d`) };
+    assert.equal(direct.js.status, 400, `TypeScript SDK: ${direct.js.text}`);
+    assert.equal(direct.py.status, 202, `Python SDK takes it for a notification: ${direct.py.text}`);
+    for (const b of state.backends) {
+      const before = state.gateway.logs.length;
+      const res = await send(`${state.gateway.base}/${b.name}`, input, `inf-g`);
+      // The engine's own answer, not the backend's 400 passed on: the log says who answered.
+      const end = Date.now() + 3000;
+      while (state.gateway.logs.length === before && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      const log = JSON.parse(state.gateway.logs.at(-1));
+      assert.equal(log.decision, "invalid", JSON.stringify(log));
+      assert.equal(res.status, 400, res.text);
+    }
+    const record = { js: (await acted(js)).acted, py: await acted(py) };
+    assert.deepEqual(record, { js: {}, py: {} }, `id ${id}: nothing may have run`);
+  }
 });
 
 test("every category was generated and exercised", () => {

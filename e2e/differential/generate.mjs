@@ -228,6 +228,17 @@ const CATEGORIES = {
     return { body: plain(t, subject, id), note: `${t.method} ${subject} id=${id.length > 24 ? id.slice(0, 20) + "…" : id}` };
   },
 
+  ids(r) {
+    // Shapes that make a request a notification, or no message, to one reader and a request
+    // to another: a notification for tools/call must not be acted on either.
+    const t = r.pick(TARGETS);
+    const subject = r.chance(0.5) ? t.allow : t.deny;
+    const id = r.pick(["(absent)", "null", "true", "{}", "[]", '"1"', '" 1 "', '"0x1"', '""', '"\\u0031"', '"1_0"']);
+    const params = obj(paramsPairs(t, lit(subject)));
+    const pairs = envelope({ id, method: lit(t.method), params }).filter(([k]) => !(id === "(absent)" && k === lit("id")));
+    return { body: obj(pairs), note: `${t.method} ${subject} id=${id}` };
+  },
+
   whitespace(r) {
     const t = r.pick(TARGETS);
     const subject = r.chance(0.5) ? t.allow : t.deny;
