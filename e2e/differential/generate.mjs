@@ -239,6 +239,61 @@ const CATEGORIES = {
     return { body: obj(pairs), note: `${t.method} ${subject} id=${id}` };
   },
 
+  modern(r) {
+    // The 2026-07-28 revision: the Python SDK reads these with json.loads and its own
+    // Mcp-Method/Mcp-Name checks, the TypeScript one refuses the revision. Header values are
+    // written every way a reader might decode them.
+    const t = r.pick(TARGETS);
+    const [a, b] = r.chance(0.5) ? [t.allow, t.deny] : [t.deny, t.allow];
+    const meta = obj([
+      [lit("io.modelcontextprotocol/protocolVersion"), lit("2026-07-28")],
+      [lit("io.modelcontextprotocol/clientCapabilities"), "{}"],
+      [lit("io.modelcontextprotocol/clientInfo"), '{"name":"diff","version":"1"}'],
+    ]);
+    const subjectText = r.chance(0.5) ? escaped(r, a, 0.5) : lit(a);
+    const params = obj([...paramsPairs(t, subjectText), [lit("_meta"), meta]]);
+    const form = r.pick(["match", "other-name", "both-names", "base64-other", "base64-same", "case", "spaces", "absent", "other-method"]);
+    const headerName = {
+      match: a,
+      "other-name": b,
+      "both-names": [a, b],
+      "base64-other": `=?base64?${Buffer.from(b).toString("base64")}?=`,
+      "base64-same": `=?base64?${Buffer.from(a).toString("base64")}?=`,
+      case: a.toUpperCase(),
+      spaces: ` ${a} `,
+      absent: undefined,
+      "other-method": a,
+    }[form];
+    const headers = {
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": form === "other-method" ? "tools/list" : t.method,
+      ...(headerName === undefined ? {} : { "mcp-name": headerName }),
+    };
+    return { body: obj(envelope({ method: lit(t.method), params })), headers, note: `${t.method} ${a} 2026-07-28 mcp-name ${form}` };
+  },
+
+  proto(r) {
+    // JavaScript readers: "__proto__" from JSON.parse is an own key, but a copy made with
+    // assignment turns it into the prototype, whose members then read as the object's own.
+    const t = r.pick(TARGETS);
+    const subject = r.chance(0.5) ? t.allow : t.deny;
+    const key = r.pick([lit("__proto__"), '"__pr\u006fto__"', lit("constructor"), lit("prototype")]);
+    const form = r.pick(["params-proto-only", "params-proto-and-own", "envelope-proto-method", "envelope-proto-params", "response-with-proto"]);
+    let body;
+    if (form === "params-proto-only") {
+      body = obj(envelope({ method: lit(t.method), params: obj([[key, obj([[lit(t.key), lit(t.deny)]])]]) }));
+    } else if (form === "params-proto-and-own") {
+      body = obj(envelope({ method: lit(t.method), params: obj([[lit(t.key), lit(subject)], [key, obj([[lit(t.key), lit(t.deny)]])]]) }));
+    } else if (form === "envelope-proto-method") {
+      body = obj([[lit("jsonrpc"), lit("2.0")], [lit("id"), "1"], [lit("params"), obj(paramsPairs(t, lit(subject)))], [key, obj([[lit("method"), lit(t.method)]])]]);
+    } else if (form === "envelope-proto-params") {
+      body = obj([[lit("jsonrpc"), lit("2.0")], [lit("id"), "1"], [lit("method"), lit(t.method)], [key, obj([[lit("params"), obj(paramsPairs(t, lit(t.deny)))]])]]);
+    } else {
+      body = obj([[lit("jsonrpc"), lit("2.0")], [lit("id"), "1"], [lit("result"), "{}"], [key, obj(envelope({ method: lit(t.method), params: obj(paramsPairs(t, lit(t.deny))) }))]]);
+    }
+    return { body, note: `${t.method} ${subject} ${key} ${form}` };
+  },
+
   whitespace(r) {
     const t = r.pick(TARGETS);
     const subject = r.chance(0.5) ? t.allow : t.deny;
