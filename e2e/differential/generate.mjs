@@ -294,6 +294,23 @@ const CATEGORIES = {
     return { body, note: `${t.method} ${subject} ${key} ${form}` };
   },
 
+  mediatypes(r) {
+    // The HTTP layer: what the engine takes for UTF-8 JSON must be what each app parses, also
+    // when the type is spelled oddly, repeated, absent, or the body arrives in chunks.
+    const t = r.pick(TARGETS);
+    const subject = r.chance(0.5) ? t.allow : t.deny;
+    const ct = r.pick([
+      "APPLICATION/JSON", "application/json;", "application/json; foo=bar", "application/json;charset=utf-8;charset=utf-8",
+      "text/plain", "application/x-www-form-urlencoded", null, "application/vnd.api+json", "application/json\t",
+      "application/json, text/plain", "application/jsonx", ["application/json", "application/json; charset=utf-16le"],
+      ["text/plain", "application/json"], "application/json; charset=", "application/json; charset=utf-8 ; x=\"a;b\"",
+      "application/json", "application/json",
+    ]);
+    const chunked = r.chance(0.3);
+    const headers = ct === null ? { "content-type": undefined } : { "content-type": ct };
+    return { body: plain(t, subject), headers, chunked, note: `${t.method} ${subject} content-type ${JSON.stringify(ct)}${chunked ? " chunked" : ""}` };
+  },
+
   whitespace(r) {
     const t = r.pick(TARGETS);
     const subject = r.chance(0.5) ? t.allow : t.deny;
@@ -434,7 +451,8 @@ export function generate(seed, count) {
     const g = CATEGORIES[category](r);
     const body = Buffer.isBuffer(g.body) ? g.body : Buffer.from(g.body, "utf8");
     const headers = { "content-type": JSON_CT, ...(g.headers ?? {}) };
-    inputs.push({ index: i, category, note: g.note, body, headers });
+    if (headers["content-type"] === undefined) delete headers["content-type"];
+    inputs.push({ index: i, category, note: g.note, body, headers, chunked: g.chunked ?? false });
   }
   return inputs;
 }
