@@ -55,8 +55,9 @@ e2e: e2e-node e2e-python conformance
 e2e-debian-deps:
 	bash scripts/debian-deps.sh chromium nginx
 
-e2e-node: gateway-bin e2e/node_modules/.stamp e2e-debian-deps
-	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/ e2e/oauth/ e2e/replicas/
+# e2e/differential/ starts the Python SDK's server from the venv beside the TypeScript one.
+e2e-node: gateway-bin e2e/node_modules/.stamp $(VENV)/.stamp e2e-debian-deps
+	MCP_POLICY_BIN=$(BIN) node --test e2e/gateway/ e2e/oauth/ e2e/replicas/ e2e/differential/
 
 e2e-python: gateway-bin e2e/node_modules/.stamp $(VENV)/.stamp
 	MCP_POLICY_BIN=$(BIN) $(VENV)/bin/python -m pytest -q e2e/python
