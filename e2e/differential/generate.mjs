@@ -311,6 +311,24 @@ const CATEGORIES = {
     return { body: plain(t, subject), headers, chunked, note: `${t.method} ${subject} content-type ${JSON.stringify(ct)}${chunked ? " chunked" : ""}` };
   },
 
+  types(r) {
+    // Subjects and methods of the wrong type: a lax reader might coerce 1 to "1" or take the
+    // first element of ["get-env"]. Python's json.loads also reads NaN and Infinity.
+    const t = r.pick(TARGETS);
+    const subject = r.chance(0.5) ? t.allow : t.deny;
+    const v = r.pick([
+      "1", "true", "null", "[" + lit(subject) + "]", "{" + lit(t.key) + ":" + lit(subject) + "}", "NaN", "Infinity", "-Infinity",
+      "[" + lit(t.allow) + "," + lit(t.deny) + "]",
+    ]);
+    const where = r.pick(["subject", "method", "id", "arguments"]);
+    let body;
+    if (where === "subject") body = obj(envelope({ method: lit(t.method), params: obj(paramsPairs(t, v)) }));
+    else if (where === "method") body = obj(envelope({ method: v.replace(lit(subject), lit(t.method)), params: obj(paramsPairs(t, lit(subject))) }));
+    else if (where === "id") body = plain(t, subject, v);
+    else body = obj(envelope({ method: lit(t.method), params: obj([[lit(t.key), lit(subject)], [lit("arguments"), "{" + lit("x") + ":" + v + "}"]]) }));
+    return { body, note: `${t.method} ${subject} ${where}=${v}` };
+  },
+
   whitespace(r) {
     const t = r.pick(TARGETS);
     const subject = r.chance(0.5) ? t.allow : t.deny;
