@@ -10,7 +10,7 @@
 // must catch the backends acting on forbidden subjects when nothing stands in front of them.
 //
 //   DIFF_SEED=<n> (default 20261207) replays a run; DIFF_SEED=random picks one (printed).
-//   DIFF_COUNT=<n> (default 3000) inputs.
+//   DIFF_COUNT=<n> (default 3000) inputs; DIFF_DUMP=<file> keeps everything observed.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -106,7 +106,9 @@ function show(input) {
 before(async () => {
   const [js, py] = await Promise.all([startBackend("js"), startBackend("py")]);
   state.backends = [js, py];
-  const policy = join(HERE, "policy.json");
+  // DIFF_POLICY swaps the gateway's policy while the oracle stays policy.json: a wider policy
+  // (examples/policy.json) must make the first test fail, which shows it can.
+  const policy = process.env.DIFF_POLICY ? join(ROOT, process.env.DIFF_POLICY) : join(HERE, "policy.json");
   state.gateway = await startGateway(state.backends.map((b) => ({ name: b.name, path: `/${b.name}`, url: b.url, policy })));
 
   // The gateway writes one JSON line per exchange when its response ends; each API is driven
