@@ -298,6 +298,7 @@ describe("backends that die between requests", () => {
     }
     assert.equal(r.status, 404, r.text);
     assert.equal(r.messages()[0].error.code, -32001);
+    assert.equal(r.messages()[0].id, r.id, "the 404 names the request it answers");
     await client.close().catch(() => {});
     await normalPathWorks("/stdio");
   });

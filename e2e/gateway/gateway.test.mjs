@@ -108,6 +108,7 @@ for (const [label, path] of [
       });
       assert.equal(again.status, 404, "an ended session is unknown to the gateway");
       assert.equal(again.json.error.code, -32001);
+      assert.equal(again.json.id, 9, "the error names the request it answers");
     });
 
     test("resumption with Last-Event-ID through the gateway", async () => {

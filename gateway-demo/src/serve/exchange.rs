@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use mcp_policy::exchange::ClientVerdict;
+use mcp_policy::jsonrpc::Message;
 use mcp_policy::oauth::Principal;
 
 use super::config::Backend;
@@ -57,6 +58,13 @@ fn find_session(
         }
         _ => Err(GatewayError::SessionNotFound),
     }
+}
+
+/// The raw JSON id of a body that is one readable request, so an error answering it before it
+/// is judged (unknown session) still names it for the client; `None` for anything else.
+fn request_id(api: &Api, body: &[u8]) -> Option<String> {
+    let msg = Message::parse(body, api.guard.guard.engine().limits()).ok()?;
+    msg.id().map(|i| i.json().into_owned())
 }
 
 /// What the engine and the backend may read about the request. The headers are moved out of
@@ -113,7 +121,7 @@ pub(crate) async fn post(
     let owner = principal.as_ref().map(owner_of);
     let session = match find_session(&shared, &api, &parts.headers, owner.as_ref(), &mut rec) {
         Ok(s) => s,
-        Err(e) => return e.respond(&mut rec, None),
+        Err(e) => return e.respond(&mut rec, request_id(&api, &body).as_deref()),
     };
     let meta = Arc::new(meta(&api, &mut parts, remote_ip, principal, owner));
     // A request outside any session gets a session of its own: if the backend opens an MCP
