@@ -8,6 +8,7 @@ Needs `npm ci` in e2e/ (server-everything) and a built gateway binary.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -52,8 +54,10 @@ def wait_line(stream, pattern: str, timeout: float, what: str) -> re.Match[str]:
     raise RuntimeError(f"{what}: no {pattern!r} within {timeout}s: {''.join(seen)}")
 
 
-@pytest.fixture(scope="module")
-def gateway():
+@contextlib.contextmanager
+def everything_behind_gateway(config: Callable[[int], str], prefix: str) -> Iterator[str]:
+    """server-everything over HTTP on a free port and a gateway of its own in front, with the
+    configuration `config(port)`; yields the gateway's base URL and stops both afterwards."""
     port = free_port()
     everything = subprocess.Popen(
         [NODE, str(EVERYTHING), "streamableHttp"],
@@ -65,31 +69,10 @@ def gateway():
     gw = None
     try:
         wait_line(everything.stderr, r"listening on port", 20, "server-everything")
-        tmp = tempfile.mkdtemp(prefix="mcp-gw-py-")
-        config = Path(tmp) / "gateway.toml"
-        node = json.dumps(NODE)
-        config.write_text(
-            f"""listen = "127.0.0.1:0"
-
-[[api]]
-name = "stdio"
-path = "/mcp"
-backend = {{ command = [{node}, {json.dumps(str(EVERYTHING))}, "stdio"] }}
-
-[[api]]
-name = "http"
-path = "/mcp-http"
-backend = {{ url = "http://127.0.0.1:{port}/mcp" }}
-
-[[api]]
-name = "acl"
-path = "/acl"
-policy = {json.dumps(str(POLICY))}
-backend = {{ url = "http://127.0.0.1:{port}/mcp" }}
-"""
-        )
+        path = Path(tempfile.mkdtemp(prefix=prefix)) / "gateway.toml"
+        path.write_text(config(port))
         gw = subprocess.Popen(
-            [str(BIN), "serve", "--config", str(config)],
+            [str(BIN), "serve", "--config", str(path)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -105,6 +88,34 @@ backend = {{ url = "http://127.0.0.1:{port}/mcp" }}
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+@pytest.fixture(scope="module")
+def gateway():
+    node = json.dumps(NODE)
+
+    def config(port: int) -> str:
+        return f"""listen = "127.0.0.1:0"
+        
+        [[api]]
+        name = "stdio"
+        path = "/mcp"
+        backend = {{ command = [{node}, {json.dumps(str(EVERYTHING))}, "stdio"] }}
+        
+        [[api]]
+        name = "http"
+        path = "/mcp-http"
+        backend = {{ url = "http://127.0.0.1:{port}/mcp" }}
+        
+        [[api]]
+        name = "acl"
+        path = "/acl"
+        policy = {json.dumps(str(POLICY))}
+        backend = {{ url = "http://127.0.0.1:{port}/mcp" }}
+        """
+
+    with everything_behind_gateway(config, "mcp-gw-py-") as base:
+        yield base
 
 
 @pytest.fixture

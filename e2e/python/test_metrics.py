@@ -12,12 +12,8 @@ Needs `npm ci` in e2e/ (server-everything) and a built gateway binary.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import httpx2
@@ -27,7 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from prometheus_client.parser import text_string_to_metric_families
 
-from test_gateway import BIN, EVERYTHING, NODE, POLICY, ROOT, free_port, wait_line
+from test_gateway import POLICY, everything_behind_gateway
 
 API = "acl"
 
@@ -35,20 +31,9 @@ API = "acl"
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[str]:
     """A gateway of its own, so the counters start at zero for this module."""
-    port = free_port()
-    everything = subprocess.Popen(
-        [NODE, str(EVERYTHING), "streamableHttp"],
-        env={**os.environ, "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    gw = None
-    try:
-        wait_line(everything.stderr, r"listening on port", 20, "server-everything")
-        config = Path(tempfile.mkdtemp(prefix="mcp-gw-metrics-")) / "gateway.toml"
-        config.write_text(
-            f"""listen = "127.0.0.1:0"
+
+    def config(port: int) -> str:
+        return f"""listen = "127.0.0.1:0"
 
 [[api]]
 name = "{API}"
@@ -56,24 +41,9 @@ path = "/acl"
 policy = {json.dumps(str(POLICY))}
 backend = {{ url = "http://127.0.0.1:{port}/mcp" }}
 """
-        )
-        gw = subprocess.Popen(
-            [str(BIN), "serve", "--config", str(config)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        m = wait_line(gw.stderr, r"listening on (http://127\.0\.0\.1:\d+)", 15, "gateway")
-        yield m.group(1)
-    finally:
-        for p in (gw, everything):
-            if p is not None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+
+    with everything_behind_gateway(config, "mcp-gw-metrics-") as base:
+        yield base
 
 
 @pytest.fixture
