@@ -46,7 +46,7 @@ function send(url, input, tag, retried = false) {
         port: u.port,
         path: u.pathname,
         method: "POST",
-        agent,
+        agent: retried ? false : agent,
         headers: { ...input.headers, accept: "application/json, text/event-stream", "x-diff-case": tag },
         timeout: 15000,
       },
@@ -59,7 +59,10 @@ function send(url, input, tag, retried = false) {
     );
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", (e) => {
-      if (req.reusedSocket && e.code === "ECONNRESET" && !retried) ok(send(url, input, tag, true));
+      // A kept-alive socket the server closed as it was reused ends without any answer (Node
+      // does not always mark it reusedSocket when the close races the write): nothing was
+      // read, so the request is sent once more on a fresh connection.
+      if (e.code === "ECONNRESET" && !retried) ok(send(url, input, tag, true));
       else ok({ status: 0, text: String(e) });
     });
     if (input.chunked && input.body.length > 1) {

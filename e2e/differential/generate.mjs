@@ -5,20 +5,7 @@
 // data and batches. The same seed gives the same inputs byte for byte.
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import iconv from "iconv-lite";
-
-/** mulberry32: small, fast, and the same in every Node version. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n) => Math.floor(next() * n);
-  return { next, int, pick: (xs) => xs[int(xs.length)], chance: (p) => next() < p };
-}
+import { prng } from "../prng.mjs";
 
 /** What the policy (policy.json) grants: one tool, one prompt, one resource. */
 export const TARGETS = [

@@ -1,5 +1,5 @@
-// Helpers for e2e/gateway/faults.test.mjs: the gateway's memory, raw HTTP over a socket, a
-// seeded PRNG, and the JSON-RPC messages of an answer whatever its form.
+// Helpers for e2e/gateway/faults.test.mjs: the gateway's memory, raw HTTP over a socket, and
+// the JSON-RPC messages of an answer whatever its form (the seeded PRNG is e2e/prng.mjs).
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 
@@ -21,20 +21,6 @@ export async function settledRssKb(pid, ms = 5000) {
     last = now;
   }
   return last;
-}
-
-/** mulberry32: small, seedable, good enough to pick mutations. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n) => Math.floor(next() * n);
-  return { next, int, pick: (xs) => xs[int(xs.length)] };
 }
 
 /** The JSON-RPC messages of a response body, JSON or SSE (data lines that are not JSON throw). */

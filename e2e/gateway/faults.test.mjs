@@ -18,7 +18,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 
 import { startFaultBackend } from "./faults-backend.mjs";
 import { allowedByPolicy, malformed } from "./faults-fuzz.mjs";
-import { messagesOf, pool, prng, rawConnection, rssKb, settledRssKb, within } from "./faults-util.mjs";
+import { prng } from "../prng.mjs";
+import { messagesOf, pool, rawConnection, rssKb, settledRssKb, within } from "./faults-util.mjs";
 import { EVERYTHING, INIT, POLICY, startEverythingHttp, startGateway } from "./harness.mjs";
 
 // Memory may grow this much over a group's baseline and still count as come back: the
