@@ -176,7 +176,13 @@ pub(crate) struct Refusal {
 impl Refusal {
     /// The HTTP answer (an RFC 6750 JSON error body), noted in the exchange log.
     pub(crate) fn respond(&self, rec: &mut Record) -> Resp {
-        rec.decision = "deny";
+        // An authorization server that cannot be asked is the gateway's failure, not the
+        // caller's: counted with the errors, not the denials.
+        rec.decision = if self.status.is_server_error() {
+            "error"
+        } else {
+            "deny"
+        };
         rec.detail = Some(self.description.clone());
         let body = if self.error.is_empty() {
             serde_json::json!({ "error_description": self.description })
