@@ -694,6 +694,16 @@ fn upstream_challenge_is_pointed_at_the_gateway() {
         rewrite_upstream_challenge("Bearer a=\"x", gw),
         Err(RelayError::Challenge(_))
     ));
+    // Many bare Bearer challenges, each given the gateway's URL, would outgrow what a client
+    // reads: refused rather than relayed unparseable.
+    let many = vec!["Bearer"; 400].join(", ");
+    assert!(many.len() < 16 * 1024);
+    let err = rewrite_upstream_challenge(&many, gw).unwrap_err();
+    assert!(
+        matches!(err, RelayError::TooLong { bytes } if bytes > 16 * 1024),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("fewer challenges"), "{err}");
     assert_eq!(
         rewrite_upstream_challenge("Bearer", "not-a-url"),
         Err(RelayError::GatewayUrl(UrlError::UnsupportedScheme {

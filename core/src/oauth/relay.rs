@@ -13,7 +13,9 @@ use core::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::challenge::{ChallengeError, format_www_authenticate, parse_www_authenticate};
+use super::challenge::{
+    ChallengeError, MAX_HEADER_LEN, format_www_authenticate, parse_www_authenticate,
+};
 use super::metadata::{MetadataError, json_error, protected_resource_metadata_url};
 use super::url::{HttpUrl, UrlError};
 
@@ -27,6 +29,12 @@ pub enum RelayError {
     GatewayUrl(UrlError),
     /// The upstream's metadata document is unusable.
     Metadata(MetadataError),
+    /// Naming the gateway's metadata in every `Bearer` challenge would make the value longer
+    /// than a client reads ([`MAX_HEADER_LEN`]).
+    TooLong {
+        /// Length of the rewritten value, in bytes.
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for RelayError {
@@ -40,6 +48,12 @@ impl fmt::Display for RelayError {
                 )
             }
             Self::Metadata(e) => write!(f, "cannot relay the upstream's metadata: {e}"),
+            Self::TooLong { bytes } => write!(
+                f,
+                "cannot relay the upstream's challenge: with the gateway's metadata URL in each \
+                 Bearer challenge it would be {bytes} bytes, over the {MAX_HEADER_LEN} a client \
+                 reads; the upstream must send fewer challenges"
+            ),
         }
     }
 }
@@ -78,7 +92,15 @@ pub fn rewrite_upstream_challenge(
     {
         c.set_param("resource_metadata", metadata_url.as_str());
     }
-    Ok(format_www_authenticate(&challenges))
+    let relayed = format_www_authenticate(&challenges);
+    // Each Bearer challenge grows by the URL, so a value within the limit can leave it; a
+    // value the client cannot parse must not be relayed (found by the oauth_challenge target).
+    if relayed.len() > MAX_HEADER_LEN {
+        return Err(RelayError::TooLong {
+            bytes: relayed.len(),
+        });
+    }
+    Ok(relayed)
 }
 
 /// Only `resource` is read with a typed field, so a repeated `resource` member is an error
