@@ -450,8 +450,13 @@ async fn jwt_plan_end_to_end() {
         ("signed by a stranger", other_issuer),
     ];
     for (what, token) in &bad {
-        let (status, h, _) = request("POST", &url, Some(token), LIST).await;
+        let (status, h, body) = request("POST", &url, Some(token), LIST).await;
         assert_eq!(status, 401, "{what}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body["error"], "invalid_token",
+            "{what}: the body names the challenge's code"
+        );
         assert!(
             www(&h).contains(r#"error="invalid_token""#),
             "{what}: {}",
@@ -603,6 +608,10 @@ async fn unreachable_authorization_server_is_503_not_a_pass() {
     let token = Key::new("k").sign(&claims(&issuer, &url, "mcp:tools"));
     let (status, _, body) = request("POST", &url, Some(&token), LIST).await;
     assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains(r#""error":"temporarily_unavailable""#),
+        "{body}"
+    );
     assert!(seen.lock().unwrap().is_empty());
     // Back up: the next request fetches the keys, and once more for the unknown kid (no
     // refetch interval here); this key is not among them: 401.

@@ -167,8 +167,8 @@ pub(crate) struct Refusal {
     pub(crate) status: StatusCode,
     /// The `WWW-Authenticate` value, if any.
     pub(crate) challenge: Option<String>,
-    /// RFC 6750 error code for the body (`invalid_token`...), empty when none.
-    pub(crate) error: &'static str,
+    /// RFC 6750 error code for the body (the challenge's own), if any.
+    pub(crate) error: Option<BearerErrorCode>,
     /// What was wrong, for the client and the log.
     pub(crate) description: String,
 }
@@ -184,10 +184,11 @@ impl Refusal {
             "deny"
         };
         rec.detail = Some(self.description.clone());
-        let body = if self.error.is_empty() {
-            serde_json::json!({ "error_description": self.description })
-        } else {
-            serde_json::json!({ "error": self.error, "error_description": self.description })
+        let body = match &self.error {
+            None => serde_json::json!({ "error_description": self.description }),
+            Some(code) => {
+                serde_json::json!({ "error": code.as_str(), "error_description": self.description })
+            }
         };
         let mut r = respond(
             rec,
@@ -452,7 +453,7 @@ impl OAuthGate {
                     .with_scope(self.required.iter().cloned())
                     .header_value(),
             ),
-            error: "",
+            error: None,
             description: description.to_owned(),
         }
     }
@@ -465,11 +466,7 @@ impl OAuthGate {
         Refusal {
             status: StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
             challenge: Some(c.header_value()),
-            error: match e.error_code() {
-                BearerErrorCode::InsufficientScope => "insufficient_scope",
-                BearerErrorCode::InvalidRequest => "invalid_request",
-                _ => "invalid_token",
-            },
+            error: Some(e.error_code()),
             // Core's text says what was wrong and where; it never repeats the token.
             description: e.to_string(),
         }
@@ -480,7 +477,7 @@ impl OAuthGate {
         Refusal {
             status: StatusCode::SERVICE_UNAVAILABLE,
             challenge: None,
-            error: "temporarily_unavailable",
+            error: Some(BearerErrorCode::Other("temporarily_unavailable".to_owned())),
             description: "The authorization server cannot be reached to check the token; retry \
                           later"
                 .to_owned(),
@@ -499,7 +496,7 @@ impl OAuthGate {
                             .with_error(BearerErrorCode::InvalidRequest, Some(why.to_owned()))
                             .header_value(),
                     ),
-                    error: "invalid_request",
+                    error: Some(BearerErrorCode::InvalidRequest),
                     description: why.to_owned(),
                 });
             }
