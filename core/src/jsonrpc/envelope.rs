@@ -127,17 +127,20 @@ mod slot {
 
 #[derive(Clone, Copy)]
 struct Frame {
-    start: usize,
+    start: u32,
     /// Where the current member's key is (for error paths).
     key: StrSpan,
     is_object: bool,
     role: Role,
     slot: u8,
     /// Index of the current element (arrays), for error paths.
-    index: usize,
+    index: u32,
     /// Where this object's keys start in the key stack, and how many it has.
-    keys_base: usize,
-    nkeys: usize,
+    keys_base: u32,
+    nkeys: u32,
+    /// One bit per key hash seen in this object: a key whose bit is clear repeats no earlier
+    /// key, so most keys are checked without comparing them to the others.
+    seen: u64,
 }
 
 const EMPTY_FRAME: Frame = Frame {
@@ -149,6 +152,7 @@ const EMPTY_FRAME: Frame = Frame {
     index: 0,
     keys_base: 0,
     nkeys: 0,
+    seen: 0,
 };
 
 /// Frames and keys live in fixed arrays for the common shapes; deeper or wider messages spill
@@ -224,9 +228,7 @@ impl Stack {
     #[inline]
     fn push_key(&mut self, k: Key) {
         if let Some(slot) = self.keys.get_mut(self.nkeys) {
-            slot.start = k.start;
-            slot.end = k.end;
-            slot.set_escaped(k.escaped());
+            *slot = k;
         } else {
             self.more_keys.push(k);
         }
@@ -245,53 +247,48 @@ impl Stack {
 
     /// Records key `k` of object `cur`; returns whether an earlier key of it is the same
     /// (objects past [`LINEAR_KEYS`] are checked by [`Stack::repeated_key`] when they close).
-    #[inline]
+    #[inline(always)]
     fn add_key(
         &mut self,
-        sc: &Scanner<'_>,
+        sc: Scanner<'_>,
         cur: &mut Frame,
         k: Key,
         limits: &Limits,
     ) -> Result<bool, Error> {
-        if cur.nkeys >= limits.max_object_keys {
+        if cur.nkeys as usize >= limits.max_object_keys {
             return Err(too_many_keys(limits, &self.render_path(sc, None)));
         }
         let mut dup = false;
-        if cur.nkeys < LINEAR_KEYS {
-            let raw = sc.span_bytes(k);
-            // By reference, field by field: copying whole spans out of the array through a
-            // temporary costs a store-forwarding stall on every comparison.
-            if let Some(earlier) = self.keys.get(cur.keys_base..self.nkeys) {
-                for e in earlier {
-                    if sc.bytes_at(e.start, e.end) == raw
-                        || ((e.escaped() || k.escaped()) && same_key(sc, *e, k))
-                    {
-                        dup = true;
-                        break;
-                    }
-                }
-            } else {
-                for i in cur.keys_base..self.nkeys {
-                    let e = self.key(i);
-                    if sc.span_bytes(e) == raw
-                        || ((e.escaped() || k.escaped()) && same_key(sc, e, k))
-                    {
-                        dup = true;
-                        break;
-                    }
-                }
+        if (cur.nkeys as usize) < LINEAR_KEYS {
+            let bit = 1u64 << key_hash(sc, k);
+            if cur.seen & bit != 0 {
+                dup = self.repeats_earlier(sc, cur, k);
             }
+            cur.seen |= bit;
         }
         self.push_key(k);
         cur.nkeys += 1;
         Ok(dup)
     }
 
+    /// Whether key `k` of object `cur` is the same as one of its earlier keys (asked only when
+    /// an earlier key has the same hash).
+    #[cold]
+    #[inline(never)]
+    fn repeats_earlier(&self, sc: Scanner<'_>, cur: &Frame, k: Key) -> bool {
+        let raw = sc.span_bytes(k);
+        (cur.keys_base as usize..self.nkeys).any(|i| {
+            let e = self.key(i);
+            sc.span_bytes(e) == raw || ((e.escaped() || k.escaped()) && same_key(sc, e, k))
+        })
+    }
+
     /// For an object past [`LINEAR_KEYS`] keys: the first key it repeats, if any.
     #[cold]
     #[inline(never)]
-    fn repeated_key(&self, sc: &Scanner<'_>, f: &Frame) -> Option<String> {
-        let mut sorted: Vec<Cow<'_, str>> = (f.keys_base..f.keys_base + f.nkeys)
+    fn repeated_key(&self, sc: Scanner<'_>, f: &Frame) -> Option<String> {
+        let mut sorted: Vec<Cow<'_, str>> = (f.keys_base as usize
+            ..(f.keys_base + f.nkeys) as usize)
             .map(|i| sc.span_str(self.key(i)).decode())
             .collect();
         sorted.sort_unstable();
@@ -305,7 +302,7 @@ impl Stack {
     /// `params.arguments.x`, `result.tools[3]`.
     #[cold]
     #[inline(never)]
-    fn render_path(&self, sc: &Scanner<'_>, key: Option<&str>) -> String {
+    fn render_path(&self, sc: Scanner<'_>, key: Option<&str>) -> String {
         let mut out = String::new();
         for i in 0..self.depth {
             let parent = self.frame(i);
@@ -334,9 +331,33 @@ type Key = StrSpan;
 
 const EMPTY_KEY: Key = StrSpan::EMPTY;
 
+/// A bucket (0..64) of a key's decoded text: equal keys share it, whatever their escapes.
+#[inline(always)]
+fn key_hash(sc: Scanner<'_>, k: Key) -> u32 {
+    if k.escaped() {
+        return escaped_key_hash(sc, k);
+    }
+    text_hash(sc.span_bytes(k))
+}
+
+#[inline(always)]
+fn text_hash(b: &[u8]) -> u32 {
+    let first = u32::from(b.first().copied().unwrap_or(0));
+    let last = u32::from(b.last().copied().unwrap_or(0));
+    // Both ends and the length, mixed by one multiply (Fibonacci hashing, top six bits), tell
+    // real keys apart (`name`/`arguments`, `total`/`total_gt`) at the cost of two loads.
+    (first | last << 8 | (b.len() as u32) << 16).wrapping_mul(0x9E37_79B1) >> 26
+}
+
 #[cold]
 #[inline(never)]
-fn same_key(sc: &Scanner<'_>, a: Key, b: Key) -> bool {
+fn escaped_key_hash(sc: Scanner<'_>, k: Key) -> u32 {
+    text_hash(sc.span_str(k).decode().as_bytes())
+}
+
+#[cold]
+#[inline(never)]
+fn same_key(sc: Scanner<'_>, a: Key, b: Key) -> bool {
     sc.span_str(a).decode() == sc.span_str(b).decode()
 }
 
@@ -369,7 +390,7 @@ fn duplicate(path: String, key: &str) -> Error {
 
 /// The slot a member of a `role` container goes to.
 #[inline]
-fn slot_of(sc: &Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) -> u8 {
+fn slot_of(sc: Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) -> u8 {
     if matches!(role, Role::Deep | Role::ListArray) {
         return slot::NONE;
     }
@@ -517,8 +538,26 @@ impl<'a> Sink<'a, '_> {
 
 type ItemIdentity<'a> = Result<JsonStr<'a>, &'static str>;
 
-/// Scans one message object at the cursor (a `{` at nesting `depth`).
+/// Scans one message object at the cursor (a `{` at nesting `depth`). Inlined into its
+/// callers so that the members go straight into the message view: returned by value, the
+/// fields were copied twice per parse (memmove was a tenth of the time).
+#[inline(always)]
 pub(crate) fn message<'a>(
+    scanner: &mut Scanner<'a>,
+    limits: &Limits,
+    depth: usize,
+    list: Option<&mut ListScan<'a>>,
+) -> Result<Fields<'a>, Error> {
+    // A local copy, whose address never escapes (see `Scanner`), so the cursor stays in a
+    // register; written back once.
+    let mut local = *scanner;
+    let fields = walk(&mut local, limits, depth, list)?;
+    scanner.pos = local.pos;
+    Ok(fields)
+}
+
+#[inline(always)]
+fn walk<'a>(
     sc: &mut Scanner<'a>,
     limits: &Limits,
     depth: usize,
@@ -540,7 +579,7 @@ pub(crate) fn message<'a>(
     };
     // The innermost open container lives in a local; the stack holds its ancestors.
     let mut cur = Frame {
-        start: sc.pos,
+        start: sc.pos as u32,
         role: Role::Root,
         is_object: true,
         ..EMPTY_FRAME
@@ -560,40 +599,54 @@ pub(crate) fn message<'a>(
             if cur.is_object {
                 let k = sc.key_span()?;
                 cur.key = k;
-                cur.slot = slot_of(sc, cur.role, k, sink.list.as_deref());
-                if cur.role.checks_keys() && st.add_key(sc, &mut cur, k, limits)? {
+                cur.slot = slot_of(*sc, cur.role, k, sink.list.as_deref());
+                if cur.role.checks_keys() && st.add_key(*sc, &mut cur, k, limits)? {
                     let k = sc.span_str(k).decode();
-                    return Err(duplicate(st.render_path(sc, Some(&k)), &k));
+                    return Err(duplicate(st.render_path(*sc, Some(&k)), &k));
                 }
             }
-            let b = sc.peek();
-            let child = match b {
-                Some(b'{') => child_role(&cur, true).map(|r| (r, true)),
-                Some(b'[') => child_role(&cur, false).map(|r| (r, false)),
-                _ => None,
+            let start = sc.pos;
+            let kind = match sc.peek() {
+                Some(b'"') => {
+                    sc.string_span()?;
+                    Some(Kind::String)
+                }
+                Some(c @ (b'{' | b'[')) => {
+                    let is_object = c == b'{';
+                    if let Some(role) = child_role(&cur, is_object) {
+                        sc.enter(depth + st.depth + 1)?;
+                        let keys_base = st.nkeys as u32;
+                        st.push(cur);
+                        cur = Frame {
+                            start: start as u32,
+                            role,
+                            is_object,
+                            keys_base,
+                            ..EMPTY_FRAME
+                        };
+                        sc.skip_ws();
+                        if role != Role::Deep {
+                            opened = true;
+                            continue;
+                        }
+                        sc.pos = deep(*sc, &mut st, &mut cur, limits, depth)?;
+                        if close(sc, &mut st, &mut cur, &mut sink)? {
+                            return Ok(sink.f);
+                        }
+                        None
+                    } else {
+                        // Nobody reads inside it: validated by the scanner's frameless walk.
+                        sc.skip_value(depth + st.depth)?;
+                        Some(if is_object { Kind::Object } else { Kind::Array })
+                    }
+                }
+                _ => Some(sc.scan_scalar()?),
             };
-            if let Some((role, is_object)) = child {
-                let start = sc.pos;
-                sc.enter(depth + st.depth + 1)?;
-                let keys_base = st.nkeys;
-                st.push(cur);
-                cur = Frame {
-                    start,
-                    role,
-                    is_object,
-                    keys_base,
-                    ..EMPTY_FRAME
-                };
-                sc.skip_ws();
-                opened = true;
-                continue;
-            }
-            if cur.slot == slot::NONE && cur.role != Role::ListArray {
-                // Nobody reads this value: validate it without slicing out its span.
-                sc.skip_value(depth + st.depth)?;
-            } else {
-                let v = sc.scan_value(depth + st.depth)?;
-                sink.value(&cur, v, None);
+            // Only values someone reads are sliced out (two character-boundary checks).
+            if let Some(kind) = kind
+                && (cur.slot != slot::NONE || cur.role == Role::ListArray)
+            {
+                sink.value(&cur, sc.value_from(start, kind)?, None);
             }
         }
         // After a value: `,` and the next member, or closers.
@@ -625,6 +678,122 @@ pub(crate) fn message<'a>(
     }
 }
 
+/// The walk of a container inside `params` (`cur`, already pushed, the cursor just inside it)
+/// until it closes. Inside `params` nothing is read, only validated and checked for repeated
+/// keys at every level (a condition may read any argument), so this loop has none of the main
+/// loop's member slots and sinks: it is most of a `tools/call`. Returns with the cursor past
+/// the closer and `cur` still the container's frame, for the caller to close.
+#[inline(never)]
+fn deep(
+    mut scanner: Scanner<'_>,
+    st: &mut Stack,
+    frame: &mut Frame,
+    limits: &Limits,
+    depth: usize,
+) -> Result<usize, Error> {
+    let sc = &mut scanner;
+    let mut local = *frame;
+    let cur = &mut local;
+    deep_walk(sc, st, cur, limits, depth)?;
+    *frame = local;
+    Ok(scanner.pos)
+}
+
+#[inline(always)]
+fn deep_walk(
+    sc: &mut Scanner<'_>,
+    st: &mut Stack,
+    cur: &mut Frame,
+    limits: &Limits,
+    depth: usize,
+) -> Result<(), Error> {
+    let base = st.depth;
+    let mut opened = true;
+    'member: loop {
+        let closer = if cur.is_object { b'}' } else { b']' };
+        if !(opened && sc.peek() == Some(closer)) {
+            if cur.is_object {
+                let k = sc.key_span()?;
+                cur.key = k;
+                if st.add_key(*sc, cur, k, limits)? {
+                    let k = sc.span_str(k).decode();
+                    return Err(duplicate(st.render_path(*sc, Some(&k)), &k));
+                }
+            }
+            match sc.peek() {
+                Some(c @ (b'{' | b'[')) => {
+                    let start = sc.pos as u32;
+                    sc.enter(depth + st.depth + 1)?;
+                    let keys_base = st.nkeys as u32;
+                    st.push(*cur);
+                    *cur = Frame {
+                        start,
+                        role: Role::Deep,
+                        is_object: c == b'{',
+                        keys_base,
+                        ..EMPTY_FRAME
+                    };
+                    sc.skip_ws();
+                    opened = true;
+                    continue;
+                }
+                _ => {
+                    sc.scan_scalar()?;
+                }
+            }
+            sc.skip_ws();
+            match sc.peek() {
+                Some(b',') => {
+                    sc.pos += 1;
+                    cur.index += 1;
+                    sc.skip_ws();
+                    opened = false;
+                    continue;
+                }
+                Some(b) if b == closer => {}
+                _ => return Err(after_value_error(*sc, cur)),
+            }
+        }
+        // The cursor is on `cur`'s closer: close it, and its parents while they end too.
+        sc.pos += 1;
+        loop {
+            if st.depth == base {
+                return Ok(());
+            }
+            if cur.nkeys as usize > LINEAR_KEYS
+                && let Some(k) = st.repeated_key(*sc, cur)
+            {
+                return Err(duplicate(st.render_path(*sc, Some(&k)), &k));
+            }
+            st.truncate_keys(cur.keys_base as usize);
+            *cur = st.pop().unwrap_or(EMPTY_FRAME);
+            sc.skip_ws();
+            match sc.peek() {
+                Some(b',') => {
+                    sc.pos += 1;
+                    cur.index += 1;
+                    sc.skip_ws();
+                    opened = false;
+                    continue 'member;
+                }
+                Some(b'}') if cur.is_object => sc.pos += 1,
+                Some(b']') if !cur.is_object => sc.pos += 1,
+                _ => return Err(after_value_error(*sc, cur)),
+            }
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn after_value_error(sc: Scanner<'_>, cur: &Frame) -> Error {
+    sc.syntax(if cur.is_object {
+        "expected `,` or `}` after an object member"
+    } else {
+        "expected `,` or `]` after an array element"
+    })
+}
+
 /// `cur` has just been closed (the cursor is past its closer): checks its keys, hands its span
 /// to its parent, which becomes `cur`; returns `true` when it was the message itself.
 #[inline(always)]
@@ -634,22 +803,22 @@ fn close<'a>(
     cur: &mut Frame,
     sink: &mut Sink<'a, '_>,
 ) -> Result<bool, Error> {
-    if cur.nkeys > LINEAR_KEYS
-        && let Some(k) = st.repeated_key(sc, cur)
+    if cur.nkeys as usize > LINEAR_KEYS
+        && let Some(k) = st.repeated_key(*sc, cur)
     {
-        return Err(duplicate(st.render_path(sc, Some(&k)), &k));
+        return Err(duplicate(st.render_path(*sc, Some(&k)), &k));
     }
     let kind = if cur.is_object {
         Kind::Object
     } else {
         Kind::Array
     };
-    let v = sc.value_from(cur.start, kind)?;
+    let v = sc.value_from(cur.start as usize, kind)?;
     let Some(parent) = st.pop() else {
         sink.f.text = v.as_text();
         return Ok(true);
     };
-    st.truncate_keys(cur.keys_base);
+    st.truncate_keys(cur.keys_base as usize);
     let identity = (cur.role == Role::ListItem).then(|| sink.item_identity());
     *cur = parent;
     sink.value(cur, v, identity);

@@ -10,38 +10,54 @@ use crate::limits::{Limits, MAX_DEPTH_CEILING};
 
 use super::value::{JsonStr, Kind, RawValue};
 
+/// The longest text the scanner reads: positions are kept in 32 bits (a span in one word, a
+/// stack frame in half a cache line), with the top bit of a span's end free for its escape flag.
+pub(crate) const MAX_TEXT: usize = (1 << 31) - 1;
+
 /// Where a string's contents sit in the input (between its quotes), and whether they hold
-/// escapes.
+/// escapes: one word, so spans are copied and compared as one.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct StrSpan {
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-    /// Non-zero when the contents hold escapes. A full word, not a `bool`: the span is copied
-    /// around as three words, and a one-byte store read back as a word stalls the CPU's
-    /// store forwarding (it was the hottest instruction of the parse).
-    esc: usize,
+    start: u32,
+    /// The end, with the escape flag in the top bit.
+    end: u32,
 }
 
+const ESCAPED: u32 = 1 << 31;
+
 impl StrSpan {
-    pub(crate) const EMPTY: StrSpan = StrSpan {
-        start: 0,
-        end: 0,
-        esc: 0,
-    };
+    pub(crate) const EMPTY: StrSpan = StrSpan { start: 0, end: 0 };
+
+    /// A span of a text no longer than [`MAX_TEXT`] (which every scanner's text is).
+    #[inline(always)]
+    fn new(start: usize, end: usize, escaped: bool) -> Self {
+        Self {
+            start: start as u32,
+            end: end as u32 | if escaped { ESCAPED } else { 0 },
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn start(self) -> usize {
+        self.start as usize
+    }
+
+    #[inline(always)]
+    pub(crate) fn end(self) -> usize {
+        (self.end & !ESCAPED) as usize
+    }
 
     /// Whether the contents hold escapes.
     #[inline(always)]
     pub(crate) fn escaped(self) -> bool {
-        self.esc != 0
-    }
-
-    #[inline(always)]
-    pub(crate) fn set_escaped(&mut self, escaped: bool) {
-        self.esc = usize::from(escaped);
+        self.end & ESCAPED != 0
     }
 }
 
-/// Cursor over the input.
+/// Cursor over the input. `Copy`, and every function that is not inlined takes it by value
+/// (returning the new position): a scanner whose address escapes lives in memory, and its
+/// position, stored and reloaded around every token, was the parse's critical path.
+#[derive(Clone, Copy)]
 pub(crate) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -140,13 +156,13 @@ impl<'a> Scanner<'a> {
 
     #[cold]
     #[inline(never)]
-    pub(crate) fn err(&self, kind: ErrorKind, detail: &str) -> Error {
+    pub(crate) fn err(self, kind: ErrorKind, detail: &str) -> Error {
         Error::new(kind, detail).at_offset(self.pos)
     }
 
     #[cold]
     #[inline(never)]
-    pub(crate) fn syntax(&self, what: &str) -> Error {
+    pub(crate) fn syntax(self, what: &str) -> Error {
         match self.peek() {
             None => self.err(
                 ErrorKind::Syntax,
@@ -264,24 +280,33 @@ impl<'a> Scanner<'a> {
         let mut pos = start;
         let mut escaped = false;
         loop {
-            // Eight plain bytes at a time, jumping straight to the first special one.
-            while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-                let mask = special_mask(u64::from_le_bytes(*chunk));
-                if mask != 0 {
-                    pos += (mask.trailing_zeros() / 8) as usize;
-                    break;
+            // Eight bytes at a time, jumping straight to the first special one, whose value is
+            // taken from the word already in a register: loading it again put a load's latency
+            // on every string (the parse's hottest line).
+            let b = match bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+                Some(chunk) => {
+                    let w = u64::from_le_bytes(*chunk);
+                    let mask = special_mask(w);
+                    if mask == 0 {
+                        pos += 8;
+                        continue;
+                    }
+                    let bit = mask.trailing_zeros() & !7;
+                    pos += (bit / 8) as usize;
+                    (w >> bit) as u8
                 }
-                pos += 8;
-            }
-            match bytes.get(pos) {
-                Some(b'"') => break,
-                Some(b'\\') => {
+                None => match bytes.get(pos) {
+                    Some(&b) => b,
+                    None => return Err(self.string_error(open, pos)),
+                },
+            };
+            match b {
+                b'"' => break,
+                b'\\' => {
                     escaped = true;
-                    self.pos = pos;
-                    self.scan_escape()?;
-                    pos = self.pos;
+                    pos = self.scan_escape(pos)?;
                 }
-                Some(&b) if b >= 0x20 => pos += 1,
+                0x20.. => pos += 1,
                 _ => return Err(self.string_error(open, pos)),
             }
         }
@@ -289,36 +314,27 @@ impl<'a> Scanner<'a> {
         if pos - start > self.max_string {
             return Err(self.string_too_long(open, pos - start));
         }
-        Ok(StrSpan {
-            start,
-            end: pos,
-            esc: usize::from(escaped),
-        })
+        Ok(StrSpan::new(start, pos, escaped))
     }
 
     /// The text of a span found by [`Scanner::string_span`].
+    #[inline]
     pub(crate) fn span_str(&self, span: StrSpan) -> JsonStr<'a> {
         JsonStr::new(
-            self.text.get(span.start..span.end).unwrap_or(""),
+            self.text.get(span.start()..span.end()).unwrap_or(""),
             span.escaped(),
         )
-    }
-
-    /// The input bytes `start..end` (empty if out of range).
-    #[inline(always)]
-    pub(crate) fn bytes_at(&self, start: usize, end: usize) -> &'a [u8] {
-        self.bytes.get(start..end).unwrap_or_default()
     }
 
     /// The bytes of a span found by [`Scanner::string_span`].
     #[inline(always)]
     pub(crate) fn span_bytes(&self, span: StrSpan) -> &'a [u8] {
-        self.bytes.get(span.start..span.end).unwrap_or_default()
+        self.bytes.get(span.start()..span.end()).unwrap_or_default()
     }
 
     #[cold]
     #[inline(never)]
-    fn too_deep(&self) -> Error {
+    fn too_deep(self) -> Error {
         self.err(
             ErrorKind::TooDeep,
             &alloc::format!("nesting deeper than max_depth {}", self.max_depth),
@@ -327,7 +343,7 @@ impl<'a> Scanner<'a> {
 
     #[cold]
     #[inline(never)]
-    fn string_error(&mut self, open: usize, at: usize) -> Error {
+    fn string_error(mut self, open: usize, at: usize) -> Error {
         if at >= self.bytes.len() {
             return Error::new(ErrorKind::Syntax, "unterminated string").at_offset(open);
         }
@@ -340,7 +356,7 @@ impl<'a> Scanner<'a> {
 
     #[cold]
     #[inline(never)]
-    fn string_too_long(&self, open: usize, len: usize) -> Error {
+    fn string_too_long(self, open: usize, len: usize) -> Error {
         Error::new(
             ErrorKind::StringTooLong,
             alloc::format!(
@@ -363,14 +379,16 @@ impl<'a> Scanner<'a> {
         Ok(v)
     }
 
-    /// At a backslash: checks one escape sequence, pairing surrogates.
-    fn scan_escape(&mut self) -> Result<(), Error> {
-        let at = self.pos;
+    /// At the backslash at `at`: checks one escape sequence, pairing surrogates; returns
+    /// where it ends. By value, as its callers' scanners stay in registers.
+    #[inline(never)]
+    fn scan_escape(mut self, at: usize) -> Result<usize, Error> {
+        self.pos = at;
         self.pos += 1;
         match self.peek() {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
                 self.pos += 1;
-                Ok(())
+                Ok(self.pos)
             }
             Some(b'u') => {
                 self.pos += 1;
@@ -395,14 +413,14 @@ impl<'a> Scanner<'a> {
                             )
                             .at_offset(at));
                         }
-                        Ok(())
+                        Ok(self.pos)
                     }
                     0xDC00..=0xDFFF => Err(Error::new(
                         ErrorKind::LoneSurrogate,
                         "low surrogate escape without a preceding high surrogate",
                     )
                     .at_offset(at)),
-                    _ => Ok(()),
+                    _ => Ok(self.pos),
                 }
             }
             _ => Err(self.err(ErrorKind::Syntax, "invalid escape sequence in string")),
@@ -478,7 +496,7 @@ impl<'a> Scanner<'a> {
 
     /// Scans one scalar at the cursor (no leading whitespace).
     #[inline(always)]
-    fn scan_scalar(&mut self) -> Result<Kind, Error> {
+    pub(crate) fn scan_scalar(&mut self) -> Result<Kind, Error> {
         match self.peek() {
             Some(b'"') => self.string_span().map(|_| Kind::String),
             Some(b't') => self.scan_literal(b"true").map(|()| Kind::Bool),
@@ -503,7 +521,7 @@ impl<'a> Scanner<'a> {
                 return Ok(RawValue::new(self.slice(start, self.pos)?, kind));
             }
         };
-        self.scan_container(depth)?;
+        self.pos = self.scan_container(depth)?;
         Ok(RawValue::new(self.slice(start, self.pos)?, kind))
     }
 
@@ -512,7 +530,10 @@ impl<'a> Scanner<'a> {
     pub(crate) fn skip_value(&mut self, depth: usize) -> Result<(), Error> {
         self.skip_ws();
         match self.peek() {
-            Some(b'{' | b'[') => self.scan_container(depth),
+            Some(b'{' | b'[') => {
+                self.pos = self.scan_container(depth)?;
+                Ok(())
+            }
             _ => self.scan_scalar().map(|_| ()),
         }
     }
@@ -526,8 +547,10 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    /// Iterative container walk: recursion would let a deep input exhaust the stack.
-    fn scan_container(&mut self, depth: usize) -> Result<(), Error> {
+    /// Iterative container walk (recursion would let a deep input exhaust the stack); returns
+    /// where the container ends.
+    #[inline(never)]
+    fn scan_container(mut self, depth: usize) -> Result<usize, Error> {
         let mut stack = BitStack::new();
         let mut in_object = self.peek() == Some(b'{');
         self.open(&mut stack, depth, in_object)?;
@@ -541,12 +564,12 @@ impl<'a> Scanner<'a> {
                     self.pos += 1;
                     stack.pop();
                     if stack.len == 0 {
-                        return Ok(());
+                        return Ok(self.pos);
                     }
                     in_object = stack.top_is_object();
                     opened = false;
                     if self.after_value(&mut stack, &mut in_object)? {
-                        return Ok(());
+                        return Ok(self.pos);
                     }
                     continue;
                 }
@@ -574,7 +597,7 @@ impl<'a> Scanner<'a> {
             }
             opened = false;
             if self.after_value(&mut stack, &mut in_object)? {
-                return Ok(());
+                return Ok(self.pos);
             }
         }
     }
@@ -630,8 +653,22 @@ fn describe_byte(b: u8) -> alloc::string::String {
     }
 }
 
+/// Refuses a text longer than the scanner reads ([`MAX_TEXT`]).
+pub(crate) fn check_len(len: usize) -> Result<(), Error> {
+    if len > MAX_TEXT {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            alloc::format!(
+                "{len} bytes of JSON exceed the {MAX_TEXT} bytes a message may have; split the data"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates that `text` is exactly one JSON value (with optional surrounding whitespace).
 pub(crate) fn validate_document<'a>(text: &'a str, limits: &Limits) -> Result<RawValue<'a>, Error> {
+    check_len(text.len())?;
     let mut sc = Scanner::new(text, limits);
     let v = sc.scan_value(0)?;
     sc.skip_ws();
