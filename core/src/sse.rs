@@ -119,25 +119,10 @@ pub fn write_message(out: &mut Vec<u8>, id: Option<&[u8]>, data: &[u8]) {
 }
 
 /// The index of the first `\n` or `\r` at or after `from`. Events carry whole list results
-/// (megabytes), so this looks at eight bytes at a time.
+/// (megabytes) on one line, so this is memchr's vectorised search.
+#[inline]
 fn next_line_break(buf: &[u8], from: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let mut i = from;
-    while let Some(chunk) = buf.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(*chunk);
-        // The lowest flagged lane is exact (borrows only flag lanes above a real match).
-        let mask = has_zero(w ^ (LO * u64::from(b'\n'))) | has_zero(w ^ (LO * u64::from(b'\r')));
-        if mask != 0 {
-            return Some(i + (mask.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    buf.get(i..)?
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .map(|p| i + p)
+    memchr::memchr2(b'\n', b'\r', buf.get(from..)?).map(|p| from + p)
 }
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";

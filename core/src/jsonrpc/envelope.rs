@@ -389,7 +389,7 @@ fn duplicate(path: String, key: &str) -> Error {
 }
 
 /// The slot a member of a `role` container goes to.
-#[inline]
+#[inline(always)]
 fn slot_of(sc: Scanner<'_>, role: Role, k: Key, list: Option<&ListScan<'_>>) -> u8 {
     if matches!(role, Role::Deep | Role::ListArray) {
         return slot::NONE;

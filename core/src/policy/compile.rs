@@ -7,7 +7,10 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use hashbrown::HashMap;
+use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::meta::{self, Regex};
+use regex_automata::nfa::thompson;
+use regex_automata::util::start;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternID};
 use regex_syntax::hir::Hir;
@@ -49,6 +52,11 @@ struct RegexSet {
     /// Leftmost-first: a search names the earliest matching pattern, i.e. the first rule in
     /// policy order.
     re: Regex,
+    /// The same patterns as one full DFA reporting every pattern that matches, when the set
+    /// is small enough to determinize within the size limits: a name is then judged by one
+    /// table lookup per byte, without the lazy DFA's cache or the meta regex's dispatch
+    /// (which were most of a `tools/call` check).
+    dfa: Option<dense::DFA<Vec<u32>>>,
     /// Indexed by pattern id.
     patterns: Vec<PatternFacts>,
     /// The glob text, or the prefix and suffix bytes, of every pattern: one buffer for all.
@@ -238,6 +246,11 @@ impl RegexSet {
     /// one search; only when the first matching pattern's rule does not apply are the later
     /// patterns tried one by one, each filtered by its facts before an anchored search.
     fn find(&self, subject: &str, mut f: impl FnMut(u32) -> bool) -> bool {
+        if let Some(dfa) = &self.dfa
+            && let Some(found) = self.find_dfa(dfa, subject, &mut f)
+        {
+            return found;
+        }
         let Some(first) = self
             .re
             .search_half(&Input::new(subject).anchored(Anchored::Yes))
@@ -263,6 +276,86 @@ impl RegexSet {
                     && f(p.rule)
             })
     }
+}
+
+impl RegexSet {
+    /// [`RegexSet::find`] through the full DFA; `None` when it cannot tell (a quit byte).
+    #[inline]
+    fn find_dfa(
+        &self,
+        dfa: &dense::DFA<Vec<u32>>,
+        subject: &str,
+        f: &mut impl FnMut(u32) -> bool,
+    ) -> Option<bool> {
+        let mut sid = dfa
+            .start_state(&start::Config::new().anchored(Anchored::Yes))
+            .ok()?;
+        for &b in subject.as_bytes() {
+            sid = dfa.next_state(sid, b);
+            if dfa.is_special_state(sid) {
+                if dfa.is_dead_state(sid) {
+                    return Some(false);
+                }
+                if dfa.is_quit_state(sid) {
+                    return None;
+                }
+            }
+        }
+        // Every pattern is anchored at both ends: only the end of the name can match.
+        sid = dfa.next_eoi_state(sid);
+        if !dfa.is_match_state(sid) {
+            return Some(false);
+        }
+        // The rules of all matching patterns, in policy order (a match state lists them in
+        // the order determinization met them), until one applies.
+        let n = dfa.match_len(sid);
+        let mut after: Option<usize> = None;
+        loop {
+            let next = (0..n)
+                .map(|i| dfa.match_pattern(sid, i).as_usize())
+                .filter(|&p| after.is_none_or(|a| p > a))
+                .min();
+            let Some(p) = next else {
+                return Some(false);
+            };
+            if self.patterns.get(p).is_some_and(|x| f(x.rule)) {
+                return Some(true);
+            }
+            after = Some(p);
+        }
+    }
+}
+
+/// The most NFA states a pattern set may have to be tried as a full DFA, and the most bytes
+/// the DFA and its construction may take: an ACL's few dozen globs and regexes fit; a set
+/// past either keeps the lazy DFA, so a large or hostile policy costs no more to compile.
+const DFA_NFA_STATES: usize = 4_096;
+const DFA_BYTES: usize = 1 << 20;
+
+/// The full DFA of a pattern set that fits [`DFA_NFA_STATES`] and [`DFA_BYTES`].
+fn full_dfa(hirs: &[Hir], limits: &Limits) -> Option<dense::DFA<Vec<u32>>> {
+    let bytes = limits.max_regex_bytes.min(DFA_BYTES);
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .nfa_size_limit(Some(bytes))
+                .which_captures(thompson::WhichCaptures::None),
+        )
+        .build_many_from_hir(hirs)
+        .ok()?;
+    if nfa.states().len() > DFA_NFA_STATES {
+        return None;
+    }
+    dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Anchored)
+                .dfa_size_limit(Some(bytes))
+                .determinize_size_limit(Some(bytes)),
+        )
+        .build_from_nfa(&nfa)
+        .ok()
 }
 
 impl Matcher {
@@ -640,6 +733,7 @@ fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<RegexSet, Vec<Co
     })?;
     Ok(RegexSet {
         re,
+        dfa: full_dfa(&hirs, limits),
         patterns,
         literals,
     })

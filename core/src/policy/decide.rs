@@ -579,7 +579,9 @@ impl Engine {
         }
     }
 
-    /// The decision for a judged subject.
+    /// The decision for a judged subject. Inlined: the audit it takes by value is a few
+    /// hundred bytes, and a call copied it.
+    #[inline(always)]
     fn conclude<'m>(
         &self,
         msg: &'m Message<'_>,
