@@ -810,9 +810,17 @@ mod tests {
             let group = pending(&regexes, &globs);
             prop_assume!(!group.is_empty());
             let set = build_set(&group, &Limits::default()).unwrap();
+            // Small sets are judged by the full DFA; the meta regex (large sets) must agree.
+            prop_assert!(set.dfa.is_some());
+            let mut lazy = build_set(&group, &Limits::default()).unwrap();
+            lazy.dfa = None;
             for s in &subjects {
+                let want = reference(&group, s);
                 prop_assert_eq!(
-                    offered(&set, s), reference(&group, s), "{:?} {:?} on {:?}", regexes, globs, s
+                    offered(&set, s), want.clone(), "{:?} {:?} on {:?}", regexes, globs, s
+                );
+                prop_assert_eq!(
+                    offered(&lazy, s), want, "meta: {:?} {:?} on {:?}", regexes, globs, s
                 );
             }
         }
