@@ -4,6 +4,7 @@
 //! `cargo build --profile bench -p mcp-policy-benches --example profile_check`, then
 //! `valgrind --tool=callgrind target/bench/examples/profile_check check 100000`
 //! (paths: `check` = parse + check of the `check_call` allow message; `parse` = parse only;
+//! `decide` = check only, of the message parsed once;
 //! `filter` = `filter_response` of the synthetic 500-tool list; `validate` = its validation
 //! alone (`RawValue::parse_with`); `floor` = `serde_json::from_slice::<IgnoredAny>` of it; `floor-call` = the same for the
 //! `check` message; `filter-everything`, `floor-everything`: the same on server-everything's
@@ -58,6 +59,16 @@ fn main() {
         .build();
     let mut hits = 0usize;
     match what.as_str() {
+        "decide" => {
+            let engine = Engine::from_json(check_policy_json().as_bytes(), &limits)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let name = args.next().unwrap_or_else(|| "query_orders".into());
+            let body = call_message(&name);
+            let msg = Message::parse(body.as_bytes(), &limits).expect("message");
+            for _ in 0..n {
+                hits += usize::from(engine.check(black_box(&msg), &ctx).is_allowed());
+            }
+        }
         "check" | "parse" => {
             let engine = Engine::from_json(check_policy_json().as_bytes(), &limits)
                 .unwrap_or_else(|e| panic!("{e}"));

@@ -192,7 +192,7 @@ impl Stack {
         } else {
             self.more_frames.push(f);
         }
-        self.depth += 1;
+        self.depth = self.depth.wrapping_add(1);
     }
 
     /// The parent of the container just closed; `None` when that was the message.
@@ -232,7 +232,7 @@ impl Stack {
         } else {
             self.more_keys.push(k);
         }
-        self.nkeys += 1;
+        self.nkeys = self.nkeys.wrapping_add(1);
     }
 
     #[inline]
@@ -267,7 +267,7 @@ impl Stack {
             cur.seen |= bit;
         }
         self.push_key(k);
-        cur.nkeys += 1;
+        cur.nkeys = cur.nkeys.wrapping_add(1);
         Ok(dup)
     }
 
@@ -591,7 +591,7 @@ fn walk<'a>(
         // At the start of a member or element, or at the closer of a container just opened.
         let closes_at_once = opened && sc.peek() == Some(if cur.is_object { b'}' } else { b']' });
         if closes_at_once {
-            sc.pos += 1;
+            sc.bump(1);
             if close(sc, &mut st, &mut cur, &mut sink)? {
                 return Ok(sink.f);
             }
@@ -654,8 +654,8 @@ fn walk<'a>(
             sc.skip_ws();
             match sc.peek() {
                 Some(b',') => {
-                    sc.pos += 1;
-                    cur.index += 1;
+                    sc.bump(1);
+                    cur.index = cur.index.wrapping_add(1);
                     sc.skip_ws();
                     break;
                 }
@@ -669,7 +669,7 @@ fn walk<'a>(
                     }));
                 }
             }
-            sc.pos += 1;
+            sc.bump(1);
             if close(sc, &mut st, &mut cur, &mut sink)? {
                 return Ok(sink.f);
             }
@@ -744,8 +744,8 @@ fn deep_walk(
             sc.skip_ws();
             match sc.peek() {
                 Some(b',') => {
-                    sc.pos += 1;
-                    cur.index += 1;
+                    sc.bump(1);
+                    cur.index = cur.index.wrapping_add(1);
                     sc.skip_ws();
                     opened = false;
                     continue;
@@ -755,7 +755,7 @@ fn deep_walk(
             }
         }
         // The cursor is on `cur`'s closer: close it, and its parents while they end too.
-        sc.pos += 1;
+        sc.bump(1);
         loop {
             if st.depth == base {
                 return Ok(());
@@ -770,14 +770,14 @@ fn deep_walk(
             sc.skip_ws();
             match sc.peek() {
                 Some(b',') => {
-                    sc.pos += 1;
-                    cur.index += 1;
+                    sc.bump(1);
+                    cur.index = cur.index.wrapping_add(1);
                     sc.skip_ws();
                     opened = false;
                     continue 'member;
                 }
-                Some(b'}') if cur.is_object => sc.pos += 1,
-                Some(b']') if !cur.is_object => sc.pos += 1,
+                Some(b'}') if cur.is_object => sc.bump(1),
+                Some(b']') if !cur.is_object => sc.bump(1),
                 _ => return Err(after_value_error(*sc, cur)),
             }
         }
