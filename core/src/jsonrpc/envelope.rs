@@ -741,8 +741,7 @@ fn deep_walk(
                     sc.scan_scalar()?;
                 }
             }
-            sc.skip_ws();
-            match sc.peek() {
+            match sc.next_byte() {
                 Some(b',') => {
                     sc.bump(1);
                     cur.index = cur.index.wrapping_add(1);
@@ -767,8 +766,7 @@ fn deep_walk(
             }
             st.truncate_keys(cur.keys_base as usize);
             *cur = st.pop().unwrap_or(EMPTY_FRAME);
-            sc.skip_ws();
-            match sc.peek() {
+            match sc.next_byte() {
                 Some(b',') => {
                     sc.bump(1);
                     cur.index = cur.index.wrapping_add(1);
