@@ -710,8 +710,12 @@ fn deep_walk(
     let base = st.depth;
     let mut opened = true;
     'member: loop {
-        let closer = if cur.is_object { b'}' } else { b']' };
-        if !(opened && sc.peek() == Some(closer)) {
+        if opened && sc.peek() == Some(if cur.is_object { b'}' } else { b']' }) {
+            sc.bump(1);
+            if close_deep(*sc, st, cur, base)? {
+                return Ok(());
+            }
+        } else {
             if cur.is_object {
                 let k = sc.key_span()?;
                 cur.key = k;
@@ -741,31 +745,10 @@ fn deep_walk(
                     sc.scan_scalar()?;
                 }
             }
-            match sc.next_byte() {
-                Some(b',') => {
-                    sc.bump(1);
-                    cur.index = cur.index.wrapping_add(1);
-                    sc.skip_ws();
-                    opened = false;
-                    continue;
-                }
-                Some(b) if b == closer => {}
-                _ => return Err(after_value_error(*sc, cur)),
-            }
         }
-        // The cursor is on `cur`'s closer: close it, and its parents while they end too.
-        sc.bump(1);
+        // After a value of `cur`: `,` and its next member, or its closer (and its parents'
+        // while they end too).
         loop {
-            if st.depth == base {
-                return Ok(());
-            }
-            if cur.nkeys as usize > LINEAR_KEYS
-                && let Some(k) = st.repeated_key(*sc, cur)
-            {
-                return Err(duplicate(st.render_path(*sc, Some(&k)), &k));
-            }
-            st.truncate_keys(cur.keys_base as usize);
-            *cur = st.pop().unwrap_or(EMPTY_FRAME);
             match sc.next_byte() {
                 Some(b',') => {
                     sc.bump(1);
@@ -774,12 +757,38 @@ fn deep_walk(
                     opened = false;
                     continue 'member;
                 }
-                Some(b'}') if cur.is_object => sc.bump(1),
-                Some(b']') if !cur.is_object => sc.bump(1),
+                Some(b'}') if cur.is_object => {}
+                Some(b']') if !cur.is_object => {}
                 _ => return Err(after_value_error(*sc, cur)),
+            }
+            sc.bump(1);
+            if close_deep(*sc, st, cur, base)? {
+                return Ok(());
             }
         }
     }
+}
+
+/// `cur` has just been closed inside [`deep`]: checks its keys, and its parent becomes `cur`;
+/// returns `true` when it was the container [`deep`] started with (left for the caller).
+#[inline(always)]
+fn close_deep(
+    sc: Scanner<'_>,
+    st: &mut Stack,
+    cur: &mut Frame,
+    base: usize,
+) -> Result<bool, Error> {
+    if st.depth == base {
+        return Ok(true);
+    }
+    if cur.nkeys as usize > LINEAR_KEYS
+        && let Some(k) = st.repeated_key(sc, cur)
+    {
+        return Err(duplicate(st.render_path(sc, Some(&k)), &k));
+    }
+    st.truncate_keys(cur.keys_base as usize);
+    *cur = st.pop().unwrap_or(EMPTY_FRAME);
+    Ok(false)
 }
 
 #[cold]
