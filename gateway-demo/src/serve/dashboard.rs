@@ -7,10 +7,11 @@
 //! (of at most [`MAX_NAME_BYTES`] bytes) and counts the rest under [`OTHER`], and at most
 //! [`MAX_APIS`] APIs are tracked (reloads can rename APIs forever).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use hashbrown::HashMap;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{Method, StatusCode};
 use hyper::body::Incoming;

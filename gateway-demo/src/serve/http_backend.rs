@@ -292,7 +292,6 @@ pub(crate) async fn forward(
         rheaders.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
         rheaders.get(CONTENT_ENCODING).map(HeaderValue::as_bytes),
     );
-    let upstream = backend_session_of(session_out.as_deref(), &shared);
     let mut out = http::Response::new(full(Bytes::new()));
     *out.status_mut() = status;
     if head == Head::Stream {
@@ -305,7 +304,7 @@ pub(crate) async fn forward(
         };
         let pump = SsePump {
             api: api.clone(),
-            upstream,
+            upstream: backend_session_of(session_out.as_deref(), &shared),
             _lease: lease,
             meta,
             exchange,
@@ -347,6 +346,13 @@ pub(crate) async fn forward(
     };
     let answer = exchange.server_body(&data, ctx);
     note(&mut rec, &answer.notes, &api);
+    // Looked up only when the policy refused a server request (a table lookup per exchange
+    // otherwise).
+    let upstream = if answer.to_server.is_empty() {
+        None
+    } else {
+        backend_session_of(session_out.as_deref(), &shared)
+    };
     for message in answer.to_server {
         answer_server(
             api.clone(),

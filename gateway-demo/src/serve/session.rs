@@ -11,10 +11,12 @@
 //! ([`Session::ended_with_local_copy`]). A stdio session's process lives in one replica: the
 //! others answer 404 to its id, so stdio APIs need a load balancer with session affinity.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use hashbrown::HashMap;
 
 use super::log;
 use super::seal::{Bound, Keyring};
