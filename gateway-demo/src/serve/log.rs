@@ -1,18 +1,21 @@
 //! JSON log lines: one per exchange on stdout, operational messages on stderr.
 //!
 //! Exchange lines are gathered and written in batches: one `write` per exchange was a system
-//! call per proxied request. [`flusher`] writes what gathered as soon as the tasks woken with
-//! it have run (so a line is out within one scheduler round, not after a timer), a batch over
-//! [`FLUSH_AT`] bytes is written at once, and [`stop_flusher`] makes every later line go out
-//! on its own. Operational messages are rare and written immediately.
+//! call per proxied request. Once [`defer_writes`] is called, what gathered is written by
+//! [`flush`] when a runtime thread has no task left to run (`serve` runs it just before the
+//! thread parks), by the exchange that makes the batch reach [`FLUSH_AT`] bytes, or by the
+//! first exchange that ends [`FLUSH_AFTER`] after the oldest line waiting; [`stop_flusher`]
+//! makes every later line go out on its own. A line is thus written off the path of the
+//! requests that are ready (a task that wrote it woke up with the next request, before that
+//! request was forwarded: at one connection, on every request). Operational messages are rare
+//! and written immediately.
 
 use std::borrow::Cow;
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use super::metrics::Metrics;
 
@@ -20,18 +23,22 @@ use super::metrics::Metrics;
 #[derive(Debug)]
 struct Pending {
     buf: Vec<u8>,
-    /// Whether a [`flusher`] task will write `buf`; without one each line is written at once.
-    flusher: bool,
+    /// Whether [`flush`] will be called when the runtime idles; if not, each line is written
+    /// at once.
+    deferred: bool,
+    /// When the oldest line in `buf` was added.
+    oldest: Option<Instant>,
 }
 
 static PENDING: Mutex<Pending> = Mutex::new(Pending {
     buf: Vec::new(),
-    flusher: false,
+    deferred: false,
+    oldest: None,
 });
-/// Rung when the first line lands in an empty buffer.
-static LINES_WAITING: Notify = Notify::const_new();
 /// A batch this large is written by the exchange that filled it.
 const FLUSH_AT: usize = 64 * 1024;
+/// A runtime busy without a pause still writes its lines this often.
+const FLUSH_AFTER: Duration = Duration::from_millis(100);
 
 fn pending() -> MutexGuard<'static, Pending> {
     // A panic while appending leaves at worst a partial line; logging must go on.
@@ -42,7 +49,11 @@ fn pending() -> MutexGuard<'static, Pending> {
 
 /// Writes the gathered exchange lines to stdout now.
 pub(crate) fn flush() {
-    let mut batch = std::mem::take(&mut pending().buf);
+    let mut batch = {
+        let mut p = pending();
+        p.oldest = None;
+        std::mem::take(&mut p.buf)
+    };
     if batch.is_empty() {
         return;
     }
@@ -56,22 +67,16 @@ pub(crate) fn flush() {
     }
 }
 
-/// Writes exchange lines in batches for as long as the runtime runs it (`serve` spawns it).
-pub(crate) async fn flusher() {
-    pending().flusher = true;
-    loop {
-        LINES_WAITING.notified().await;
-        // Tasks woken by the same I/O events finish their exchanges first, so one write
-        // carries all their lines; tokio runs a yielded task after the next I/O poll.
-        tokio::task::yield_now().await;
-        flush();
-    }
+/// From now on exchange lines are gathered: the caller makes sure [`flush`] runs whenever a
+/// runtime thread idles (`serve_runtime` registers it to run before each thread parks).
+pub(crate) fn defer_writes() {
+    pending().deferred = true;
 }
 
-/// From now on every exchange line is written at once (the runtime that ran [`flusher`] is
+/// From now on every exchange line is written at once (the runtime that flushed on idling is
 /// going away), and what gathered is written now.
 pub(crate) fn stop_flusher() {
-    pending().flusher = false;
+    pending().deferred = false;
     flush();
 }
 
@@ -301,7 +306,8 @@ impl Record {
 
 impl Drop for Record {
     fn drop(&mut self) {
-        let latency = self.start.elapsed();
+        let end = Instant::now();
+        let latency = end.saturating_duration_since(self.start);
         self.metrics.record(&super::metrics::Sample {
             api: &self.api,
             http_method: self.http_method.as_str(),
@@ -314,14 +320,15 @@ impl Drop for Record {
         });
         let now = SystemTime::now();
         let mut p = pending();
-        let was_empty = p.buf.is_empty();
         self.write_line(&mut p.buf, latency.as_micros(), now);
         p.buf.push(b'\n');
-        if !p.flusher || p.buf.len() >= FLUSH_AT {
+        let oldest = *p.oldest.get_or_insert(end);
+        if !p.deferred
+            || p.buf.len() >= FLUSH_AT
+            || end.saturating_duration_since(oldest) >= FLUSH_AFTER
+        {
             drop(p);
             flush();
-        } else if was_empty {
-            LINES_WAITING.notify_one();
         }
     }
 }
