@@ -17,7 +17,7 @@ use super::config::Backend;
 use super::guard::RequestMeta;
 use super::http_backend::{self, Outgoing};
 use super::log::Record;
-use super::replies::{GatewayError, Resp, from_reply, respond};
+use super::replies::{GatewayError, Resp, from_reply, respond, within};
 use super::session::{Session, Upstream};
 use super::stdio;
 use super::{Api, SESSION_HEADER, Shared};
@@ -105,7 +105,7 @@ pub(crate) async fn post(
     // hyper's header read timeout ends with the headers: without this bound a client sending
     // its body a byte at a time would hold the connection and this task for as long as it likes.
     let timeouts = &api.config.timeouts;
-    let read = tokio::time::timeout(timeouts.body_read(), Limited::new(body, max).collect());
+    let read = within(timeouts.body_read(), Limited::new(body, max).collect());
     let body = match read.await {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {

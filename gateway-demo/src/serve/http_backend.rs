@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::guard::RequestMeta;
 use super::log::{self, Record};
-use super::replies::{Resp, channel_body, from_reply, full, set_content_type};
+use super::replies::{Resp, channel_body, from_reply, full, set_content_type, within};
 use super::session::{Session, Upstream};
 use super::upstream::{Lease, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
@@ -187,19 +187,23 @@ pub(crate) async fn forward(
     *req.uri_mut() = upstream_uri(backend, &uri);
     // Sized once: the copied headers plus the four set below.
     *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 4);
-    // The body goes with the type it was judged as, and nothing else describing it.
-    let mut skip: Vec<&str> = vec![
+    // The body goes with the type it was judged as, and nothing else describing it. (Static
+    // lists: a Vec built here was an allocation per request.)
+    const SKIP: [&str; 7] = [
         "host",
         "content-length",
         "content-type",
         "content-encoding",
         "mcp-session-id",
         "accept-encoding",
+        "authorization",
     ];
-    if !api.config.sends_authorization() {
-        skip.push("authorization");
-    }
-    copy_headers(&meta.headers, req.headers_mut(), &skip);
+    let skip = if api.config.sends_authorization() {
+        &SKIP[..6]
+    } else {
+        &SKIP[..]
+    };
+    copy_headers(&meta.headers, req.headers_mut(), skip);
     if let Some((_, ct)) = &body {
         req.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
@@ -317,7 +321,7 @@ pub(crate) async fn forward(
     }
     // Everything else is small (JSON answers, errors, 202): read it whole, then judge it.
     let limit = api.config.limits.max_response_bytes;
-    let read = tokio::time::timeout(timeouts.read(), Limited::new(rbody, limit).collect()).await;
+    let read = within(timeouts.read(), Limited::new(rbody, limit).collect()).await;
     let data = match read {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) => {

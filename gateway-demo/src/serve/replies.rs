@@ -197,3 +197,17 @@ pub(crate) fn set_content_type(headers: &mut HeaderMap, content_type: Option<&'s
         }
     }
 }
+
+/// `tokio::time::timeout`, with the timer set only when `fut` is not ready when first polled:
+/// a body is usually whole once its head has been read, and a timer is a clock read and a
+/// handle clone (and, once polled, a registration and a removal) for nothing then.
+pub(crate) async fn within<F: std::future::Future>(
+    limit: std::time::Duration,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(v) = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return Ok(v);
+    }
+    tokio::time::timeout(limit, fut).await
+}
