@@ -211,12 +211,14 @@ pub(crate) async fn forward(
     // The engine judges bytes as they are: the backend must not compress.
     req.headers_mut()
         .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-    if let Some(Upstream::Http(up)) = session.as_ref().map(|s| &s.upstream) {
-        match HeaderValue::from_str(up) {
-            Ok(v) => {
-                req.headers_mut().insert(SESSION_HEADER, v);
+    if let Some(s) = &session
+        && let Upstream::Http(_) = s.upstream
+    {
+        match &s.upstream_header {
+            Some(v) => {
+                req.headers_mut().insert(SESSION_HEADER, v.clone());
             }
-            Err(_) => {
+            None => {
                 return super::replies::GatewayError::SessionNotFound.respond(&mut rec, None);
             }
         }
@@ -248,6 +250,7 @@ pub(crate) async fn forward(
     let upstream_session = upstream_session.as_ref().and_then(|v| v.to_str().ok());
 
     let mut session_out = session.as_ref().map(|s| s.id.clone());
+    let mut session_out_header = session.as_ref().and_then(|s| s.id_header.clone());
     if let (None, Some(up), true) = (&session, upstream_session, status.is_success()) {
         // The engine's session of this first exchange becomes the MCP session's.
         let s = Arc::new(Session::new(
@@ -260,6 +263,7 @@ pub(crate) async fn forward(
         shared.sessions.insert(s.clone());
         rec.session = Some(s.id.clone());
         session_out = Some(s.id.clone());
+        session_out_header = s.id_header.clone();
     }
     if let (Some(s), StatusCode::NOT_FOUND) = (&session, status) {
         // The backend forgot the session (restart, expiry): forget it too, so the client
@@ -286,9 +290,7 @@ pub(crate) async fn forward(
     }
     // The body may be rewritten: hyper sets the length of what is sent.
     strip_headers(&mut rheaders, &[CONTENT_LENGTH]);
-    if let (Some(id), true) = (&session_out, upstream_session.is_some())
-        && let Ok(v) = HeaderValue::from_str(id)
-    {
+    if let (Some(v), true) = (session_out_header, upstream_session.is_some()) {
         rheaders.insert(SESSION_HEADER, v);
     }
     let head = exchange.server_head(

@@ -371,7 +371,9 @@ mod tests {
         let mut cases: Vec<Vec<u8>> = vec![
             b"".to_vec(),
             b"bench".to_vec(),
-            "h\u{e9}llo w\u{f6}rld, caf\u{e9} \u{1f600}".as_bytes().to_vec(),
+            "h\u{e9}llo w\u{f6}rld, caf\u{e9} \u{1f600}"
+                .as_bytes()
+                .to_vec(),
         ];
         for len in [1, 7, 8, 9, 15, 16, 17, 40] {
             for pos in 0..len {
