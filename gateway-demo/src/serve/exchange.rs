@@ -130,7 +130,7 @@ pub(crate) async fn post(
         .as_ref()
         .map_or_else(|| api.guard.guard.session(), |s| s.core.clone());
     // Built once: the client body and the answer are judged with the same context.
-    let ctx = meta.context();
+    let ctx = api.guard.context(&meta);
     let verdict = api.guard.guard.client(&body, &meta.facts(), &ctx, &core);
     let summary = verdict.summary();
     rec.method = summary.method.clone();

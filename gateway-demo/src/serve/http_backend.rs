@@ -346,7 +346,7 @@ pub(crate) async fn forward(
     let ctx = match ctx {
         Some(c) => c,
         None => {
-            own_ctx = meta.context();
+            own_ctx = api.guard.context(&meta);
             &own_ctx
         }
     };
@@ -474,7 +474,7 @@ impl SsePump {
             let label = self.api.backend_label();
             // One context for every event of the stream.
             let meta = self.meta.clone();
-            let ctx = meta.context();
+            let ctx = self.api.guard.context(&meta);
             loop {
                 let frame = tokio::select! {
                     // The client went away: stop reading, which drops (frees) the upstream
