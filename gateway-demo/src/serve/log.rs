@@ -19,24 +19,29 @@ use serde::Serialize;
 
 use super::metrics::Metrics;
 
-/// Exchange lines not written yet.
+/// Exchanges not counted and logged yet.
 #[derive(Debug)]
 struct Pending {
+    /// Ended exchanges, in the order they ended.
+    done: Vec<Done>,
+    /// The batch being written (kept for its allocation).
     buf: Vec<u8>,
-    /// Whether [`flush`] will be called when the runtime idles; if not, each line is written
-    /// at once.
+    /// Whether [`flush`] will be called when the runtime idles; if not, each exchange is
+    /// counted and written at once.
     deferred: bool,
-    /// When the oldest line in `buf` was added.
+    /// When the oldest exchange in `done` ended.
     oldest: Option<Instant>,
 }
 
 static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    done: Vec::new(),
     buf: Vec::new(),
     deferred: false,
     oldest: None,
 });
-/// A batch this large is written by the exchange that filled it.
-const FLUSH_AT: usize = 64 * 1024;
+/// This many ended exchanges are counted and written by the exchange that ended last (~64 KB
+/// of log lines).
+const FLUSH_AT: usize = 256;
 /// A runtime busy without a pause still writes its lines this often.
 const FLUSH_AFTER: Duration = Duration::from_millis(100);
 
@@ -47,19 +52,28 @@ fn pending() -> MutexGuard<'static, Pending> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Writes the gathered exchange lines to stdout now.
+/// Counts the ended exchanges (metrics, dashboard) and writes their log lines to stdout now.
+/// `/metrics` and the dashboard call it before reading the counters, so an exchange whose
+/// answer was sent is always counted in what they show.
 pub(crate) fn flush() {
-    let mut batch = {
-        let mut p = pending();
-        p.oldest = None;
-        std::mem::take(&mut p.buf)
-    };
-    if batch.is_empty() {
+    let mut p = pending();
+    if p.done.is_empty() {
         return;
     }
+    let done = std::mem::take(&mut p.done);
+    let mut batch = std::mem::take(&mut p.buf);
+    p.oldest = None;
+    // Counted under the lock: a reader that flushes first waits for a flush under way.
+    for d in &done {
+        d.count();
+        d.write_line(&mut batch);
+        batch.push(b'\n');
+    }
+    drop(p);
     // A closed stdout must not take the gateway down, so write errors are ignored.
     let _ = std::io::stdout().lock().write_all(&batch);
     batch.clear();
+    drop(done);
     let mut p = pending();
     if p.buf.is_empty() {
         // Keep the allocation for the next batch.
@@ -67,7 +81,7 @@ pub(crate) fn flush() {
     }
 }
 
-/// From now on exchange lines are gathered: the caller makes sure [`flush`] runs whenever a
+/// From now on ended exchanges are gathered: the caller makes sure [`flush`] runs whenever a
 /// runtime thread idles (`serve_runtime` registers it to run before each thread parks).
 pub(crate) fn defer_writes() {
     pending().deferred = true;
@@ -297,12 +311,44 @@ fn push_int(out: &mut Vec<u8>, n: impl Into<i128>) {
     out.extend_from_slice(&digits[i..]);
 }
 
-impl Record {
+/// An ended exchange, as counted and logged.
+#[derive(Debug)]
+struct Done {
+    metrics: Arc<Metrics>,
+    api: Arc<str>,
+    http_method: http::Method,
+    method: Option<Cow<'static, str>>,
+    subject: Option<String>,
+    decision: &'static str,
+    status: u16,
+    rpc_error: Option<i64>,
+    session: Option<Arc<str>>,
+    detail: Option<String>,
+    latency: Duration,
+    /// When it ended.
+    time: SystemTime,
+}
+
+impl Done {
+    fn count(&self) {
+        self.metrics.record(&super::metrics::Sample {
+            api: &self.api,
+            http_method: self.http_method.as_str(),
+            method: self.method.as_deref(),
+            subject: self.subject.as_deref(),
+            status: self.status,
+            decision: self.decision,
+            rpc_error: self.rpc_error,
+            latency: self.latency,
+        });
+    }
+
     /// The log line (without its newline): the members of the JSON object in a fixed order,
     /// written directly (this runs once per proxied request).
-    fn write_line(&self, out: &mut Vec<u8>, latency_us: u128, time: SystemTime) {
+    fn write_line(&self, out: &mut Vec<u8>) {
+        let latency_us = self.latency.as_micros();
         out.extend_from_slice(b"{\"time\":\"");
-        push_time(out, time);
+        push_time(out, self.time);
         out.extend_from_slice(b"\",\"api\":");
         push_str(out, &self.api);
         out.extend_from_slice(b",\"http_method\":");
@@ -332,27 +378,38 @@ impl Record {
     }
 }
 
+impl Record {
+    /// What is counted and logged of the exchange, taken out of the record.
+    fn take(&mut self, latency: Duration, time: SystemTime) -> Done {
+        Done {
+            metrics: self.metrics.clone(),
+            api: self.api.clone(),
+            http_method: self.http_method.clone(),
+            method: self.method.take(),
+            subject: self.subject.take(),
+            decision: self.decision,
+            status: self.status,
+            rpc_error: self.rpc_error,
+            session: self.session.take(),
+            detail: self.detail.take(),
+            latency,
+            time,
+        }
+    }
+}
+
 impl Drop for Record {
     fn drop(&mut self) {
         let end = Instant::now();
         let latency = end.saturating_duration_since(self.start);
-        self.metrics.record(&super::metrics::Sample {
-            api: &self.api,
-            http_method: self.http_method.as_str(),
-            method: self.method.as_deref(),
-            subject: self.subject.as_deref(),
-            status: self.status,
-            decision: self.decision,
-            rpc_error: self.rpc_error,
-            latency,
-        });
-        let now = SystemTime::now();
+        let done = self.take(latency, SystemTime::now());
+        // Counting and formatting wait until the thread idles (after the answer is written),
+        // unless nothing will flush.
         let mut p = pending();
-        self.write_line(&mut p.buf, latency.as_micros(), now);
-        p.buf.push(b'\n');
+        p.done.push(done);
         let oldest = *p.oldest.get_or_insert(end);
         if !p.deferred
-            || p.buf.len() >= FLUSH_AT
+            || p.done.len() >= FLUSH_AT
             || end.saturating_duration_since(oldest) >= FLUSH_AFTER
         {
             drop(p);
@@ -411,7 +468,10 @@ mod tests {
             &http::Method::POST,
         );
         let mut out = Vec::new();
-        ex.write_line(&mut out, 42, SystemTime::UNIX_EPOCH);
+        let line = |ex: &mut Record, out: &mut Vec<u8>, latency: Duration| {
+            ex.take(latency, SystemTime::UNIX_EPOCH).write_line(out);
+        };
+        line(&mut ex, &mut out, Duration::from_micros(42));
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             v,
@@ -426,7 +486,7 @@ mod tests {
         ex.detail = Some("why\n".into());
         ex.status = 502;
         out.clear();
-        ex.write_line(&mut out, u128::MAX, SystemTime::UNIX_EPOCH);
+        line(&mut ex, &mut out, Duration::MAX);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["subject"], "t\u{1}\\");
         assert_eq!(v["rpc_error"], -32603);
@@ -434,7 +494,7 @@ mod tests {
         assert_eq!(v["detail"], "why\n");
         assert_eq!(v["session"], "s");
         assert_eq!(v["method"], "tools/call");
-        assert!(v["latency_us"].as_f64().unwrap() > 1e30);
+        assert!(v["latency_us"].as_f64().unwrap() > 1e24);
         // Not an exchange the gateway served: keep it out of the test's stdout.
         std::mem::forget(ex);
     }
