@@ -11,7 +11,7 @@ use http::header::{
     WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use mcp_policy::Context;
 use mcp_policy::exchange::{Exchange, Failure, Head, Notes};
@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::guard::RequestMeta;
 use super::log::{self, Record};
-use super::replies::{Resp, channel_body, from_reply, full, set_content_type, within};
+use super::replies::{Resp, channel_body, from_reply, full, read_body, set_content_type, within};
 use super::session::{Session, Upstream};
 use super::upstream::{Lease, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
@@ -323,9 +323,9 @@ pub(crate) async fn forward(
     }
     // Everything else is small (JSON answers, errors, 202): read it whole, then judge it.
     let limit = api.config.limits.max_response_bytes;
-    let read = within(timeouts.read(), Limited::new(rbody, limit).collect()).await;
+    let read = within(timeouts.read(), read_body(rbody, limit)).await;
     let data = match read {
-        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Ok(b)) => b,
         Ok(Err(e)) => {
             let msg = format!(
                 "Backend {} sent an unreadable response: {e}",
