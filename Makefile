@@ -74,8 +74,14 @@ demo-oauth:
 	bash scripts/demo-oauth.sh
 
 .PHONY: bench-gateway
-## Gateway load check (not a test): direct vs through the gateway, req/s and p50/p99, and RSS with 1,000 sessions.
-bench-gateway:
+## Gateway load check (not a test): direct, plain NGINX, the gateway with and without its policy, req/s and p50/p99, and RSS with 1,000 sessions.
+# NGINX is the reference proxy of every run: installed by the same script and package as for
+# e2e-debian-deps (without chromium, which the bench does not use); NGINX_LUA=1 adds its Lua module.
+.PHONY: bench-debian-deps
+bench-debian-deps:
+	bash scripts/debian-deps.sh nginx $(if $(filter 1,$(NGINX_LUA)),libnginx-mod-http-lua)
+
+bench-gateway: bench-debian-deps
 	bash scripts/bench-gateway.sh
 
 .PHONY: fuzz

@@ -45,16 +45,19 @@ pub(crate) fn serve_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(if cores <= 2 { 1 } else { cores });
-    if workers == 1 {
+    let mut builder = if workers == 1 {
         tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .enable_all()
-            .build()
-    }
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(workers);
+        b
+    };
+    // The exchange log is written when a thread runs out of work (serve::log): after the
+    // answers that were ready went out, never in front of a request that is waiting.
+    builder
+        .enable_all()
+        .on_thread_park(serve::log::flush)
+        .build()
 }
 
 fn main() -> ExitCode {

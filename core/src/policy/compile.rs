@@ -632,6 +632,13 @@ impl Engine {
         self.tasks == PathMode::Judge
     }
 
+    /// Whether a decision of this engine can read the [`Context`](crate::Context): only rule
+    /// conditions do, so without any a host may pass `Context::default()` instead of building
+    /// one from the request for every message.
+    pub fn reads_context(&self) -> bool {
+        self.has_conditions
+    }
+
     /// Number of rules.
     pub fn rule_count(&self) -> usize {
         self.rules.len()

@@ -7,10 +7,11 @@
 //! (of at most [`MAX_NAME_BYTES`] bytes) and counts the rest under [`OTHER`], and at most
 //! [`MAX_APIS`] APIs are tracked (reloads can rename APIs forever).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use hashbrown::HashMap;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
@@ -597,6 +598,8 @@ pub(crate) fn serve(shared: &Shared, req: &http::Request<Incoming>) -> Option<Re
             "text/html; charset=utf-8",
         )
     } else {
+        // Exchanges that ended are counted when the thread idles: count them now.
+        super::log::flush();
         (
             Bytes::from(shared.metrics.dashboard_json(&shared.session_counts())),
             "application/json",

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_LENGTH};
 use http::{HeaderMap, HeaderName, Method, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use mcp_policy::exchange::ClientVerdict;
 use mcp_policy::jsonrpc::Message;
@@ -17,7 +16,7 @@ use super::config::Backend;
 use super::guard::RequestMeta;
 use super::http_backend::{self, Outgoing};
 use super::log::Record;
-use super::replies::{GatewayError, Resp, from_reply, respond};
+use super::replies::{GatewayError, Resp, from_reply, read_body, respond, within};
 use super::session::{Session, Upstream};
 use super::stdio;
 use super::{Api, SESSION_HEADER, Shared};
@@ -105,9 +104,9 @@ pub(crate) async fn post(
     // hyper's header read timeout ends with the headers: without this bound a client sending
     // its body a byte at a time would hold the connection and this task for as long as it likes.
     let timeouts = &api.config.timeouts;
-    let read = tokio::time::timeout(timeouts.body_read(), Limited::new(body, max).collect());
+    let read = within(timeouts.body_read(), read_body(body, max));
     let body = match read.await {
-        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Ok(b)) => b,
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return GatewayError::BodyTooLarge(max).respond(&mut rec, None);
         }
@@ -130,7 +129,7 @@ pub(crate) async fn post(
         .as_ref()
         .map_or_else(|| api.guard.guard.session(), |s| s.core.clone());
     // Built once: the client body and the answer are judged with the same context.
-    let ctx = meta.context();
+    let ctx = api.guard.context(&meta);
     let verdict = api.guard.guard.client(&body, &meta.facts(), &ctx, &core);
     let summary = verdict.summary();
     rec.method = summary.method.clone();

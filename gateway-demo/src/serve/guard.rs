@@ -73,6 +73,17 @@ pub(crate) struct ApiGuard {
 }
 
 impl ApiGuard {
+    /// The policy context of a request: built from `meta` when a rule condition can read it,
+    /// empty otherwise (building it was ~3 k instructions per exchange, for policies without
+    /// conditions read by nothing).
+    pub(crate) fn context<'m>(&self, meta: &'m RequestMeta) -> Context<'m> {
+        if self.guard.engine().reads_context() {
+            meta.context()
+        } else {
+            Context::default()
+        }
+    }
+
     /// The word the exchange log uses for what the engine let through.
     pub(crate) fn allow_label(&self) -> &'static str {
         if self.pass_through {
@@ -167,5 +178,56 @@ mod tests {
         for hidden in ["authorization", "cookie", "x-api-key"] {
             assert!(ctx.request.headers.get_first(hidden).is_none(), "{hidden}");
         }
+    }
+
+    #[test]
+    fn the_context_is_built_only_for_policies_that_read_it() {
+        let dir = std::env::temp_dir().join(format!("mcp-policy-guard-ctx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conditioned = dir.join("conditioned.json");
+        std::fs::write(
+            &conditioned,
+            r#"{"authorizations":[{"authorizedFeatures":[{"type":"TOOLS","methods":["TOOLS_CALL"],"patternType":"ANY"}],"condition":"{#request.headers['x-role'][0] == 'admin'}"}]}"#,
+        )
+        .unwrap();
+        let guard = |policy: &std::path::Path| {
+            let api = super::super::config::GatewayConfig::parse(&format!(
+                "[[api]]\nname = \"a\"\npath = \"/mcp\"\npolicy = {policy:?}\n\
+                 backend = {{ url = \"http://127.0.0.1:1/mcp\" }}\n"
+            ))
+            .unwrap()
+            .apis
+            .remove(0);
+            build(&api, None).unwrap()
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-role", "admin".parse().unwrap());
+        let meta = RequestMeta {
+            http_method: http::Method::POST,
+            path: "/mcp".into(),
+            headers,
+            remote_ip: Arc::from("127.0.0.1"),
+            api: Arc::from("a"),
+            token_attributes: Vec::new(),
+            owner: None,
+        };
+        let read = guard(&conditioned);
+        assert_eq!(
+            read.context(&meta).request.headers.get_first("x-role"),
+            Some("admin")
+        );
+        let examples =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy.json");
+        let unread = guard(&examples);
+        assert!(!unread.guard.engine().reads_context());
+        assert!(
+            unread
+                .context(&meta)
+                .request
+                .headers
+                .get_first("x-role")
+                .is_none()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -11,7 +11,7 @@ use http::header::{
     WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use mcp_policy::Context;
 use mcp_policy::exchange::{Exchange, Failure, Head, Notes};
@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::guard::RequestMeta;
 use super::log::{self, Record};
-use super::replies::{Resp, channel_body, from_reply, full, set_content_type};
+use super::replies::{Resp, channel_body, from_reply, full, read_body, set_content_type, within};
 use super::session::{Session, Upstream};
 use super::upstream::{Lease, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
@@ -187,19 +187,23 @@ pub(crate) async fn forward(
     *req.uri_mut() = upstream_uri(backend, &uri);
     // Sized once: the copied headers plus the four set below.
     *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 4);
-    // The body goes with the type it was judged as, and nothing else describing it.
-    let mut skip: Vec<&str> = vec![
+    // The body goes with the type it was judged as, and nothing else describing it. (Static
+    // lists: a Vec built here was an allocation per request.)
+    const SKIP: [&str; 7] = [
         "host",
         "content-length",
         "content-type",
         "content-encoding",
         "mcp-session-id",
         "accept-encoding",
+        "authorization",
     ];
-    if !api.config.sends_authorization() {
-        skip.push("authorization");
-    }
-    copy_headers(&meta.headers, req.headers_mut(), &skip);
+    let skip = if api.config.sends_authorization() {
+        &SKIP[..6]
+    } else {
+        &SKIP[..]
+    };
+    copy_headers(&meta.headers, req.headers_mut(), skip);
     if let Some((_, ct)) = &body {
         req.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
@@ -207,12 +211,14 @@ pub(crate) async fn forward(
     // The engine judges bytes as they are: the backend must not compress.
     req.headers_mut()
         .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-    if let Some(Upstream::Http(up)) = session.as_ref().map(|s| &s.upstream) {
-        match HeaderValue::from_str(up) {
-            Ok(v) => {
-                req.headers_mut().insert(SESSION_HEADER, v);
+    if let Some(s) = &session
+        && let Upstream::Http(_) = s.upstream
+    {
+        match &s.upstream_header {
+            Some(v) => {
+                req.headers_mut().insert(SESSION_HEADER, v.clone());
             }
-            Err(_) => {
+            None => {
                 return super::replies::GatewayError::SessionNotFound.respond(&mut rec, None);
             }
         }
@@ -244,6 +250,7 @@ pub(crate) async fn forward(
     let upstream_session = upstream_session.as_ref().and_then(|v| v.to_str().ok());
 
     let mut session_out = session.as_ref().map(|s| s.id.clone());
+    let mut session_out_header = session.as_ref().and_then(|s| s.id_header.clone());
     if let (None, Some(up), true) = (&session, upstream_session, status.is_success()) {
         // The engine's session of this first exchange becomes the MCP session's.
         let s = Arc::new(Session::new(
@@ -256,6 +263,7 @@ pub(crate) async fn forward(
         shared.sessions.insert(s.clone());
         rec.session = Some(s.id.clone());
         session_out = Some(s.id.clone());
+        session_out_header = s.id_header.clone();
     }
     if let (Some(s), StatusCode::NOT_FOUND) = (&session, status) {
         // The backend forgot the session (restart, expiry): forget it too, so the client
@@ -282,9 +290,7 @@ pub(crate) async fn forward(
     }
     // The body may be rewritten: hyper sets the length of what is sent.
     strip_headers(&mut rheaders, &[CONTENT_LENGTH]);
-    if let (Some(id), true) = (&session_out, upstream_session.is_some())
-        && let Ok(v) = HeaderValue::from_str(id)
-    {
+    if let (Some(v), true) = (session_out_header, upstream_session.is_some()) {
         rheaders.insert(SESSION_HEADER, v);
     }
     let head = exchange.server_head(
@@ -292,7 +298,6 @@ pub(crate) async fn forward(
         rheaders.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
         rheaders.get(CONTENT_ENCODING).map(HeaderValue::as_bytes),
     );
-    let upstream = backend_session_of(session_out.as_deref(), &shared);
     let mut out = http::Response::new(full(Bytes::new()));
     *out.status_mut() = status;
     if head == Head::Stream {
@@ -305,7 +310,7 @@ pub(crate) async fn forward(
         };
         let pump = SsePump {
             api: api.clone(),
-            upstream,
+            upstream: backend_session_of(session_out.as_deref(), &shared),
             _lease: lease,
             meta,
             exchange,
@@ -318,9 +323,9 @@ pub(crate) async fn forward(
     }
     // Everything else is small (JSON answers, errors, 202): read it whole, then judge it.
     let limit = api.config.limits.max_response_bytes;
-    let read = tokio::time::timeout(timeouts.read(), Limited::new(rbody, limit).collect()).await;
+    let read = within(timeouts.read(), read_body(rbody, limit)).await;
     let data = match read {
-        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Ok(b)) => b,
         Ok(Err(e)) => {
             let msg = format!(
                 "Backend {} sent an unreadable response: {e}",
@@ -341,12 +346,19 @@ pub(crate) async fn forward(
     let ctx = match ctx {
         Some(c) => c,
         None => {
-            own_ctx = meta.context();
+            own_ctx = api.guard.context(&meta);
             &own_ctx
         }
     };
     let answer = exchange.server_body(&data, ctx);
     note(&mut rec, &answer.notes, &api);
+    // Looked up only when the policy refused a server request (a table lookup per exchange
+    // otherwise).
+    let upstream = if answer.to_server.is_empty() {
+        None
+    } else {
+        backend_session_of(session_out.as_deref(), &shared)
+    };
     for message in answer.to_server {
         answer_server(
             api.clone(),
@@ -462,7 +474,7 @@ impl SsePump {
             let label = self.api.backend_label();
             // One context for every event of the stream.
             let meta = self.meta.clone();
-            let ctx = meta.context();
+            let ctx = self.api.guard.context(&meta);
             loop {
                 let frame = tokio::select! {
                     // The client went away: stop reading, which drops (frees) the upstream

@@ -375,7 +375,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     });
     log::info(&format!("listening on http://{addr}"));
 
-    tokio::spawn(log::flusher());
+    log::defer_writes();
     tokio::spawn(reap_idle_sessions(shared.clone()));
     tokio::spawn(watch_for_reload(shared.clone()));
 

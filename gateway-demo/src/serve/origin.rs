@@ -70,11 +70,19 @@ impl HostPolicy {
 
     fn check_with(&self, headers: &HeaderMap, own: &[String]) -> Result<(), String> {
         let is_own = |authority: &str| own.iter().any(|o| o.eq_ignore_ascii_case(authority));
-        let host = headers
+        let raw_host = headers
             .get(HOST)
             .and_then(|v| v.to_str().ok())
-            .map(|h| h.trim().to_ascii_lowercase());
-        let host_ok = host.as_deref().is_some_and(is_own)
+            .map(str::trim);
+        // The usual case, the listener's own name, is compared without lowercasing a copy (an
+        // allocation per request).
+        let own_host = raw_host.is_some_and(is_own);
+        let host = if own_host {
+            None
+        } else {
+            raw_host.map(str::to_ascii_lowercase)
+        };
+        let host_ok = own_host
             || match (&self.hosts, &host) {
                 (Some(list), Some(h)) => list
                     .iter()

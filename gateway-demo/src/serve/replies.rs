@@ -197,3 +197,53 @@ pub(crate) fn set_content_type(headers: &mut HeaderMap, content_type: Option<&'s
         }
     }
 }
+
+/// A whole body of at most `limit` bytes (errors as `Limited`'s: `LengthLimitError` when it is
+/// longer). A body in one data frame, the usual case, is returned as that frame's bytes:
+/// `collect` put it in a buffer list (a `VecDeque` allocation) first.
+pub(crate) async fn read_body<B>(
+    body: B,
+    limit: usize,
+) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut body = std::pin::pin!(http_body_util::Limited::new(body, limit));
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        match (&mut first, &mut more) {
+            (None, _) => first = Some(data),
+            (Some(f), None) => {
+                let mut joined = bytes::BytesMut::with_capacity(f.len() + data.len());
+                joined.extend_from_slice(f);
+                joined.extend_from_slice(&data);
+                more = Some(joined);
+            }
+            (Some(_), Some(m)) => m.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, more) {
+        (_, Some(m)) => m.freeze(),
+        (Some(f), None) => f,
+        (None, None) => Bytes::new(),
+    })
+}
+
+/// `tokio::time::timeout`, with the timer set only when `fut` is not ready when first polled:
+/// a body is usually whole once its head has been read, and a timer is a clock read and a
+/// handle clone (and, once polled, a registration and a removal) for nothing then.
+pub(crate) async fn within<F: std::future::Future>(
+    limit: std::time::Duration,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(v) = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return Ok(v);
+    }
+    tokio::time::timeout(limit, fut).await
+}

@@ -11,10 +11,12 @@
 //! ([`Session::ended_with_local_copy`]). A stdio session's process lives in one replica: the
 //! others answer 404 to its id, so stdio APIs need a load balancer with session affinity.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use hashbrown::HashMap;
 
 use super::log;
 use super::seal::{Bound, Keyring};
@@ -42,6 +44,12 @@ pub(crate) struct Session {
     pub(crate) api: Arc<str>,
     /// Upstream binding.
     pub(crate) upstream: Upstream,
+    /// `id` as a header value, made once: validating and copying it into a new `HeaderValue`
+    /// was an allocation per answer. `None` if it cannot be one (never for minted ids).
+    pub(crate) id_header: Option<http::HeaderValue>,
+    /// The HTTP backend's session id as a header value, made once for the same reason. `None`
+    /// for stdio, or for an id that cannot be sent back.
+    pub(crate) upstream_header: Option<http::HeaderValue>,
     /// Under the OAuth2 plan, who opened the session (issuer and user): another caller's
     /// valid token does not open it (the MCP security guidance binds sessions to users, so a
     /// leaked or guessed session id is worth nothing without its owner's token).
@@ -87,11 +95,17 @@ impl Session {
     ) -> Self {
         // Kept under an id the client sends back: a stream of it can be resumed.
         core.set_resumable(true);
+        let upstream_header = match &upstream {
+            Upstream::Http(up) => http::HeaderValue::from_str(up).ok(),
+            Upstream::Stdio(_) => None,
+        };
         Self {
             core,
+            id_header: http::HeaderValue::from_str(&id).ok(),
             id: Arc::from(id),
             api,
             upstream,
+            upstream_header,
             owner,
             last_seen: Mutex::new(Instant::now()),
             checked_with: AtomicU64::new(0),
