@@ -329,8 +329,8 @@ impl RegexSet {
 /// The most NFA states a pattern set may have to be tried as a full DFA, and the most bytes
 /// the DFA and its construction may take: an ACL's few dozen globs and regexes fit; a set
 /// past either keeps the lazy DFA, so a large or hostile policy costs no more to compile.
-const DFA_NFA_STATES: usize = 4_096;
-const DFA_BYTES: usize = 1 << 20;
+const DFA_NFA_STATES: usize = 2_000;
+const DFA_BYTES: usize = 256 << 10;
 
 /// The full DFA of a pattern set that fits [`DFA_NFA_STATES`] and [`DFA_BYTES`].
 fn full_dfa(hirs: &[Hir], limits: &Limits) -> Option<dense::DFA<Vec<u32>>> {
