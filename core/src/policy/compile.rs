@@ -840,6 +840,32 @@ mod tests {
     }
 
     #[test]
+    fn sets_that_do_not_determinize_cheaply_keep_the_meta_regex() {
+        // Globs with several stars each make the DFA's states multiply: the set gives up on
+        // it within the size limits and answers through the meta regex, the same rules.
+        let letters = b"abcdefghijklmnopqrstuvwxyz";
+        let globs: Vec<String> = (0..60)
+            .map(|i| {
+                let pick = |k: usize| char::from(letters[(i * 7 + k * 5) % 26]);
+                alloc::format!("*{}*{}*{}*{}*", pick(0), pick(1), pick(2), pick(3))
+            })
+            .collect();
+        let group = pending(&[], &globs);
+        let set = build_set(&group, &Limits::default()).unwrap();
+        assert!(set.dfa.is_none());
+        let mut matched = 0;
+        for s in ["xafxkxpx", "afkp", "hmrw-omty", "zzz", "", "pkfa"] {
+            let want = reference(&group, s);
+            matched += want.len();
+            assert_eq!(offered(&set, s), want, "{s}");
+        }
+        assert!(matched >= 3, "the subjects should match some globs");
+        // And a handful of plain globs gets one.
+        let small = pending(&[], &[String::from("docs_*"), String::from("*_readonly")]);
+        assert!(build_set(&small, &Limits::default()).unwrap().dfa.is_some());
+    }
+
+    #[test]
     fn regex_facts_narrow_without_excluding() {
         let group = pending(
             &[
