@@ -32,12 +32,6 @@ enum Command {
     Keygen(serve::seal::KeygenArgs),
 }
 
-/// mimalloc instead of glibc's malloc: a proxied request makes about 33 short-lived
-/// allocations (hyper's buffers and head maps, the exchange's bookkeeping), and glibc spent
-/// about 5,000 instructions per request on them (benches/README.md, "Gateway").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The async runtime of `serve`. `MCP_POLICY_WORKER_THREADS=1` runs everything on one thread
 /// (tokio's current-thread scheduler), `=N` on N worker threads; unset, one thread on machines
 /// with at most two cores, tokio's default (one worker per core) above. On the 2-core build
