@@ -149,6 +149,22 @@ pub(crate) fn build(
 mod tests {
     use super::*;
 
+    /// A POST to API `a` at `/mcp` from 127.0.0.1.
+    fn post(
+        headers: http::HeaderMap,
+        token_attributes: Vec<(String, serde_json::Value)>,
+    ) -> RequestMeta {
+        RequestMeta {
+            http_method: http::Method::POST,
+            path: "/mcp".into(),
+            headers,
+            remote_ip: Arc::from("127.0.0.1"),
+            api: Arc::from("a"),
+            token_attributes,
+            owner: None,
+        }
+    }
+
     #[test]
     fn conditions_never_see_credentials() {
         let mut headers = http::HeaderMap::new();
@@ -160,15 +176,7 @@ mod tests {
         ] {
             headers.insert(k, v.parse().unwrap());
         }
-        let meta = RequestMeta {
-            http_method: http::Method::POST,
-            path: "/mcp".into(),
-            headers,
-            remote_ip: Arc::from("127.0.0.1"),
-            api: Arc::from("a"),
-            token_attributes: vec![("user".into(), "alice".into())],
-            owner: None,
-        };
+        let meta = post(headers, vec![("user".into(), "alice".into())]);
         let ctx = meta.context();
         assert_eq!(ctx.request.headers.get_first("x-role"), Some("admin"));
         assert!(
@@ -202,15 +210,7 @@ mod tests {
         };
         let mut headers = http::HeaderMap::new();
         headers.insert("x-role", "admin".parse().unwrap());
-        let meta = RequestMeta {
-            http_method: http::Method::POST,
-            path: "/mcp".into(),
-            headers,
-            remote_ip: Arc::from("127.0.0.1"),
-            api: Arc::from("a"),
-            token_attributes: Vec::new(),
-            owner: None,
-        };
+        let meta = post(headers, Vec::new());
         let read = guard(&conditioned);
         assert_eq!(
             read.context(&meta).request.headers.get_first("x-role"),
