@@ -242,9 +242,10 @@ fn utf8_width(lead: u8) -> usize {
 
 impl RegexSet {
     /// Calls `f` with the rule of each pattern matching `subject`, in pattern (policy) order,
-    /// until `f` returns `true`; returns whether it did. Allocates nothing: the common case is
-    /// one search; only when the first matching pattern's rule does not apply are the later
-    /// patterns tried one by one, each filtered by its facts before an anchored search.
+    /// until `f` returns `true`; returns whether it did. Allocates nothing. With the full DFA
+    /// one pass over the name finds every matching pattern; without it, the meta regex finds
+    /// the first, and only when its rule does not apply are the later patterns tried one by
+    /// one, each filtered by its facts before an anchored search.
     fn find(&self, subject: &str, mut f: impl FnMut(u32) -> bool) -> bool {
         if let Some(dfa) = &self.dfa
             && let Some(found) = self.find_dfa(dfa, subject, &mut f)
@@ -276,9 +277,7 @@ impl RegexSet {
                     && f(p.rule)
             })
     }
-}
 
-impl RegexSet {
     /// [`RegexSet::find`] through the full DFA; `None` when it cannot tell (a quit byte).
     #[inline]
     fn find_dfa(
