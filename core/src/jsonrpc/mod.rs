@@ -222,9 +222,17 @@ fn check_text<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a str, Error> {
         ));
     }
     scan::check_len(bytes.len())?;
-    core::str::from_utf8(bytes).map_err(|e| {
-        Error::new(ErrorKind::InvalidUtf8, "body is not valid UTF-8").at_offset(e.valid_up_to())
-    })
+    simdutf8::basic::from_utf8(bytes).map_err(|_| invalid_utf8(bytes))
+}
+
+/// Where the body stops being UTF-8 (`simdutf8`'s fast check only says whether it is).
+#[cold]
+#[inline(never)]
+fn invalid_utf8(bytes: &[u8]) -> Error {
+    let at = core::str::from_utf8(bytes)
+        .err()
+        .map_or(0, |e| e.valid_up_to());
+    Error::new(ErrorKind::InvalidUtf8, "body is not valid UTF-8").at_offset(at)
 }
 
 /// Characters that must never appear in a method, name or URI: a C host or a log line could
