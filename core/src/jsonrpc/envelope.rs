@@ -170,10 +170,14 @@ struct Stack {
     keys: [Key; INLINE_KEYS],
     more_keys: Vec<Key>,
     nkeys: usize,
+    /// Below this many keys an object takes the hashed check as each key arrives: the
+    /// smaller of [`LINEAR_KEYS`] and `max_object_keys`, so that one compare per key also
+    /// guards the limit.
+    hashed_keys: usize,
 }
 
 impl Stack {
-    fn new() -> Self {
+    fn new(limits: &Limits) -> Self {
         Self {
             frames: [EMPTY_FRAME; INLINE_FRAMES],
             more_frames: Vec::new(),
@@ -181,6 +185,7 @@ impl Stack {
             keys: [EMPTY_KEY; INLINE_KEYS],
             more_keys: Vec::new(),
             nkeys: 0,
+            hashed_keys: LINEAR_KEYS.min(limits.max_object_keys),
         }
     }
 
@@ -255,16 +260,15 @@ impl Stack {
         k: Key,
         limits: &Limits,
     ) -> Result<bool, Error> {
-        if cur.nkeys as usize >= limits.max_object_keys {
-            return Err(too_many_keys(limits, &self.render_path(sc, None)));
-        }
         let mut dup = false;
-        if (cur.nkeys as usize) < LINEAR_KEYS {
+        if (cur.nkeys as usize) < self.hashed_keys {
             let bit = 1u64 << key_hash(sc, k);
             if cur.seen & bit != 0 {
                 dup = self.repeats_earlier(sc, cur, k);
             }
             cur.seen |= bit;
+        } else if cur.nkeys as usize >= limits.max_object_keys {
+            return Err(too_many_keys(limits, &self.render_path(sc, None)));
         }
         self.push_key(k);
         cur.nkeys = cur.nkeys.wrapping_add(1);
@@ -569,7 +573,7 @@ fn walk<'a>(
         l.array = None;
         l.cache_scope = None;
     }
-    let mut st = Stack::new();
+    let mut st = Stack::new(limits);
     let mut sink = Sink {
         f: Fields::default(),
         list,

@@ -245,6 +245,12 @@ fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
+#[cold]
+#[inline(never)]
+fn not_an_object(member: &str, v: RawValue<'_>) -> Error {
+    wrong_type(member, "an object", v.kind(), ErrorKind::InvalidRequest)
+}
+
 fn wrong_type(path: &str, want: &str, got: Kind, kind: ErrorKind) -> Error {
     Error::new(
         kind,
@@ -255,7 +261,8 @@ fn wrong_type(path: &str, want: &str, got: Kind, kind: ErrorKind) -> Error {
 
 /// Whether the contents of a scanned string are printable ASCII without escapes: no byte is
 /// `\\`, DEL or beyond ASCII (the scan already refused raw bytes below 0x20). Eight bytes at a
-/// time, as a name is checked on every call.
+/// time, as a name is checked on every call; the tail is one more word that overlaps the last,
+/// so no name is checked byte by byte past its first three bytes.
 #[inline]
 fn plain_ascii(b: &[u8]) -> bool {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -267,24 +274,30 @@ fn plain_ascii(b: &[u8]) -> bool {
         let bs = w ^ (LO * u64::from(b'\\'));
         ((w | w.wrapping_add(LO)) | (bs.wrapping_sub(LO) & !bs)) & HI != 0
     };
-    let mut chunks = b.chunks_exact(8);
-    for c in chunks.by_ref() {
-        if c.first_chunk::<8>()
-            .is_none_or(|c| bad(u64::from_le_bytes(*c)))
-        {
-            return false;
+    if let Some(last) = b.last_chunk::<8>() {
+        let mut chunks = b.chunks_exact(8);
+        for c in chunks.by_ref() {
+            if c.first_chunk::<8>()
+                .is_none_or(|c| bad(u64::from_le_bytes(*c)))
+            {
+                return false;
+            }
         }
+        return chunks.remainder().is_empty() || !bad(u64::from_le_bytes(*last));
     }
-    chunks
-        .remainder()
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
+    if let (Some(first), Some(last)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        // Four to seven bytes: two words that overlap, the upper lanes spaces.
+        let word = |c: &[u8; 4]| u64::from(u32::from_le_bytes(*c)) | 0x2020_2020 << 32;
+        return !bad(word(first)) && !bad(word(last));
+    }
+    b.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
 }
 
 /// A string member that a decision depends on: decoded once, checked for control characters.
+#[inline(always)]
 fn subject_string<'a>(v: RawValue<'a>, path: &str, kind: ErrorKind) -> Result<Cow<'a, str>, Error> {
     // Printable ASCII without escapes (nearly every real method, name and URI) is its own
-    // decoding and holds no control character: one pass settles it.
+    // decoding and holds no control character: one pass settles it, inline.
     if v.kind() == Kind::String {
         let text = v.as_text();
         let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
@@ -292,6 +305,17 @@ fn subject_string<'a>(v: RawValue<'a>, path: &str, kind: ErrorKind) -> Result<Co
             return Ok(Cow::Borrowed(inner));
         }
     }
+    decoded_subject(v, path, kind)
+}
+
+/// [`subject_string`] for a value that is not plain ASCII (escapes, other characters) or not a
+/// string at all.
+#[inline(never)]
+fn decoded_subject<'a>(
+    v: RawValue<'a>,
+    path: &str,
+    kind: ErrorKind,
+) -> Result<Cow<'a, str>, Error> {
     let Some(s) = v.as_str() else {
         return Err(wrong_type(path, "a string", v.kind(), kind));
     };
@@ -549,15 +573,11 @@ impl<'a> Message<'a> {
                 listen = read_subscriptions(params)?;
             }
         }
-        for (member, v) in [("result", result), ("error", error)] {
-            if let Some(v) = v.filter(|v| v.kind() != Kind::Object) {
-                return Err(wrong_type(
-                    member,
-                    "an object",
-                    v.kind(),
-                    ErrorKind::InvalidRequest,
-                ));
-            }
+        if let Some(v) = result.filter(|v| v.kind() != Kind::Object) {
+            return Err(not_an_object("result", v));
+        }
+        if let Some(v) = error.filter(|v| v.kind() != Kind::Object) {
+            return Err(not_an_object("error", v));
         }
 
         Ok(Self {
@@ -695,4 +715,25 @@ pub fn write_json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time check against the byte rule, for every length up to three words and
+    /// every kind of byte at every position.
+    #[test]
+    fn plain_ascii_matches_the_byte_rule() {
+        let rule = |b: &[u8]| b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\');
+        for len in 0..25 {
+            for at in 0..len {
+                for byte in [b'a', b' ', b'~', b'\\', 0x7f, 0x80, 0xc3, 0xff] {
+                    let mut b = alloc::vec![b'x'; len];
+                    b[at] = byte;
+                    assert_eq!(plain_ascii(&b), rule(&b), "{b:?}");
+                }
+            }
+        }
+    }
 }
