@@ -12,6 +12,7 @@
 //! client reads exactly what was judged.
 
 use alloc::vec::Vec;
+use core::ops::Range;
 
 use crate::error::{Error, ErrorKind};
 
@@ -33,12 +34,12 @@ pub struct Event {
 impl Event {
     /// Whether the event carries a JSON-RPC message: type `message` (or none) with data.
     pub fn is_message(&self) -> bool {
-        self.data.as_ref().is_some_and(|d| !d.is_empty()) && self.is_message_type()
+        self.view().is_message()
     }
 
     /// Whether the event's type is `message` (or absent, which means `message`).
     pub fn is_message_type(&self) -> bool {
-        self.event.as_deref().is_none_or(|e| e == b"message")
+        self.view().is_message_type()
     }
 
     /// Writes the event, ending with the blank line that dispatches it: comments, `event`,
@@ -46,21 +47,78 @@ impl Event {
     /// `data` (LF, CR or CRLF) become separate `data:` lines, which a client joins back with
     /// `\n`; the other fields cannot hold line breaks once parsed.
     pub fn write(&self, out: &mut Vec<u8>) {
-        for c in &self.comments {
+        self.view().write(out);
+    }
+
+    /// Whether writing the event would produce only its blank line.
+    pub fn is_empty(&self) -> bool {
+        self.view().is_empty()
+    }
+
+    /// The event as a borrowed view.
+    pub fn view(&self) -> EventRef<'_> {
+        EventRef {
+            comments: &self.comments,
+            event: self.event.as_deref(),
+            id: self.id.as_deref(),
+            retry: self.retry.as_deref(),
+            data: self.data.as_deref(),
+        }
+    }
+}
+
+/// One block of the stream, borrowed from the parser (and, when the whole block arrived in
+/// one chunk, from that chunk): what [`Parser::push_ref`] hands over, so that judging an
+/// event copies nothing. The fields mean what [`Event`]'s do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventRef<'a> {
+    /// Comment lines, without the leading `:`.
+    pub comments: &'a [Vec<u8>],
+    /// `event:` (absent means `message`).
+    pub event: Option<&'a [u8]>,
+    /// `id:` (the last valid one in the block).
+    pub id: Option<&'a [u8]>,
+    /// `retry:` (digits only).
+    pub retry: Option<&'a [u8]>,
+    /// `data:` lines joined with `\n`; `None` when the block had no data line.
+    pub data: Option<&'a [u8]>,
+}
+
+impl EventRef<'_> {
+    /// Whether the event carries a JSON-RPC message: type `message` (or none) with data.
+    pub fn is_message(&self) -> bool {
+        self.data.is_some_and(|d| !d.is_empty()) && self.is_message_type()
+    }
+
+    /// Whether the event's type is `message` (or absent, which means `message`).
+    pub fn is_message_type(&self) -> bool {
+        self.event.is_none_or(|e| e == b"message")
+    }
+
+    /// Writes the event as [`Event::write`] does.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        // One growth of `out` for the whole event (more only for data of several lines):
+        // each field adds its name, `: ` and a line end.
+        let fields = [self.event, self.id, self.retry, self.data];
+        let size = self.comments.iter().map(|c| c.len() + 2).sum::<usize>()
+            + fields.iter().flatten().map(|f| f.len() + 8).sum::<usize>()
+            + 1;
+        out.reserve(size);
+        for c in self.comments {
             out.push(b':');
             out.extend_from_slice(c);
             out.push(b'\n');
         }
-        if let Some(e) = &self.event {
+        if let Some(e) = self.event {
             field(out, b"event", e);
         }
-        if let Some(i) = &self.id {
+        if let Some(i) = self.id {
             field(out, b"id", i);
         }
-        if let Some(r) = &self.retry {
+        if let Some(r) = self.retry {
             field(out, b"retry", r);
         }
-        if let Some(d) = &self.data {
+        if let Some(d) = self.data {
             write_data(out, d);
         }
         out.push(b'\n');
@@ -73,6 +131,17 @@ impl Event {
             && self.id.is_none()
             && self.retry.is_none()
             && self.data.is_none()
+    }
+
+    /// The event with its own copies of the fields.
+    pub fn to_event(&self) -> Event {
+        Event {
+            comments: self.comments.to_vec(),
+            event: self.event.map(<[u8]>::to_vec),
+            id: self.id.map(<[u8]>::to_vec),
+            retry: self.retry.map(<[u8]>::to_vec),
+            data: self.data.map(<[u8]>::to_vec),
+        }
     }
 }
 
@@ -110,6 +179,7 @@ pub fn write_data(out: &mut Vec<u8>, data: &[u8]) {
 
 /// Writes one `message` event carrying `data` (with an `id` when given).
 pub fn write_message(out: &mut Vec<u8>, id: Option<&[u8]>, data: &[u8]) {
+    out.reserve(data.len() + id.map_or(0, <[u8]>::len) + 32);
     out.extend_from_slice(b"event: message\n");
     if let Some(i) = id {
         field(out, b"id", i);
@@ -127,13 +197,77 @@ fn next_line_break(buf: &[u8], from: usize) -> Option<usize> {
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
-/// Incremental parser: feed chunks with [`Parser::push`], which hands over each completed
-/// block, then call [`Parser::finish`] at the end of the stream.
+/// The room a data line begun in one chunk and ended in a later one starts with: a list
+/// result of a few dozen tools, so that such a line is not copied again each time it
+/// outgrows its buffer.
+const LINE_START_BYTES: usize = 16 << 10;
+/// Buffers larger than this are freed after their block instead of kept for the next one:
+/// a stream that once carried a large event does not hold its size for the rest of its life.
+const KEEP_BYTES: usize = 64 << 10;
+
+/// A field of the block being read (`event`, `id`, `retry`): its buffer is kept from block
+/// to block, so that reading an event id allocates once per stream, not once per event.
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    bytes: Vec<u8>,
+    set: bool,
+}
+
+impl Slot {
+    fn set(&mut self, v: &[u8]) {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(v);
+        self.set = true;
+    }
+
+    fn get(&self) -> Option<&[u8]> {
+        self.set.then_some(self.bytes.as_slice())
+    }
+
+    fn clear(&mut self) {
+        self.set = false;
+        if self.bytes.capacity() > KEEP_BYTES {
+            self.bytes = Vec::new();
+        }
+    }
+}
+
+/// Where the data of the block being read is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Data {
+    /// The block has no data line (yet).
+    None,
+    /// One data line, still inside the chunk being read: borrowed from it, not copied, when
+    /// the block ends in the same chunk.
+    InChunk(Range<usize>),
+    /// `data_buf[start..]`: a line that spanned chunks (the buffer is that line, moved rather
+    /// than copied), or several data lines joined.
+    Owned { start: usize },
+}
+
+/// What one complete line asks of the block being read.
+enum LineKind {
+    /// The blank line that ends the block.
+    Blank,
+    /// A data line; its value starts at this offset of the line.
+    Data(usize),
+    /// Anything else (already taken into the block).
+    Other,
+}
+
+/// Incremental parser: feed chunks with [`Parser::push`] (or [`Parser::push_ref`]), which
+/// hands over each completed block, then call [`Parser::finish`] at the end of the stream.
 #[derive(Debug, Clone)]
 pub struct Parser {
     /// A line begun in an earlier chunk.
     line: Vec<u8>,
-    pending: Event,
+    comments: Vec<Vec<u8>>,
+    event: Slot,
+    id: Slot,
+    retry: Slot,
+    data: Data,
+    /// The data of [`Data::Owned`].
+    data_buf: Vec<u8>,
     /// Whether the block being read has any line yet.
     has_fields: bool,
     /// Bytes of the block being read (lines and their ends).
@@ -150,7 +284,12 @@ impl Parser {
     pub fn new(max_event_bytes: usize) -> Self {
         Self {
             line: Vec::new(),
-            pending: Event::default(),
+            comments: Vec::new(),
+            event: Slot::default(),
+            id: Slot::default(),
+            retry: Slot::default(),
+            data: Data::None,
+            data_buf: Vec::new(),
             has_fields: false,
             block_bytes: 0,
             after_cr: false,
@@ -164,8 +303,18 @@ impl Parser {
     /// the stream cannot be read past this point (a block over the size limit).
     pub fn push(
         &mut self,
-        mut chunk: &[u8],
+        chunk: &[u8],
         mut on_event: impl FnMut(Event) -> bool,
+    ) -> Result<(), Error> {
+        self.push_ref(chunk, |e| on_event(e.to_event()))
+    }
+
+    /// [`Parser::push`] handing over borrowed blocks: a block that arrived whole in `chunk`
+    /// with one data line is not copied at all, one that spanned chunks is assembled once.
+    pub fn push_ref(
+        &mut self,
+        mut chunk: &[u8],
+        mut on_event: impl FnMut(EventRef<'_>) -> bool,
     ) -> Result<(), Error> {
         if self.bom < BOM.len() {
             while let Some((&b, rest)) = chunk.split_first() {
@@ -191,36 +340,64 @@ impl Parser {
                 chunk = rest;
             }
         }
-        while let Some(at) = next_line_break(chunk, 0) {
-            let (head, tail) = chunk.split_at(at);
+        let read = self.read_lines(chunk, &mut on_event);
+        // Data borrowed from the chunk outlives it only as a copy.
+        if let Data::InChunk(r) = &self.data {
+            self.data_buf.clear();
+            self.data_buf
+                .extend_from_slice(chunk.get(r.clone()).unwrap_or_default());
+            self.data = Data::Owned { start: 0 };
+        }
+        let rest = read?;
+        if self.line.is_empty() && rest.starts_with(b"data:") {
+            self.line
+                .reserve(LINE_START_BYTES.min(self.max_event_bytes).max(rest.len()));
+        }
+        self.line.extend_from_slice(rest);
+        if self.block_bytes + self.line.len() > self.max_event_bytes {
+            return Err(self.too_large());
+        }
+        Ok(())
+    }
+
+    /// Reads the complete lines of `buf`; returns what is left of it (the start of a line),
+    /// empty when `on_event` stopped the parse.
+    fn read_lines<'c>(
+        &mut self,
+        buf: &'c [u8],
+        on_event: &mut impl FnMut(EventRef<'_>) -> bool,
+    ) -> Result<&'c [u8], Error> {
+        let mut pos = 0;
+        while let Some(at) = next_line_break(buf, pos) {
             let go_on = if self.line.is_empty() {
-                self.line_done(head, &mut on_event)?
+                let line = buf.get(pos..at).unwrap_or_default();
+                match self.take_line(line)? {
+                    LineKind::Blank => self.dispatch(buf, on_event),
+                    LineKind::Data(v) => {
+                        self.add_data_in_chunk(buf, pos + v..at);
+                        true
+                    }
+                    LineKind::Other => true,
+                }
             } else {
-                let mut line = core::mem::take(&mut self.line);
-                line.extend_from_slice(head);
-                let r = self.line_done(&line, &mut on_event);
-                line.clear();
-                self.line = line;
-                r?
+                self.line
+                    .extend_from_slice(buf.get(pos..at).unwrap_or_default());
+                self.buffered_line_done(buf, on_event)?
             };
             let mut skip = 1;
-            if tail.first() == Some(&b'\r') {
-                match tail.get(1) {
+            if buf.get(at) == Some(&b'\r') {
+                match buf.get(at + 1) {
                     Some(b'\n') => skip = 2,
                     None => self.after_cr = true,
                     Some(_) => {}
                 }
             }
-            chunk = tail.get(skip..).unwrap_or_default();
+            pos = at + skip;
             if !go_on {
-                return Ok(());
+                return Ok(&[]);
             }
         }
-        self.line.extend_from_slice(chunk);
-        if self.block_bytes + self.line.len() > self.max_event_bytes {
-            return Err(self.too_large());
-        }
-        Ok(())
+        Ok(buf.get(pos..).unwrap_or_default())
     }
 
     fn too_large(&self) -> Error {
@@ -230,18 +407,11 @@ impl Parser {
         )
     }
 
-    fn line_done(
-        &mut self,
-        line: &[u8],
-        on_event: &mut impl FnMut(Event) -> bool,
-    ) -> Result<bool, Error> {
+    /// Takes one complete line into the block, except data, which the caller places (where
+    /// it is depends on where the line is).
+    fn take_line(&mut self, line: &[u8]) -> Result<LineKind, Error> {
         if line.is_empty() {
-            if !self.has_fields {
-                return Ok(true);
-            }
-            self.has_fields = false;
-            self.block_bytes = 0;
-            return Ok(on_event(core::mem::take(&mut self.pending)));
+            return Ok(LineKind::Blank);
         }
         self.block_bytes += line.len() + 1;
         if self.block_bytes > self.max_event_bytes {
@@ -249,35 +419,121 @@ impl Parser {
         }
         self.has_fields = true;
         if let Some(comment) = line.strip_prefix(b":") {
-            self.pending.comments.push(comment.to_vec());
-            return Ok(true);
+            self.comments.push(comment.to_vec());
+            return Ok(LineKind::Other);
         }
-        let (name, value) = match line.iter().position(|&b| b == b':') {
+        let (name, at) = match line.iter().position(|&b| b == b':') {
             Some(p) => {
-                let v = line.get(p + 1..).unwrap_or_default();
-                (
-                    line.get(..p).unwrap_or_default(),
-                    v.strip_prefix(b" ").unwrap_or(v),
-                )
+                let after = p + 1;
+                let at = if line.get(after) == Some(&b' ') {
+                    after + 1
+                } else {
+                    after
+                };
+                (line.get(..p).unwrap_or_default(), at)
             }
-            None => (line, &b""[..]),
+            None => (line, line.len()),
         };
+        let value = line.get(at..).unwrap_or_default();
         match name {
-            b"data" => match &mut self.pending.data {
-                Some(d) => {
-                    d.push(b'\n');
-                    d.extend_from_slice(value);
-                }
-                None => self.pending.data = Some(value.to_vec()),
-            },
-            b"event" => self.pending.event = Some(value.to_vec()),
-            b"id" if !value.contains(&0) => self.pending.id = Some(value.to_vec()),
+            b"data" => return Ok(LineKind::Data(at)),
+            b"event" => self.event.set(value),
+            b"id" if !value.contains(&0) => self.id.set(value),
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                self.pending.retry = Some(value.to_vec());
+                self.retry.set(value);
             }
             _ => {}
         }
-        Ok(true)
+        Ok(LineKind::Other)
+    }
+
+    /// The line in `self.line` is complete (its end in `buf`, the chunk being read).
+    fn buffered_line_done(
+        &mut self,
+        buf: &[u8],
+        on_event: &mut impl FnMut(EventRef<'_>) -> bool,
+    ) -> Result<bool, Error> {
+        let mut line = core::mem::take(&mut self.line);
+        let kind = self.take_line(&line);
+        let go_on = match kind {
+            Ok(LineKind::Data(v)) if self.data == Data::None => {
+                // The first data line: it becomes the data buffer as it is, uncopied.
+                line = core::mem::replace(&mut self.data_buf, line);
+                self.data = Data::Owned { start: v };
+                Ok(true)
+            }
+            Ok(LineKind::Data(v)) => {
+                self.append_data(buf, line.get(v..).unwrap_or_default());
+                Ok(true)
+            }
+            Ok(LineKind::Blank) => Ok(self.dispatch(buf, on_event)),
+            Ok(LineKind::Other) => Ok(true),
+            Err(e) => Err(e),
+        };
+        line.clear();
+        if line.capacity() > KEEP_BYTES {
+            line = Vec::new();
+        }
+        self.line = line;
+        go_on
+    }
+
+    /// A data line wholly inside `buf`, its value at `value`.
+    fn add_data_in_chunk(&mut self, buf: &[u8], value: Range<usize>) {
+        if self.data == Data::None {
+            self.data = Data::InChunk(value);
+        } else {
+            self.append_data(buf, buf.get(value).unwrap_or_default());
+        }
+    }
+
+    /// A further data line: joined to the data with `\n`.
+    fn append_data(&mut self, buf: &[u8], value: &[u8]) {
+        match &self.data {
+            Data::None => {
+                self.data_buf.clear();
+                self.data = Data::Owned { start: 0 };
+            }
+            Data::InChunk(r) => {
+                self.data_buf.clear();
+                self.data_buf
+                    .extend_from_slice(buf.get(r.clone()).unwrap_or_default());
+                self.data_buf.push(b'\n');
+                self.data = Data::Owned { start: 0 };
+            }
+            Data::Owned { .. } => self.data_buf.push(b'\n'),
+        }
+        self.data_buf.extend_from_slice(value);
+    }
+
+    /// The blank line: hands the block over (if it has any line) and starts the next one.
+    fn dispatch(&mut self, buf: &[u8], on_event: &mut impl FnMut(EventRef<'_>) -> bool) -> bool {
+        if !self.has_fields {
+            return true;
+        }
+        let data = match &self.data {
+            Data::None => None,
+            Data::InChunk(r) => Some(buf.get(r.clone()).unwrap_or_default()),
+            Data::Owned { start } => Some(self.data_buf.get(*start..).unwrap_or_default()),
+        };
+        let go_on = on_event(EventRef {
+            comments: &self.comments,
+            event: self.event.get(),
+            id: self.id.get(),
+            retry: self.retry.get(),
+            data,
+        });
+        self.has_fields = false;
+        self.block_bytes = 0;
+        self.comments.clear();
+        self.event.clear();
+        self.id.clear();
+        self.retry.clear();
+        self.data = Data::None;
+        if self.data_buf.capacity() > KEEP_BYTES {
+            self.data_buf = Vec::new();
+        }
+        go_on
     }
 
     /// Whether a block is partly read (a stream ending here was cut mid-event).
@@ -428,6 +684,90 @@ id\nfoo: bar\nretry: soon\nid: a\0b\ndata:  two spaces\n\n";
         let mut p = Parser::new(1024);
         p.push(b"data: {}\r\r", |_| true).unwrap();
         assert!(p.finish().is_ok());
+    }
+
+    /// A list result on one data line, longer than the room a split line starts with, with
+    /// an event before and after it.
+    fn long_stream() -> (Vec<u8>, Vec<u8>) {
+        let data: Vec<u8> = (0..(LINE_START_BYTES * 2 + 77))
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect();
+        let mut s = b"id: 1\ndata: x\n\nevent: message\nid: 2\ndata: ".to_vec();
+        s.extend_from_slice(&data);
+        s.extend_from_slice(b"\r\ndata: tail\r\n\r\n: ping\n\n");
+        (s, data)
+    }
+
+    #[test]
+    fn a_long_data_line_in_any_pieces() {
+        let (stream, data) = long_stream();
+        let whole = parse_split(&stream, &[]);
+        assert_eq!(whole.len(), 3);
+        let mut joined = data.clone();
+        joined.extend_from_slice(b"\ntail");
+        assert_eq!(whole[1].data.as_deref(), Some(&joined[..]));
+        let around_the_room = [LINE_START_BYTES - 1, LINE_START_BYTES + 1];
+        for step in [1, 2, 3, 7, 100, 4096].into_iter().chain(around_the_room) {
+            let cuts: Vec<usize> = (step..stream.len()).step_by(step).collect();
+            assert_eq!(parse_split(&stream, &cuts), whole, "pieces of {step}");
+        }
+        // Cut just before, inside and after each line end and the data's value.
+        let data_at = stream.windows(6).position(|w| w == b"data: ").unwrap();
+        for a in [data_at, data_at + 1, data_at + 5, data_at + 6, data_at + 7] {
+            for b in (stream.len() - 30)..=stream.len() {
+                assert_eq!(parse_split(&stream, &[a, b]), whole, "cuts {a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_inside_one_chunk_is_not_copied() {
+        let chunk = b"id: 7\ndata: {\"a\":1}\n\ndata: two\ndata: lines\n\n";
+        let mut p = Parser::new(1024);
+        let mut seen = Vec::new();
+        p.push_ref(chunk, |e| {
+            let d = e.data.unwrap();
+            seen.push((d.to_vec(), chunk.as_ptr_range().contains(&d.as_ptr())));
+            true
+        })
+        .unwrap();
+        p.finish().unwrap();
+        assert_eq!(
+            seen,
+            [
+                (b"{\"a\":1}".to_vec(), true),
+                (b"two\nlines".to_vec(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn buffers_do_not_keep_the_size_of_a_large_event() {
+        let mut p = Parser::new(1 << 20);
+        let mut big = b"id: ".to_vec();
+        big.resize(KEEP_BYTES * 2, b'i');
+        big.extend_from_slice(b"\ndata: ");
+        let data_at = big.len();
+        big.resize(data_at + KEEP_BYTES * 2, b'd');
+        big.extend_from_slice(b"\ndata: x\n\n");
+        let mut n = 0;
+        for piece in big.chunks(1000) {
+            p.push_ref(piece, |e| {
+                assert_eq!(e.data.map(<[u8]>::len), Some(KEEP_BYTES * 2 + 2));
+                n += 1;
+                true
+            })
+            .unwrap();
+        }
+        assert_eq!(n, 1);
+        assert!(!p.has_partial());
+        for cap in [
+            p.line.capacity(),
+            p.data_buf.capacity(),
+            p.id.bytes.capacity(),
+        ] {
+            assert!(cap <= KEEP_BYTES, "{cap}");
+        }
     }
 
     #[test]

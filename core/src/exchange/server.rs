@@ -2,6 +2,7 @@
 //! message at a time (a stdio line).
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -80,7 +81,8 @@ pub struct Exchange {
     status: u16,
     declared: Option<Result<Declared, Error>>,
     encoding: Result<(), Error>,
-    parser: Option<sse::Parser>,
+    /// Boxed: it is taken out and put back for each chunk, which moves only the box.
+    parser: Option<Box<sse::Parser>>,
     saw_event_id: bool,
     done: bool,
     /// The revision the client spoke when it opened this exchange.
@@ -163,7 +165,7 @@ impl Exchange {
     fn start_stream(&mut self) {
         if self.parser.is_none() {
             let max = self.guard.engine.limits().max_body_bytes;
-            self.parser = Some(sse::Parser::new(max));
+            self.parser = Some(Box::new(sse::Parser::new(max)));
         }
     }
 
@@ -301,7 +303,7 @@ impl Exchange {
             return step;
         };
         let mut failed: Option<Error> = None;
-        let res = parser.push(chunk, |ev| match self.event(ev, ctx, &mut step) {
+        let res = parser.push_ref(chunk, |ev| match self.event(ev, ctx, &mut step) {
             Ok(()) => true,
             Err(e) => {
                 failed = Some(e);
@@ -423,16 +425,16 @@ impl Exchange {
     /// One parsed event: judged and written out again.
     fn event(
         &mut self,
-        mut ev: sse::Event,
+        mut ev: sse::EventRef<'_>,
         ctx: &Context<'_>,
         step: &mut Step,
     ) -> Result<(), Error> {
-        if let Some(id) = &ev.id {
+        if let Some(id) = ev.id {
             self.saw_event_id = true;
             self.session.note_event_id(self.id, id);
         }
         if !ev.is_message() {
-            if ev.data.as_ref().is_some_and(|d| !d.is_empty()) || !ev.is_message_type() {
+            if ev.data.is_some_and(|d| !d.is_empty()) || !ev.is_message_type() {
                 // Data of another event type is no MCP message, so nothing can judge it, and a
                 // lenient client might still read it: it is never passed. The id (so that
                 // Last-Event-ID still advances), `retry` and comments are kept.
@@ -447,21 +449,19 @@ impl Exchange {
             }
             return Ok(());
         }
-        let data = ev.data.take().unwrap_or_default();
-        let out = self.judge_body(&data, ctx, &mut step.notes, &mut step.to_server)?;
-        let payload = match out.payload(false) {
-            Payload::Unchanged => Some(data),
-            Payload::Nothing => None,
-            Payload::Replaced(p) => Some(p),
-        };
-        match payload {
-            Some(p) => {
-                ev.data = Some(p);
-                ev.write(&mut step.to_client);
+        let data = ev.data.unwrap_or_default();
+        let out = self.judge_body(data, ctx, &mut step.notes, &mut step.to_server)?;
+        match out.payload(false) {
+            Payload::Unchanged => ev.write(&mut step.to_client),
+            Payload::Replaced(p) => sse::EventRef {
+                data: Some(&p),
+                ..ev
             }
-            None => {
+            .write(&mut step.to_client),
+            Payload::Nothing => {
                 // Keep the id so the client's Last-Event-ID position still advances.
                 ev.event = None;
+                ev.data = None;
                 if !ev.is_empty() {
                     ev.write(&mut step.to_client);
                 }
