@@ -79,7 +79,7 @@ fn meta(
         owner,
         token_attributes: principal.map_or_else(Vec::new, |p| p.attributes()),
         http_method: parts.method.clone(),
-        path: parts.uri.path().to_owned(),
+        uri: parts.uri.clone(),
         headers: std::mem::take(&mut parts.headers),
         remote_ip,
         api: api.name.clone(),
@@ -130,10 +130,15 @@ pub(crate) async fn post(
         .map_or_else(|| api.guard.guard.session(), |s| s.core.clone());
     // Built once: the client body and the answer are judged with the same context.
     let ctx = api.guard.context(&meta);
-    let verdict = api.guard.guard.client(&body, &meta.facts(), &ctx, &core);
-    let summary = verdict.summary();
-    rec.method = summary.method.clone();
-    rec.subject = summary.subject.clone();
+    let mut verdict = api.guard.guard.client(&body, &meta.facts(), &ctx, &core);
+    // Moved into the log record, not copied (the subject is a `String`); nothing reads them
+    // from the verdict after this.
+    let summary = match &mut verdict {
+        ClientVerdict::Reply(r) => &mut r.summary,
+        ClientVerdict::Forward(f) => &mut f.summary,
+    };
+    rec.method = summary.method.take();
+    rec.subject = summary.subject.take();
     let forward = match verdict {
         ClientVerdict::Reply(reply) => return from_reply(&mut rec, reply),
         ClientVerdict::Forward(f) => f,

@@ -18,8 +18,9 @@ use super::config::ApiConfig;
 pub(crate) struct RequestMeta {
     /// HTTP method of the client request.
     pub(crate) http_method: http::Method,
-    /// Request path (without the query).
-    pub(crate) path: String,
+    /// Request target; conditions read its path. Kept as the `Uri` hyper parsed (a reference
+    /// count, where the path as a `String` was an allocation per request).
+    pub(crate) uri: http::Uri,
     /// Client request headers, as received.
     pub(crate) headers: http::HeaderMap,
     /// IP address of the client connection, as text (formatted once per connection).
@@ -50,7 +51,7 @@ impl RequestMeta {
     pub(crate) fn context(&self) -> Context<'_> {
         Context::builder()
             .method(self.http_method.as_str())
-            .path(self.path.as_str())
+            .path(self.uri.path())
             .remote_address(&*self.remote_ip)
             .attribute("api", &*self.api)
             .headers(
@@ -156,7 +157,7 @@ mod tests {
     ) -> RequestMeta {
         RequestMeta {
             http_method: http::Method::POST,
-            path: "/mcp".into(),
+            uri: http::Uri::from_static("/mcp"),
             headers,
             remote_ip: Arc::from("127.0.0.1"),
             api: Arc::from("a"),

@@ -24,18 +24,24 @@ use super::session::{Session, Upstream};
 use super::upstream::{Lease, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
 
-/// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "proxy-authorization",
-    "proxy-authenticate",
-];
+/// Whether header `name` (lowercase, as `HeaderName`s are) describes one connection, not the
+/// message (RFC 9110 §7.6.1). A `match`, which compiles to a length dispatch: a search of a
+/// list compared each name with every entry, ~1.4 k instructions per forwarded request with
+/// the skip list below.
+fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authorization"
+            | "proxy-authenticate"
+    )
+}
 
 /// Whether header `name` is listed in one of the `Connection` header values.
 fn listed_in_connection(connection: &[&HeaderValue], name: &str) -> bool {
@@ -47,14 +53,14 @@ fn listed_in_connection(connection: &[&HeaderValue], name: &str) -> bool {
 }
 
 /// Copies end-to-end headers, leaving out hop-by-hop ones (also those named in `Connection`)
-/// and `skip`.
-pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: &[&str]) {
+/// and those `skip` names.
+pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: impl Fn(&str) -> bool) {
     // Usually absent: then nothing is allocated for it.
     let connection: Vec<&HeaderValue> = src.get_all(CONNECTION).iter().collect();
     for (k, v) in src {
         let name = k.as_str();
-        if HOP_BY_HOP.contains(&name)
-            || skip.contains(&name)
+        if hop_by_hop(name)
+            || skip(name)
             || (!connection.is_empty() && listed_in_connection(&connection, name))
         {
             continue;
@@ -73,7 +79,7 @@ fn strip_headers(headers: &mut HeaderMap, skip: &[HeaderName]) {
     let doomed: Vec<HeaderName> = headers
         .keys()
         .filter(|k| {
-            HOP_BY_HOP.contains(&k.as_str())
+            hop_by_hop(k.as_str())
                 || (!connection.is_empty() && listed_in_connection(&connection, k.as_str()))
         })
         .cloned()
@@ -187,21 +193,13 @@ pub(crate) async fn forward(
     *req.uri_mut() = upstream_uri(backend, &uri);
     // Sized once: the copied headers plus the four set below.
     *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 4);
-    // The body goes with the type it was judged as, and nothing else describing it. (Static
-    // lists: a Vec built here was an allocation per request.)
-    const SKIP: [&str; 7] = [
-        "host",
-        "content-length",
-        "content-type",
-        "content-encoding",
-        "mcp-session-id",
-        "accept-encoding",
-        "authorization",
-    ];
-    let skip = if api.config.sends_authorization() {
-        &SKIP[..6]
-    } else {
-        &SKIP[..]
+    // The body goes with the type it was judged as, and nothing else describing it.
+    let sends_authorization = api.config.sends_authorization();
+    let skip = |name: &str| match name {
+        "host" | "content-length" | "content-type" | "content-encoding" | "mcp-session-id"
+        | "accept-encoding" => true,
+        "authorization" => !sends_authorization,
+        _ => false,
     };
     copy_headers(&meta.headers, req.headers_mut(), skip);
     if let Some((_, ct)) = &body {
@@ -589,7 +587,7 @@ mod tests {
             src.append(k, v.parse().unwrap());
         }
         let mut dst = HeaderMap::new();
-        copy_headers(&src, &mut dst, &["authorization"]);
+        copy_headers(&src, &mut dst, |name| name == "authorization");
         let mut names: Vec<&str> = dst.keys().map(|k| k.as_str()).collect();
         names.sort();
         assert_eq!(names, ["accept", "mcp-protocol-version"]);

@@ -24,6 +24,8 @@ const NO_METHOD: &str = "(none)";
 /// One latency histogram.
 #[derive(Debug, Default)]
 struct Histogram {
+    /// Exchanges by the first bucket they fit, not cumulative (summed when rendered): one
+    /// increment per exchange instead of one per bucket.
     buckets: [u64; BUCKETS.len()],
     count: u64,
     sum: f64,
@@ -208,10 +210,8 @@ impl Metrics {
         }
         let h = counters.latency.entry((http_method, method)).or_default();
         let secs = latency.as_secs_f64();
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if secs <= *le {
-                h.buckets[i] += 1;
-            }
+        if let Some(i) = BUCKETS.iter().position(|le| secs <= *le) {
+            h.buckets[i] += 1;
         }
         h.count += 1;
         h.sum += secs;
@@ -316,11 +316,12 @@ impl Metrics {
                     "api=\"{api}\",http_method=\"{http_method}\",method=\"{}\"",
                     escape(method)
                 );
-                for (i, le) in BUCKETS.iter().enumerate() {
+                let mut below = 0;
+                for (le, n) in BUCKETS.iter().zip(h.buckets) {
+                    below += n;
                     let _ = writeln!(
                         out,
-                        "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
-                        h.buckets[i]
+                        "mcp_gateway_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {below}"
                     );
                 }
                 let _ = writeln!(

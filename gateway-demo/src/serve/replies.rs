@@ -16,14 +16,50 @@ use tokio::sync::mpsc;
 
 use super::log::Record;
 
-/// Response body type of every gateway response.
-pub(crate) type GwBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+/// Response body of every gateway response: whole, or streamed from a task. An enum rather
+/// than a boxed body: the box was an allocation per response.
+#[derive(Debug)]
+pub(crate) enum GwBody {
+    /// A complete body.
+    Full(Full<Bytes>),
+    /// A stream of SSE events.
+    Stream(ChannelBody),
+}
+
+impl hyper::body::Body for GwBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Self::Full(b) => Pin::new(b).poll_frame(cx),
+            Self::Stream(s) => Pin::new(s).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Full(b) => b.is_end_stream(),
+            Self::Stream(s) => s.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Self::Full(b) => b.size_hint(),
+            Self::Stream(s) => s.size_hint(),
+        }
+    }
+}
 /// A gateway response.
 pub(crate) type Resp = http::Response<GwBody>;
 
 /// A complete (non-streamed) body.
 pub(crate) fn full(b: impl Into<Bytes>) -> GwBody {
-    Full::new(b.into()).boxed()
+    GwBody::Full(Full::new(b.into()))
 }
 
 /// Response body fed by a task, one SSE event (or batch of events) per frame, so each is
@@ -45,7 +81,7 @@ impl hyper::body::Body for ChannelBody {
 
 /// A streamed body from a channel receiver.
 pub(crate) fn channel_body(rx: mpsc::Receiver<Bytes>) -> GwBody {
-    ChannelBody(rx).boxed()
+    GwBody::Stream(ChannelBody(rx))
 }
 
 /// Why the gateway answers a request itself, before any policy decision or backend call.
