@@ -342,12 +342,7 @@ impl Parser {
         }
         let read = self.read_lines(chunk, &mut on_event);
         // Data borrowed from the chunk outlives it only as a copy.
-        if let Data::InChunk(r) = &self.data {
-            self.data_buf.clear();
-            self.data_buf
-                .extend_from_slice(chunk.get(r.clone()).unwrap_or_default());
-            self.data = Data::Owned { start: 0 };
-        }
+        self.own_data(chunk);
         let rest = read?;
         if self.line.is_empty() && rest.starts_with(b"data:") {
             self.line
@@ -487,21 +482,25 @@ impl Parser {
         }
     }
 
+    /// Data borrowed from `buf` (the chunk being read) copied into the data buffer.
+    fn own_data(&mut self, buf: &[u8]) {
+        if let Data::InChunk(r) = &self.data {
+            self.data_buf.clear();
+            self.data_buf
+                .extend_from_slice(buf.get(r.clone()).unwrap_or_default());
+            self.data = Data::Owned { start: 0 };
+        }
+    }
+
     /// A further data line: joined to the data with `\n`.
     fn append_data(&mut self, buf: &[u8], value: &[u8]) {
-        match &self.data {
-            Data::None => {
-                self.data_buf.clear();
-                self.data = Data::Owned { start: 0 };
-            }
-            Data::InChunk(r) => {
-                self.data_buf.clear();
-                self.data_buf
-                    .extend_from_slice(buf.get(r.clone()).unwrap_or_default());
-                self.data_buf.push(b'\n');
-                self.data = Data::Owned { start: 0 };
-            }
+        self.own_data(buf);
+        match self.data {
             Data::Owned { .. } => self.data_buf.push(b'\n'),
+            _ => {
+                self.data_buf.clear();
+                self.data = Data::Owned { start: 0 };
+            }
         }
         self.data_buf.extend_from_slice(value);
     }
