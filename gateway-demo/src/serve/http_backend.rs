@@ -11,8 +11,7 @@ use http::header::{
     WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
 use mcp_policy::Context;
 use mcp_policy::exchange::{Exchange, Failure, Head, Notes};
 use tokio::sync::mpsc;
@@ -21,7 +20,7 @@ use super::guard::RequestMeta;
 use super::log::{self, Record};
 use super::replies::{Resp, channel_body, from_reply, full, read_body, set_content_type, within};
 use super::session::{Session, Upstream};
-use super::upstream::{Lease, UpstreamError};
+use super::upstream::{UpBody, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
 
 /// Whether header `name` (lowercase, as `HeaderName`s are) describes one connection, not the
@@ -110,8 +109,8 @@ fn upstream_uri(backend: &Uri, client: &Uri) -> Uri {
 /// Sends `req` (target from [`upstream_uri`]) to the API's HTTP backend, with its `Host`.
 async fn send(
     api: &Api,
-    mut req: http::Request<Full<Bytes>>,
-) -> Result<(http::Response<Incoming>, Lease), UpstreamError> {
+    mut req: http::Request<Bytes>,
+) -> Result<http::Response<UpBody>, UpstreamError> {
     if let Some(host) = &api.upstream_host {
         req.headers_mut().insert(http::header::HOST, host.clone());
     }
@@ -186,9 +185,7 @@ pub(crate) async fn forward(
             exchange.fail_reply(Failure::Unreachable, "not an HTTP backend"),
         );
     };
-    let mut req = http::Request::new(Full::new(
-        body.as_ref().map(|(b, _)| b.clone()).unwrap_or_default(),
-    ));
+    let mut req = http::Request::new(body.as_ref().map(|(b, _)| b.clone()).unwrap_or_default());
     *req.method_mut() = method.clone();
     *req.uri_mut() = upstream_uri(backend, &uri);
     // Sized once: the copied headers plus the four set below.
@@ -222,9 +219,9 @@ pub(crate) async fn forward(
         }
     }
     let timeouts = &api.config.timeouts;
-    // The lease holds the backend connection until the answer has been read: to the end of
+    // The answer's body holds the backend connection until it has been read: to the end of
     // this function for a JSON answer, to the end of the stream for SSE.
-    let (resp, lease) = match tokio::time::timeout(timeouts.read(), send(&api, req)).await {
+    let resp = match tokio::time::timeout(timeouts.read(), send(&api, req)).await {
         Err(_) => {
             let msg = format!(
                 "Backend {} did not answer within {} ms",
@@ -309,7 +306,6 @@ pub(crate) async fn forward(
         let pump = SsePump {
             api: api.clone(),
             upstream: backend_session_of(session_out.as_deref(), &shared),
-            _lease: lease,
             meta,
             exchange,
             idle,
@@ -407,7 +403,7 @@ pub(crate) fn answer_server(
         return;
     };
     tokio::spawn(async move {
-        let mut req = http::Request::new(Full::new(answer));
+        let mut req = http::Request::new(answer);
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = upstream_uri(&uri, &Uri::default());
         let h = req.headers_mut();
@@ -429,11 +425,11 @@ pub(crate) fn answer_server(
         }
         let label = api.backend_label();
         match tokio::time::timeout(api.config.timeouts.read(), send(&api, req)).await {
-            Ok(Ok((r, _))) if r.status().is_success() => log::info(&format!(
+            Ok(Ok(r)) if r.status().is_success() => log::info(&format!(
                 "api {:?}: a server request denied by policy was answered with an error to {label}",
                 api.name
             )),
-            Ok(Ok((r, _))) => log::warn(&format!(
+            Ok(Ok(r)) => log::warn(&format!(
                 "api {:?}: {label} refused the error answer to its denied request: {}",
                 api.name,
                 r.status()
@@ -456,8 +452,6 @@ struct SsePump {
     api: Arc<Api>,
     /// The backend's session id, for answers the gateway sends the server itself.
     upstream: Option<String>,
-    /// The backend connection the stream comes on, given back when the pump ends.
-    _lease: Lease,
     meta: Arc<RequestMeta>,
     exchange: Exchange,
     idle: Option<Duration>,
@@ -466,7 +460,7 @@ struct SsePump {
 }
 
 impl SsePump {
-    fn start(mut self, mut body: Incoming) -> super::replies::GwBody {
+    fn start(mut self, mut body: UpBody) -> super::replies::GwBody {
         let (tx, rx) = mpsc::channel::<Bytes>(16);
         tokio::spawn(async move {
             let label = self.api.backend_label();
@@ -520,9 +514,9 @@ impl SsePump {
 
 /// The next data chunk: `Ok(None)` at the end, `Err(ms)` after `idle` without one.
 async fn next_frame(
-    body: &mut Incoming,
+    body: &mut UpBody,
     idle: Option<Duration>,
-) -> Result<Option<Result<Bytes, hyper::Error>>, u128> {
+) -> Result<Option<Result<Bytes, std::io::Error>>, u128> {
     loop {
         let frame = match idle {
             Some(d) => match tokio::time::timeout(d, body.frame()).await {
@@ -560,7 +554,7 @@ pub(crate) fn delete_upstream(api: Arc<Api>, upstream_id: String) {
         let Ok(_permit) = DELETES.acquire().await else {
             return;
         };
-        let mut req = http::Request::new(Full::new(Bytes::new()));
+        let mut req = http::Request::new(Bytes::new());
         *req.method_mut() = http::Method::DELETE;
         *req.uri_mut() = upstream_uri(&uri, &Uri::default());
         req.headers_mut().insert(SESSION_HEADER, v);

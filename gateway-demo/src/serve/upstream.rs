@@ -1,40 +1,58 @@
-//! Kept-alive HTTP/1 connections to an API's backend.
+//! Kept-alive HTTP/1.1 connections to an API's backend, and the client that speaks on them.
 //!
-//! An API has exactly one HTTP backend, so its idle connections are a plain stack. hyper-util's
-//! general client did more per request: a pool lookup keyed by scheme and authority (hashed), a
-//! race between that lookup and a lazy connect, a `Host` header formatted anew, and a spawned
-//! task to give the connection back once the answer was read. Here a connection is lent to one
-//! request ([`Lease`]) and given back when the lease drops, directly when the answer has been
-//! read (the usual case: JSON answers are read whole), through a small task otherwise.
+//! An API has exactly one HTTP backend, so its idle connections are a plain stack. The request
+//! is written and its answer read by the task of the client request that needs it. hyper's
+//! client ran each connection as a task of its own, so every proxied request crossed a request
+//! channel and a oneshot and woke that task several times: replacing it took a `tools/call`
+//! through the gateway from 64.3 k to 56.2 k instructions (benches/README.md). What is read is
+//! the answer's head (httparse) and its body as the head frames it (RFC 9112 §6.3): a length,
+//! chunks, or everything up to the close. The connection goes back to the pool when the body
+//! has been read to its end on a connection that stays open; an answer abandoned midway closes
+//! its connection.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-
-type Sender = SendRequest<Full<Bytes>>;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
 
 /// An idle connection is closed after this long unused (the backend may close it earlier).
 const IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// Most idle connections kept. Expiry is only checked when the pool is used, so without a cap
-/// a burst of concurrent requests left one idle connection (a socket at the backend, a task and
-/// its buffers here) per request of the burst for as long as traffic stayed low.
+/// a burst of concurrent requests left one idle connection (a socket at the backend and its
+/// buffer here) per request of the burst for as long as traffic stayed low.
 const MAX_IDLE: usize = 64;
+
+/// Bytes read per system call, and the connection's buffer when nothing larger is waiting.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The longest answer head (status line and headers) read; hyper's default limit was larger
+/// but a backend head past this is broken or hostile.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// Most headers in an answer head.
+const MAX_HEADERS: usize = 100;
+
+/// The longest chunk-size line (with its extensions) of a chunked body.
+const MAX_CHUNK_LINE: usize = 4096;
 
 /// Why a request got no answer.
 #[derive(Debug)]
 pub(crate) enum UpstreamError {
     /// No connection could be opened.
     Connect(std::io::Error),
-    /// The connection failed while sending the request or reading the answer head.
-    Http(hyper::Error),
+    /// The connection failed while sending the request or reading the answer head, or the
+    /// head was not HTTP.
+    Http(std::io::Error),
 }
 
 impl UpstreamError {
@@ -53,18 +71,259 @@ impl fmt::Display for UpstreamError {
     }
 }
 
-impl std::error::Error for UpstreamError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Connect(_) => None,
-            Self::Http(e) => std::error::Error::source(e),
+impl std::error::Error for UpstreamError {}
+
+/// A malformed answer: what was wrong with it.
+fn invalid(what: impl fmt::Display) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("invalid HTTP response: {what}"),
+    )
+}
+
+/// The backend closed the connection before the answer was complete.
+fn closed_early() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "connection closed before message completed",
+    )
+}
+
+/// One connection to the backend and what was read from it but not consumed yet
+/// (`buf[start..end]`).
+#[derive(Debug)]
+struct Conn {
+    io: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Conn {
+    fn new(io: TcpStream) -> Self {
+        Self {
+            io,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
         }
     }
+
+    fn buffered(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads more into the buffer: `Ready(Ok(0))` at the end of the stream. The buffer grows
+    /// only while a head or a chunk line does not fit (both are bounded by their callers).
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.start > 0 && self.buf.len() - self.end < READ_CHUNK / 2 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < READ_CHUNK / 2 {
+            self.buf.resize(self.buf.len() + READ_CHUNK, 0);
+        }
+        let Some(spare) = self.buf.get_mut(self.end..) else {
+            return Poll::Ready(Err(io::Error::other("read buffer out of bounds")));
+        };
+        let mut rb = ReadBuf::new(spare);
+        match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                self.end += n;
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Whether an idle connection can take a request: nothing arrived on it since its last
+    /// answer (no close, no stray bytes). Asks the socket only when the runtime saw it become
+    /// readable.
+    fn is_reusable(&mut self) -> bool {
+        if !self.buffered().is_empty() {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.io.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(Err(_)) => false,
+            // Readable: a close, stray bytes, or readiness left over from the last answer.
+            Poll::Ready(Ok(())) => matches!(self.poll_fill(&mut cx), Poll::Pending),
+        }
+    }
+
+    /// Writes `request` and reads the answer's head, skipping interim (1xx) answers.
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<Parsed> {
+        self.io.write_all(request).await?;
+        loop {
+            let parsed = std::future::poll_fn(|cx| self.poll_head(cx)).await?;
+            if !parsed.status.is_informational() {
+                return Ok(parsed);
+            }
+            if parsed.status == StatusCode::SWITCHING_PROTOCOLS {
+                return Err(invalid(
+                    "101 Switching Protocols to a request that asked for none",
+                ));
+            }
+        }
+    }
+
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Parsed>> {
+        loop {
+            // Parsed only when something is there: the first poll comes before the answer.
+            if self.end > self.start
+                && let Some(parsed) = self.parse_head()?
+            {
+                return Poll::Ready(Ok(parsed));
+            }
+            if self.end - self.start >= MAX_HEAD {
+                return Poll::Ready(Err(invalid(format!("head longer than {MAX_HEAD} bytes"))));
+            }
+            match self.poll_fill(cx) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(closed_early())),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// The head at the start of the buffer, consumed, or `None` while it is incomplete.
+    fn parse_head(&mut self) -> io::Result<Option<Parsed>> {
+        // Left uninitialised until parsed: filling 100 empty slots cost more than the parse.
+        let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut resp,
+            self.buffered(),
+            &mut slots,
+        );
+        let len = match parsed {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(e) => return Err(invalid(e)),
+        };
+        let status = StatusCode::from_u16(resp.code.unwrap_or(0)).map_err(invalid)?;
+        let http11 = resp.version == Some(1);
+        let mut headers = HeaderMap::with_capacity(resp.headers.len());
+        let mut close = !http11;
+        let mut chunked = false;
+        let mut coded = false;
+        let mut length: Option<u64> = None;
+        for h in resp.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(invalid)?;
+            let value = HeaderValue::from_bytes(h.value).map_err(invalid)?;
+            if name == http::header::CONNECTION {
+                close |= has_token(h.value, "close");
+            } else if name == http::header::TRANSFER_ENCODING {
+                // The last coding decides: chunked, or the body runs to the close.
+                coded = true;
+                chunked = last_token(h.value).is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
+            } else if name == http::header::CONTENT_LENGTH {
+                let n = std::str::from_utf8(h.value)
+                    .ok()
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| invalid("bad Content-Length"))?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(invalid("conflicting Content-Length values"));
+                }
+                length = Some(n);
+            }
+            headers.append(name, value);
+        }
+        self.consume(len);
+        let framing = if status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            Framing::Length(0)
+        } else if coded {
+            // A length beside a coding is ignored, and the connection not trusted after.
+            close |= length.is_some() || !chunked;
+            if chunked {
+                Framing::Chunked(Chunk::Size)
+            } else {
+                Framing::ToClose
+            }
+        } else {
+            match length {
+                Some(n) => Framing::Length(n),
+                None => Framing::ToClose,
+            }
+        };
+        Ok(Some(Parsed {
+            status,
+            http11,
+            headers,
+            framing,
+            close,
+        }))
+    }
+}
+
+/// Whether a comma-separated header value lists `token` (ignoring ASCII case).
+fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// The last element of a comma-separated header value.
+fn last_token(value: &[u8]) -> Option<&str> {
+    let t = value.rsplit(|&b| b == b',').next()?.trim_ascii();
+    std::str::from_utf8(t).ok()
+}
+
+/// An answer head as read.
+#[derive(Debug)]
+struct Parsed {
+    status: StatusCode,
+    http11: bool,
+    headers: HeaderMap,
+    framing: Framing,
+    /// The backend will close the connection after this answer.
+    close: bool,
+}
+
+/// How the body's end is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// This many bytes remain.
+    Length(u64),
+    /// Chunked, at this point of a chunk.
+    Chunked(Chunk),
+    /// Everything up to the close (the connection is not reused).
+    ToClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Before a chunk-size line.
+    Size,
+    /// Inside a chunk's data, this many bytes left.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    /// After the last chunk: trailer lines until an empty one.
+    Trailers,
 }
 
 #[derive(Debug)]
 struct Idle {
-    sender: Sender,
+    conn: Conn,
     since: Instant,
 }
 
@@ -85,6 +344,42 @@ fn lock(m: &Mutex<VecDeque<Idle>>) -> MutexGuard<'_, VecDeque<Idle>> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The request as it goes on the wire: request line, headers, the body's length when it has
+/// one or its method carries one, and the body.
+fn encode(req: &http::Request<Bytes>) -> Vec<u8> {
+    let body = req.body();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    let mut out = Vec::with_capacity(256 + body.len());
+    out.extend_from_slice(req.method().as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in req.headers() {
+        if name == http::header::CONTENT_LENGTH {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let carries_body = matches!(
+        *req.method(),
+        http::Method::POST | http::Method::PUT | http::Method::PATCH
+    );
+    if carries_body || !body.is_empty() {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
 impl BackendPool {
     /// A pool for the backend at `uri` (an absolute `http://` URL, checked by the
     /// configuration).
@@ -101,51 +396,55 @@ impl BackendPool {
         }
     }
 
-    /// Sends `req` (origin-form target, `Host` set) on an idle connection, or a new one.
-    /// The lease keeps the connection until the answer's body has been read.
+    /// Sends `req` (origin-form target, `Host` set) on an idle connection, or a new one, and
+    /// reads the answer's head. The body holds the connection until it has been read.
     pub(crate) async fn request(
         self: &Arc<Self>,
-        mut req: http::Request<Full<Bytes>>,
-    ) -> Result<(http::Response<Incoming>, Lease), UpstreamError> {
-        loop {
-            let (mut sender, reused) = match self.checkout() {
-                Some(s) => (s, true),
-                None => (self.connect().await?, false),
-            };
-            match sender.try_send_request(req).await {
-                Ok(resp) => {
-                    let lease = Lease {
-                        sender: Some(sender),
-                        pool: self.clone(),
-                    };
-                    return Ok((resp, lease));
-                }
-                Err(mut e) => match e.take_message() {
-                    // A kept-alive connection the backend closed meanwhile: the request was not
-                    // sent, so a new connection takes it.
-                    Some(again) if reused => req = again,
-                    _ => return Err(UpstreamError::Http(e.into_error())),
-                },
-            }
+        req: http::Request<Bytes>,
+    ) -> Result<http::Response<UpBody>, UpstreamError> {
+        let wire = encode(&req);
+        let head_request = req.method() == http::Method::HEAD;
+        let mut conn = match self.checkout() {
+            Some(c) => c,
+            None => self.connect().await?,
+        };
+        let mut parsed = conn.exchange(&wire).await.map_err(UpstreamError::Http)?;
+        if head_request {
+            // The head describes the body a GET would have had; none follows.
+            parsed.framing = Framing::Length(0);
         }
+        let mut resp = http::Response::new(UpBody {
+            conn: Some(conn),
+            framing: parsed.framing,
+            keep: !parsed.close,
+            pool: self.clone(),
+        });
+        *resp.status_mut() = parsed.status;
+        *resp.version_mut() = if parsed.http11 {
+            http::Version::HTTP_11
+        } else {
+            http::Version::HTTP_10
+        };
+        *resp.headers_mut() = parsed.headers;
+        Ok(resp)
     }
 
-    fn checkout(&self) -> Option<Sender> {
+    fn checkout(&self) -> Option<Conn> {
         let mut idle = lock(&self.idle);
-        while let Some(i) = idle.pop_back() {
+        while let Some(mut i) = idle.pop_back() {
             if i.since.elapsed() >= IDLE_FOR {
                 // Everything below was idle for longer still.
                 idle.clear();
                 return None;
             }
-            if i.sender.is_ready() {
-                return Some(i.sender);
+            if i.conn.is_reusable() {
+                return Some(i.conn);
             }
         }
         None
     }
 
-    fn put(&self, sender: Sender) {
+    fn put(&self, conn: Conn) {
         let now = Instant::now();
         let mut idle = lock(&self.idle);
         while idle
@@ -155,14 +454,14 @@ impl BackendPool {
             idle.pop_front();
         }
         if idle.len() >= MAX_IDLE {
-            // The coldest goes: dropping its sender closes the connection.
+            // The coldest goes: dropping it closes the connection.
             idle.pop_front();
         }
-        idle.push_back(Idle { sender, since: now });
+        idle.push_back(Idle { conn, since: now });
     }
 
-    async fn connect(&self) -> Result<Sender, UpstreamError> {
-        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
+    async fn connect(&self) -> Result<Conn, UpstreamError> {
+        let connect = TcpStream::connect((self.host.as_str(), self.port));
         let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(UpstreamError::Connect(e)),
@@ -177,48 +476,216 @@ impl BackendPool {
             }
         };
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(UpstreamError::Http)?;
-        tokio::spawn(async move {
-            // The backend closing or resetting the connection is routine; the request that
-            // was on it, if any, sees the error.
-            let _ = conn.await;
-        });
-        Ok(sender)
+        Ok(Conn::new(stream))
     }
 }
 
-/// A connection lent to one request. Dropping it gives the connection back to the pool once
-/// it can take another request (the answer read to its end); a connection whose answer was
-/// abandoned midway is closed by hyper and not given back.
+/// The body of a backend's answer, read from its connection as the head framed it. At its
+/// end the connection goes back to the pool (unless the backend closes it); dropped before,
+/// it closes the connection.
 #[derive(Debug)]
-pub(crate) struct Lease {
-    sender: Option<Sender>,
+pub(crate) struct UpBody {
+    /// `None` once the body ended (or failed).
+    conn: Option<Conn>,
+    framing: Framing,
+    /// Whether the connection can take another request after this answer.
+    keep: bool,
     pool: Arc<BackendPool>,
 }
 
-impl Drop for Lease {
-    fn drop(&mut self) {
-        let Some(mut sender) = self.sender.take() else {
-            return;
-        };
-        if sender.is_ready() {
-            self.pool.put(sender);
-            return;
+impl UpBody {
+    /// The body has been read to its end: the connection goes back to the pool.
+    fn finish(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && self.keep
+            && self.framing != Framing::ToClose
+            && conn.buffered().is_empty()
+        {
+            self.pool.put(conn);
         }
-        if sender.is_closed() {
-            return;
-        }
-        // Still busy with the answer (a stream dropped before its end, or a body nobody read):
-        // wait for it off the request's path. Without a runtime (shutting down) it just closes.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let pool = self.pool.clone();
-            rt.spawn(async move {
-                if sender.ready().await.is_ok() {
-                    pool.put(sender);
+    }
+
+    fn fail(&mut self, e: io::Error) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.conn = None;
+        Poll::Ready(Some(Err(e)))
+    }
+
+    /// The next data of the body: `Ready(None)` at its end.
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let avail = conn.buffered();
+            match self.framing {
+                Framing::Length(0) => {
+                    self.finish();
+                    return Poll::Ready(None);
                 }
-            });
+                Framing::Length(left) if !avail.is_empty() => {
+                    let n = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let data = Bytes::copy_from_slice(avail.get(..n).unwrap_or_default());
+                    conn.consume(n);
+                    self.framing = Framing::Length(left - n as u64);
+                    return Poll::Ready(Some(Ok(data)));
+                }
+                Framing::ToClose if !avail.is_empty() => {
+                    let data = Bytes::copy_from_slice(avail);
+                    let n = avail.len();
+                    conn.consume(n);
+                    return Poll::Ready(Some(Ok(data)));
+                }
+                Framing::Chunked(state) if !avail.is_empty() => match step_chunk(state, avail)? {
+                    Step::More => {}
+                    Step::Skip(n, next) => {
+                        conn.consume(n);
+                        self.framing = Framing::Chunked(next);
+                        continue;
+                    }
+                    Step::Data(n, next) => {
+                        let data = Bytes::copy_from_slice(avail.get(..n).unwrap_or_default());
+                        conn.consume(n);
+                        self.framing = Framing::Chunked(next);
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                    Step::End(n) => {
+                        conn.consume(n);
+                        self.framing = Framing::Length(0);
+                        continue;
+                    }
+                },
+                _ => {}
+            }
+            match conn.poll_fill(cx) {
+                Poll::Ready(Ok(0)) => {
+                    if self.framing == Framing::ToClose {
+                        self.conn = None;
+                        return Poll::Ready(None);
+                    }
+                    self.conn = None;
+                    return Poll::Ready(Some(Err(closed_early())));
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => {
+                    self.conn = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// What the buffered bytes `avail` (never empty) mean at `state` of a chunked body.
+enum Step {
+    /// Incomplete: read more.
+    More,
+    /// `n` bytes of framing consumed, then `Chunk`.
+    Skip(usize, Chunk),
+    /// `n` bytes of data, then `Chunk`.
+    Data(usize, Chunk),
+    /// The body ended after `n` more bytes.
+    End(usize),
+}
+
+fn step_chunk(state: Chunk, avail: &[u8]) -> io::Result<Step> {
+    let line = |avail: &[u8]| -> io::Result<Option<usize>> {
+        match avail.windows(2).position(|w| w == b"\r\n") {
+            Some(i) => Ok(Some(i)),
+            None if avail.len() >= MAX_CHUNK_LINE => Err(invalid(format!(
+                "chunk line longer than {MAX_CHUNK_LINE} bytes"
+            ))),
+            None => Ok(None),
+        }
+    };
+    Ok(match state {
+        Chunk::Size => {
+            let Some(i) = line(avail)? else {
+                return Ok(Step::More);
+            };
+            let text = avail.get(..i).unwrap_or_default();
+            let digits = text
+                .split(|&b| b == b';')
+                .next()
+                .unwrap_or_default()
+                .trim_ascii();
+            if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_hexdigit) {
+                return Err(invalid("bad chunk size"));
+            }
+            let size = std::str::from_utf8(digits)
+                .ok()
+                .and_then(|d| u64::from_str_radix(d, 16).ok())
+                .ok_or_else(|| invalid("bad chunk size"))?;
+            let next = if size == 0 {
+                Chunk::Trailers
+            } else {
+                Chunk::Data(size)
+            };
+            Step::Skip(i + 2, next)
+        }
+        Chunk::Data(left) => {
+            let n = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let rest = left - n as u64;
+            let next = if rest == 0 {
+                Chunk::DataEnd
+            } else {
+                Chunk::Data(rest)
+            };
+            Step::Data(n, next)
+        }
+        Chunk::DataEnd => match avail {
+            [b'\r', b'\n', ..] => Step::Skip(2, Chunk::Size),
+            [b'\r'] => Step::More,
+            _ => return Err(invalid("chunk data not followed by CRLF")),
+        },
+        Chunk::Trailers => {
+            let Some(i) = line(avail)? else {
+                return Ok(Step::More);
+            };
+            if i == 0 {
+                Step::End(2)
+            } else {
+                // A trailer field: dropped, as the gateway passes bodies on, not trailers.
+                Step::Skip(i + 2, Chunk::Trailers)
+            }
+        }
+    })
+}
+
+impl Body for UpBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        match this.poll_data(cx) {
+            Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
+            Poll::Ready(Some(Err(e))) => this.fail(e),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.conn.is_none() || self.framing == Framing::Length(0)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.framing {
+            Framing::Length(n) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for UpBody {
+    fn drop(&mut self) {
+        // An answer that had nothing left to read (a 202, an empty body) keeps its connection.
+        if self.framing == Framing::Length(0) {
+            self.finish();
         }
     }
 }
@@ -226,7 +693,9 @@ impl Drop for Lease {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::BodyExt;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::TokioIo;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A backend answering `n` on the `n`th request of each connection, closing every
     /// connection after `per_conn` requests.
@@ -264,15 +733,15 @@ mod tests {
         (addr, conns)
     }
 
-    fn get() -> http::Request<Full<Bytes>> {
-        let mut r = http::Request::new(Full::new(Bytes::new()));
+    fn get() -> http::Request<Bytes> {
+        let mut r = http::Request::new(Bytes::new());
         *r.uri_mut() = "/x".parse().unwrap();
         r.headers_mut()
             .insert("host", http::HeaderValue::from_static("x"));
         r
     }
 
-    async fn body(resp: http::Response<Incoming>) -> String {
+    async fn body(resp: http::Response<UpBody>) -> String {
         let b = resp.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(b.to_vec()).unwrap()
     }
@@ -284,10 +753,9 @@ mod tests {
         let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
         let mut answers = Vec::new();
         for _ in 0..7 {
-            let (resp, lease) = pool.request(get()).await.unwrap();
+            let resp = pool.request(get()).await.unwrap();
             answers.push(body(resp).await);
-            drop(lease);
-            // Let the connection task see the backend's close.
+            // Let the runtime see the backend's close.
             tokio::task::yield_now().await;
         }
         assert_eq!(answers, ["1", "2", "3", "1", "2", "3", "1"]);
@@ -295,16 +763,15 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn a_lease_held_by_a_reader_is_not_shared() {
+    async fn a_connection_whose_answer_is_unread_is_not_shared() {
         let (addr, conns) = backend(100).await;
         let uri: http::Uri = format!("http://{addr}/x").parse().unwrap();
         let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
-        let (a, lease_a) = pool.request(get()).await.unwrap();
-        let (b, lease_b) = pool.request(get()).await.unwrap();
-        assert_eq!((body(a).await, body(b).await), ("1".into(), "1".into()));
+        let a = pool.request(get()).await.unwrap();
+        let b = pool.request(get()).await.unwrap();
         assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
-        drop((lease_a, lease_b));
-        let (c, _lease) = pool.request(get()).await.unwrap();
+        assert_eq!((body(a).await, body(b).await), ("1".into(), "1".into()));
+        let c = pool.request(get()).await.unwrap();
         assert_eq!(body(c).await, "2");
         assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
@@ -316,15 +783,15 @@ mod tests {
         let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
         let mut held = Vec::new();
         for _ in 0..MAX_IDLE + 36 {
-            let (resp, lease) = pool.request(get()).await.unwrap();
-            body(resp).await;
-            held.push(lease);
+            held.push(pool.request(get()).await.unwrap());
         }
         assert_eq!(
             conns.load(std::sync::atomic::Ordering::SeqCst),
             MAX_IDLE + 36
         );
-        drop(held);
+        for resp in held {
+            body(resp).await;
+        }
         assert_eq!(lock(&pool.idle).len(), MAX_IDLE);
     }
 
@@ -337,5 +804,190 @@ mod tests {
         let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
         let e = pool.request(get()).await.unwrap_err();
         assert!(e.is_connect(), "{e}");
+    }
+
+    /// A backend speaking raw bytes: on each connection, the answer to its `i`th request is
+    /// `script[i]`, written piece by piece with a pause between pieces; after the script the
+    /// connection is closed. Counts connections.
+    async fn raw_backend(script: Vec<Vec<&'static [u8]>>) -> (http::Uri, Arc<AtomicUsize>) {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let conns = Arc::new(AtomicUsize::new(0));
+        let counted = conns.clone();
+        let script = Arc::new(script);
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
+                let script = script.clone();
+                tokio::spawn(async move {
+                    let _ = stream.set_nodelay(true);
+                    for answer in script.iter() {
+                        // Each request is a head without a body (GET).
+                        let mut seen = Vec::new();
+                        while !seen.ends_with(b"\r\n\r\n") {
+                            let mut b = [0u8; 1];
+                            if stream.read(&mut b).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            seen.push(b[0]);
+                        }
+                        for piece in answer {
+                            if stream.write_all(piece).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
+                    }
+                });
+            }
+        });
+        (format!("http://{addr}/x").parse().unwrap(), conns)
+    }
+
+    /// Every byte of `text` as a piece of its own.
+    fn bytewise(text: &'static [u8]) -> Vec<&'static [u8]> {
+        text.chunks(1).collect()
+    }
+
+    async fn try_body(resp: http::Response<UpBody>) -> Result<String, String> {
+        match resp.into_body().collect().await {
+            Ok(b) => Ok(String::from_utf8(b.to_bytes().to_vec()).unwrap()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn chunked_bodies_in_any_pieces_are_decoded_and_the_connection_kept() {
+        const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+            5;ext=\"x\"\r\nhello\r\n6\r\n world\r\n0\r\ntrailer-field: 1\r\n\r\n";
+        let (uri, conns) = raw_backend(vec![bytewise(CHUNKED), vec![CHUNKED]]).await;
+        let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+        for _ in 0..2 {
+            let resp = pool.request(get()).await.unwrap();
+            assert_eq!(resp.status(), 200);
+            assert_eq!(try_body(resp).await.unwrap(), "hello world");
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_body_without_length_runs_to_the_close_and_its_connection_is_not_reused() {
+        let (uri, conns) = raw_backend(vec![vec![b"HTTP/1.1 200 OK\r\n\r\nab", b"c"]]).await;
+        let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+        for _ in 0..2 {
+            let resp = pool.request(get()).await.unwrap();
+            assert_eq!(try_body(resp).await.unwrap(), "abc");
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn interim_answers_are_skipped() {
+        let (uri, _) = raw_backend(vec![vec![
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n",
+            b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok",
+        ]])
+        .await;
+        let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+        let resp = pool.request(get()).await.unwrap();
+        assert_eq!(resp.status(), 201);
+        assert_eq!(resp.headers()["x-a"], "1");
+        assert!(resp.headers().get("link").is_none());
+        assert_eq!(try_body(resp).await.unwrap(), "ok");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn what_cannot_be_read_as_http_is_an_error_naming_it() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "invalid HTTP response"),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok",
+                "conflicting Content-Length",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: -2\r\n\r\n",
+                "bad Content-Length",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-le",
+                "connection closed before message completed",
+            ),
+            (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "101"),
+        ];
+        for (answer, expected) in cases {
+            let (uri, _) = raw_backend(vec![vec![answer]]).await;
+            let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+            let e = pool.request(get()).await.unwrap_err();
+            assert!(!e.is_connect());
+            assert!(e.to_string().contains(expected), "{e} for {answer:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_body_cut_short_is_an_error_and_so_is_a_bad_chunk() {
+        let cases: [(&[u8], &str); 3] = [
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort",
+                "closed before message completed",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel",
+                "closed before message completed",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n",
+                "bad chunk size",
+            ),
+        ];
+        for (answer, expected) in cases {
+            let (uri, _) = raw_backend(vec![vec![answer]]).await;
+            let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+            let resp = pool.request(get()).await.unwrap();
+            let e = try_body(resp).await.unwrap_err();
+            assert!(e.contains(expected), "{e} for {answer:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn connections_the_answer_leaves_unusable_are_not_reused() {
+        let answers: [&[u8]; 4] = [
+            // Bytes after the body: not an answer to anything sent.
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA",
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            // A length beside a coding: the coding frames the body, the connection is not
+            // trusted after.
+            b"HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        ];
+        for answer in answers {
+            let (uri, conns) = raw_backend(vec![vec![answer], vec![answer]]).await;
+            let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+            for _ in 0..2 {
+                let resp = pool.request(get()).await.unwrap();
+                assert_eq!(try_body(resp).await.unwrap(), "ok", "{answer:?}");
+            }
+            assert_eq!(conns.load(Ordering::SeqCst), 2, "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn requests_go_out_with_their_length_and_headers() {
+        let mut r = http::Request::new(Bytes::from_static(b"{}"));
+        *r.method_mut() = http::Method::POST;
+        *r.uri_mut() = "/mcp?x=1".parse().unwrap();
+        r.headers_mut()
+            .insert("host", HeaderValue::from_static("b:1"));
+        r.headers_mut()
+            .insert("content-length", HeaderValue::from_static("99"));
+        assert_eq!(
+            encode(&r),
+            b"POST /mcp?x=1 HTTP/1.1\r\nhost: b:1\r\ncontent-length: 2\r\n\r\n{}"
+        );
+        let mut d = http::Request::new(Bytes::new());
+        *d.method_mut() = http::Method::DELETE;
+        *d.uri_mut() = "/mcp".parse().unwrap();
+        assert_eq!(encode(&d), b"DELETE /mcp HTTP/1.1\r\n\r\n");
     }
 }
