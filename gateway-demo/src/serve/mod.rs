@@ -28,6 +28,7 @@ pub(crate) mod config;
 mod dashboard;
 mod exchange;
 mod guard;
+mod h1;
 mod http_backend;
 pub(crate) mod log;
 mod metrics;

@@ -4,11 +4,10 @@
 //! is written and its answer read by the task of the client request that needs it. hyper's
 //! client ran each connection as a task of its own, so every proxied request crossed a request
 //! channel and a oneshot and woke that task several times: replacing it took a `tools/call`
-//! through the gateway from 64.3 k to 56.2 k instructions (benches/README.md). What is read is
-//! the answer's head (httparse) and its body as the head frames it (RFC 9112 §6.3): a length,
-//! chunks, or everything up to the close. The connection goes back to the pool when the body
-//! has been read to its end on a connection that stays open; an answer abandoned midway closes
-//! its connection.
+//! through the gateway from 64.3 k to 56.2 k instructions (benches/README.md). What the bytes
+//! read mean (head, framing, chunks) is [`super::h1`]'s, which is fuzzed; this file does the
+//! I/O. The connection goes back to the pool when the body has been read to its end on a
+//! connection that stays open; an answer abandoned midway closes its connection.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -19,10 +18,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+
+use super::h1::{self, Framing, Head, Step};
 
 /// An idle connection is closed after this long unused (the backend may close it earlier).
 const IDLE_FOR: Duration = Duration::from_secs(30);
@@ -34,16 +34,6 @@ const MAX_IDLE: usize = 64;
 
 /// Bytes read per system call, and the connection's buffer when nothing larger is waiting.
 const READ_CHUNK: usize = 8 * 1024;
-
-/// The longest answer head (status line and headers) read; hyper's default limit was larger
-/// but a backend head past this is broken or hostile.
-const MAX_HEAD: usize = 64 * 1024;
-
-/// Most headers in an answer head.
-const MAX_HEADERS: usize = 100;
-
-/// The longest chunk-size line (with its extensions) of a chunked body.
-const MAX_CHUNK_LINE: usize = 4096;
 
 /// Why a request got no answer.
 #[derive(Debug)]
@@ -72,22 +62,6 @@ impl fmt::Display for UpstreamError {
 }
 
 impl std::error::Error for UpstreamError {}
-
-/// A malformed answer: what was wrong with it.
-fn invalid(what: impl fmt::Display) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("invalid HTTP response: {what}"),
-    )
-}
-
-/// The backend closed the connection before the answer was complete.
-fn closed_early() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        "connection closed before message completed",
-    )
-}
 
 /// One connection to the backend and what was read from it but not consumed yet
 /// (`buf[start..end]`).
@@ -163,162 +137,26 @@ impl Conn {
         }
     }
 
-    /// Writes `request` and reads the answer's head, skipping interim (1xx) answers.
-    async fn exchange(&mut self, request: &[u8]) -> io::Result<Parsed> {
+    /// Writes `request` and reads the answer's head (interim 1xx answers skipped).
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<Head> {
         self.io.write_all(request).await?;
-        loop {
-            let parsed = std::future::poll_fn(|cx| self.poll_head(cx)).await?;
-            if !parsed.status.is_informational() {
-                return Ok(parsed);
-            }
-            if parsed.status == StatusCode::SWITCHING_PROTOCOLS {
-                return Err(invalid(
-                    "101 Switching Protocols to a request that asked for none",
-                ));
-            }
-        }
+        std::future::poll_fn(|cx| self.poll_head(cx)).await
     }
 
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Parsed>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Head>> {
         loop {
-            // Parsed only when something is there: the first poll comes before the answer.
-            if self.end > self.start
-                && let Some(parsed) = self.parse_head()?
-            {
-                return Poll::Ready(Ok(parsed));
-            }
-            if self.end - self.start >= MAX_HEAD {
-                return Poll::Ready(Err(invalid(format!("head longer than {MAX_HEAD} bytes"))));
+            if let Some((head, n)) = h1::read_head(self.buffered())? {
+                self.consume(n);
+                return Poll::Ready(Ok(head));
             }
             match self.poll_fill(cx) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(closed_early())),
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(h1::closed_early())),
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
         }
     }
-
-    /// The head at the start of the buffer, consumed, or `None` while it is incomplete.
-    fn parse_head(&mut self) -> io::Result<Option<Parsed>> {
-        // Left uninitialised until parsed: filling 100 empty slots cost more than the parse.
-        let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut []);
-        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
-            &mut resp,
-            self.buffered(),
-            &mut slots,
-        );
-        let len = match parsed {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => return Err(invalid(e)),
-        };
-        let status = StatusCode::from_u16(resp.code.unwrap_or(0)).map_err(invalid)?;
-        let http11 = resp.version == Some(1);
-        let mut headers = HeaderMap::with_capacity(resp.headers.len());
-        let mut close = !http11;
-        let mut chunked = false;
-        let mut coded = false;
-        let mut length: Option<u64> = None;
-        for h in resp.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(invalid)?;
-            let value = HeaderValue::from_bytes(h.value).map_err(invalid)?;
-            if name == http::header::CONNECTION {
-                close |= has_token(h.value, "close");
-            } else if name == http::header::TRANSFER_ENCODING {
-                // The last coding decides: chunked, or the body runs to the close.
-                coded = true;
-                chunked = last_token(h.value).is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
-            } else if name == http::header::CONTENT_LENGTH {
-                let n = std::str::from_utf8(h.value)
-                    .ok()
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or_else(|| invalid("bad Content-Length"))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(invalid("conflicting Content-Length values"));
-                }
-                length = Some(n);
-            }
-            headers.append(name, value);
-        }
-        self.consume(len);
-        let framing = if status.is_informational()
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED
-        {
-            Framing::Length(0)
-        } else if coded {
-            // A length beside a coding is ignored, and the connection not trusted after.
-            close |= length.is_some() || !chunked;
-            if chunked {
-                Framing::Chunked(Chunk::Size)
-            } else {
-                Framing::ToClose
-            }
-        } else {
-            match length {
-                Some(n) => Framing::Length(n),
-                None => Framing::ToClose,
-            }
-        };
-        Ok(Some(Parsed {
-            status,
-            http11,
-            headers,
-            framing,
-            close,
-        }))
-    }
-}
-
-/// Whether a comma-separated header value lists `token` (ignoring ASCII case).
-fn has_token(value: &[u8], token: &str) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-}
-
-/// The last element of a comma-separated header value.
-fn last_token(value: &[u8]) -> Option<&str> {
-    let t = value.rsplit(|&b| b == b',').next()?.trim_ascii();
-    std::str::from_utf8(t).ok()
-}
-
-/// An answer head as read.
-#[derive(Debug)]
-struct Parsed {
-    status: StatusCode,
-    http11: bool,
-    headers: HeaderMap,
-    framing: Framing,
-    /// The backend will close the connection after this answer.
-    close: bool,
-}
-
-/// How the body's end is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    /// This many bytes remain.
-    Length(u64),
-    /// Chunked, at this point of a chunk.
-    Chunked(Chunk),
-    /// Everything up to the close (the connection is not reused).
-    ToClose,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
-    /// Before a chunk-size line.
-    Size,
-    /// Inside a chunk's data, this many bytes left.
-    Data(u64),
-    /// After a chunk's data: its CRLF.
-    DataEnd,
-    /// After the last chunk: trailer lines until an empty one.
-    Trailers,
 }
 
 #[derive(Debug)]
@@ -408,24 +246,24 @@ impl BackendPool {
             Some(c) => c,
             None => self.connect().await?,
         };
-        let mut parsed = conn.exchange(&wire).await.map_err(UpstreamError::Http)?;
+        let mut head = conn.exchange(&wire).await.map_err(UpstreamError::Http)?;
         if head_request {
             // The head describes the body a GET would have had; none follows.
-            parsed.framing = Framing::Length(0);
+            head.framing = Framing::Length(0);
         }
         let mut resp = http::Response::new(UpBody {
             conn: Some(conn),
-            framing: parsed.framing,
-            keep: !parsed.close,
+            framing: head.framing,
+            keep: !head.close,
             pool: self.clone(),
         });
-        *resp.status_mut() = parsed.status;
-        *resp.version_mut() = if parsed.http11 {
+        *resp.status_mut() = head.status;
+        *resp.version_mut() = if head.http11 {
             http::Version::HTTP_11
         } else {
             http::Version::HTTP_10
         };
-        *resp.headers_mut() = parsed.headers;
+        *resp.headers_mut() = head.headers;
         Ok(resp)
     }
 
@@ -513,57 +351,32 @@ impl UpBody {
     /// The next data of the body: `Ready(None)` at its end.
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         loop {
+            if self.framing == Framing::Length(0) {
+                self.finish();
+                return Poll::Ready(None);
+            }
             let Some(conn) = self.conn.as_mut() else {
                 return Poll::Ready(None);
             };
             let avail = conn.buffered();
-            match self.framing {
-                Framing::Length(0) => {
-                    self.finish();
-                    return Poll::Ready(None);
-                }
-                Framing::Length(left) if !avail.is_empty() => {
-                    let n = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let data = Bytes::copy_from_slice(avail.get(..n).unwrap_or_default());
-                    conn.consume(n);
-                    self.framing = Framing::Length(left - n as u64);
-                    return Poll::Ready(Some(Ok(data)));
-                }
-                Framing::ToClose if !avail.is_empty() => {
-                    let data = Bytes::copy_from_slice(avail);
-                    let n = avail.len();
-                    conn.consume(n);
-                    return Poll::Ready(Some(Ok(data)));
-                }
-                Framing::Chunked(state) if !avail.is_empty() => match step_chunk(state, avail)? {
+            if !avail.is_empty() {
+                match h1::step(&mut self.framing, avail)? {
                     Step::More => {}
-                    Step::Skip(n, next) => {
+                    Step::Skip(n) => {
                         conn.consume(n);
-                        self.framing = Framing::Chunked(next);
                         continue;
                     }
-                    Step::Data(n, next) => {
+                    Step::Data(n) => {
                         let data = Bytes::copy_from_slice(avail.get(..n).unwrap_or_default());
                         conn.consume(n);
-                        self.framing = Framing::Chunked(next);
                         return Poll::Ready(Some(Ok(data)));
                     }
-                    Step::End(n) => {
-                        conn.consume(n);
-                        self.framing = Framing::Length(0);
-                        continue;
-                    }
-                },
-                _ => {}
+                }
             }
             match conn.poll_fill(cx) {
                 Poll::Ready(Ok(0)) => {
-                    if self.framing == Framing::ToClose {
-                        self.conn = None;
-                        return Poll::Ready(None);
-                    }
                     self.conn = None;
-                    return Poll::Ready(Some(Err(closed_early())));
+                    return Poll::Ready(h1::at_close(self.framing).err().map(Err));
                 }
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => {
@@ -574,82 +387,6 @@ impl UpBody {
             }
         }
     }
-}
-
-/// What the buffered bytes `avail` (never empty) mean at `state` of a chunked body.
-enum Step {
-    /// Incomplete: read more.
-    More,
-    /// `n` bytes of framing consumed, then `Chunk`.
-    Skip(usize, Chunk),
-    /// `n` bytes of data, then `Chunk`.
-    Data(usize, Chunk),
-    /// The body ended after `n` more bytes.
-    End(usize),
-}
-
-fn step_chunk(state: Chunk, avail: &[u8]) -> io::Result<Step> {
-    let line = |avail: &[u8]| -> io::Result<Option<usize>> {
-        match avail.windows(2).position(|w| w == b"\r\n") {
-            Some(i) => Ok(Some(i)),
-            None if avail.len() >= MAX_CHUNK_LINE => Err(invalid(format!(
-                "chunk line longer than {MAX_CHUNK_LINE} bytes"
-            ))),
-            None => Ok(None),
-        }
-    };
-    Ok(match state {
-        Chunk::Size => {
-            let Some(i) = line(avail)? else {
-                return Ok(Step::More);
-            };
-            let text = avail.get(..i).unwrap_or_default();
-            let digits = text
-                .split(|&b| b == b';')
-                .next()
-                .unwrap_or_default()
-                .trim_ascii();
-            if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_hexdigit) {
-                return Err(invalid("bad chunk size"));
-            }
-            let size = std::str::from_utf8(digits)
-                .ok()
-                .and_then(|d| u64::from_str_radix(d, 16).ok())
-                .ok_or_else(|| invalid("bad chunk size"))?;
-            let next = if size == 0 {
-                Chunk::Trailers
-            } else {
-                Chunk::Data(size)
-            };
-            Step::Skip(i + 2, next)
-        }
-        Chunk::Data(left) => {
-            let n = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let rest = left - n as u64;
-            let next = if rest == 0 {
-                Chunk::DataEnd
-            } else {
-                Chunk::Data(rest)
-            };
-            Step::Data(n, next)
-        }
-        Chunk::DataEnd => match avail {
-            [b'\r', b'\n', ..] => Step::Skip(2, Chunk::Size),
-            [b'\r'] => Step::More,
-            _ => return Err(invalid("chunk data not followed by CRLF")),
-        },
-        Chunk::Trailers => {
-            let Some(i) = line(avail)? else {
-                return Ok(Step::More);
-            };
-            if i == 0 {
-                Step::End(2)
-            } else {
-                // A trailer field: dropped, as the gateway passes bodies on, not trailers.
-                Step::Skip(i + 2, Chunk::Trailers)
-            }
-        }
-    })
 }
 
 impl Body for UpBody {
@@ -693,6 +430,7 @@ impl Drop for UpBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
     use std::sync::atomic::{AtomicUsize, Ordering};
