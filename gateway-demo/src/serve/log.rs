@@ -292,7 +292,8 @@ fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-fn push_int(out: &mut Vec<u8>, n: impl Into<i128>) {
+/// Appends `n` in decimal, without the formatting machinery.
+pub(crate) fn push_int(out: &mut Vec<u8>, n: impl Into<i128>) {
     let n: i128 = n.into();
     if n < 0 {
         out.push(b'-');

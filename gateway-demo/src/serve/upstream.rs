@@ -32,6 +32,9 @@ const IDLE_FOR: Duration = Duration::from_secs(30);
 /// buffer here) per request of the burst for as long as traffic stayed low.
 const MAX_IDLE: usize = 64;
 
+/// The largest request buffer a connection keeps for its next request.
+const KEEP_WRITE_BUFFER: usize = 16 * 1024;
+
 /// Bytes read per system call, and the connection's buffer when nothing larger is waiting.
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -68,6 +71,8 @@ impl std::error::Error for UpstreamError {}
 #[derive(Debug)]
 struct Conn {
     io: TcpStream,
+    /// The request being written (kept for its allocation).
+    wbuf: Vec<u8>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -77,6 +82,7 @@ impl Conn {
     fn new(io: TcpStream) -> Self {
         Self {
             io,
+            wbuf: Vec::new(),
             buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
@@ -182,15 +188,16 @@ fn lock(m: &Mutex<VecDeque<Idle>>) -> MutexGuard<'_, VecDeque<Idle>> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The request as it goes on the wire: request line, headers, the body's length when it has
+/// The request as it goes on the wire, into `out` (the connection's buffer, so that writing
+/// allocates nothing once it has grown): request line, headers, the body's length when it has
 /// one or its method carries one, and the body.
-fn encode(req: &http::Request<Bytes>) -> Vec<u8> {
+fn encode(req: &http::Request<Bytes>, out: &mut Vec<u8>) {
     let body = req.body();
     let target = req
         .uri()
         .path_and_query()
         .map_or("/", http::uri::PathAndQuery::as_str);
-    let mut out = Vec::with_capacity(256 + body.len());
+    out.clear();
     out.extend_from_slice(req.method().as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
@@ -210,12 +217,12 @@ fn encode(req: &http::Request<Bytes>) -> Vec<u8> {
     );
     if carries_body || !body.is_empty() {
         out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(body.len().to_string().as_bytes());
+        // The digits without the formatting machinery (a few hundred instructions per request).
+        super::log::push_int(out, u64::try_from(body.len()).unwrap_or(u64::MAX));
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
-    out
 }
 
 impl BackendPool {
@@ -240,13 +247,20 @@ impl BackendPool {
         self: &Arc<Self>,
         req: http::Request<Bytes>,
     ) -> Result<http::Response<UpBody>, UpstreamError> {
-        let wire = encode(&req);
         let head_request = req.method() == http::Method::HEAD;
         let mut conn = match self.checkout() {
             Some(c) => c,
             None => self.connect().await?,
         };
-        let mut head = conn.exchange(&wire).await.map_err(UpstreamError::Http)?;
+        let mut wire = std::mem::take(&mut conn.wbuf);
+        encode(&req, &mut wire);
+        let sent = conn.exchange(&wire).await;
+        // A large body's buffer is not kept for the connection's life (64 idle connections
+        // could each hold the largest request ever sent).
+        if wire.capacity() <= KEEP_WRITE_BUFFER {
+            conn.wbuf = wire;
+        }
+        let mut head = sent.map_err(UpstreamError::Http)?;
         if head_request {
             // The head describes the body a GET would have had; none follows.
             head.framing = Framing::Length(0);
@@ -719,13 +733,16 @@ mod tests {
             .insert("host", HeaderValue::from_static("b:1"));
         r.headers_mut()
             .insert("content-length", HeaderValue::from_static("99"));
+        let mut out = Vec::new();
+        encode(&r, &mut out);
         assert_eq!(
-            encode(&r),
+            out,
             b"POST /mcp?x=1 HTTP/1.1\r\nhost: b:1\r\ncontent-length: 2\r\n\r\n{}"
         );
         let mut d = http::Request::new(Bytes::new());
         *d.method_mut() = http::Method::DELETE;
         *d.uri_mut() = "/mcp".parse().unwrap();
-        assert_eq!(encode(&d), b"DELETE /mcp HTTP/1.1\r\n\r\n");
+        encode(&d, &mut out);
+        assert_eq!(out, b"DELETE /mcp HTTP/1.1\r\n\r\n");
     }
 }
