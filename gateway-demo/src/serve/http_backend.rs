@@ -20,7 +20,7 @@ use super::guard::RequestMeta;
 use super::log::{self, Record};
 use super::replies::{Resp, channel_body, from_reply, full, read_body, set_content_type, within};
 use super::session::{Session, Upstream};
-use super::upstream::{UpBody, UpstreamError};
+use super::upstream::{Outbound, UpBody, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
 
 /// Whether header `name` (lowercase, as `HeaderName`s are) describes one connection, not the
@@ -52,8 +52,12 @@ fn listed_in_connection(connection: &[&HeaderValue], name: &str) -> bool {
 }
 
 /// Copies end-to-end headers, leaving out hop-by-hop ones (also those named in `Connection`)
-/// and those `skip` names.
-pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: impl Fn(&str) -> bool) {
+/// and those `skip` names, into a header map or a backend request's list.
+pub(crate) fn copy_headers(
+    src: &HeaderMap,
+    dst: &mut impl Extend<(HeaderName, HeaderValue)>,
+    skip: impl Fn(&str) -> bool,
+) {
     // Usually absent: then nothing is allocated for it.
     let connection: Vec<&HeaderValue> = src.get_all(CONNECTION).iter().collect();
     for (k, v) in src {
@@ -64,7 +68,7 @@ pub(crate) fn copy_headers(src: &HeaderMap, dst: &mut HeaderMap, skip: impl Fn(&
         {
             continue;
         }
-        dst.append(k.clone(), v.clone());
+        dst.extend(std::iter::once((k.clone(), v.clone())));
     }
 }
 
@@ -107,12 +111,9 @@ fn upstream_uri(backend: &Uri, client: &Uri) -> Uri {
 }
 
 /// Sends `req` (target from [`upstream_uri`]) to the API's HTTP backend, with its `Host`.
-async fn send(
-    api: &Api,
-    mut req: http::Request<Bytes>,
-) -> Result<http::Response<UpBody>, UpstreamError> {
+async fn send(api: &Api, mut req: Outbound) -> Result<http::Response<UpBody>, UpstreamError> {
     if let Some(host) = &api.upstream_host {
-        req.headers_mut().insert(http::header::HOST, host.clone());
+        req.headers.push((http::header::HOST, host.clone()));
     }
     match &api.pool {
         Some(pool) => pool.request(req).await,
@@ -185,11 +186,13 @@ pub(crate) async fn forward(
             exchange.fail_reply(Failure::Unreachable, "not an HTTP backend"),
         );
     };
-    let mut req = http::Request::new(body.as_ref().map(|(b, _)| b.clone()).unwrap_or_default());
-    *req.method_mut() = method.clone();
-    *req.uri_mut() = upstream_uri(backend, &uri);
-    // Sized once: the copied headers plus the four set below.
-    *req.headers_mut() = HeaderMap::with_capacity(meta.headers.len() + 4);
+    let mut req = Outbound {
+        method: method.clone(),
+        target: upstream_uri(backend, &uri),
+        // Sized once: the copied headers plus the four set below.
+        headers: Vec::with_capacity(meta.headers.len() + 4),
+        body: body.as_ref().map(|(b, _)| b.clone()).unwrap_or_default(),
+    };
     // The body goes with the type it was judged as, and nothing else describing it.
     let sends_authorization = api.config.sends_authorization();
     let skip = |name: &str| match name {
@@ -198,20 +201,22 @@ pub(crate) async fn forward(
         "authorization" => !sends_authorization,
         _ => false,
     };
-    copy_headers(&meta.headers, req.headers_mut(), skip);
+    // The client's `Host`, body headers, session id and `Accept-Encoding` are skipped, so what
+    // is pushed below is never a repeat.
+    copy_headers(&meta.headers, &mut req.headers, skip);
     if let Some((_, ct)) = &body {
-        req.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        req.headers
+            .push((CONTENT_TYPE, HeaderValue::from_static(ct)));
     }
     // The engine judges bytes as they are: the backend must not compress.
-    req.headers_mut()
-        .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    req.headers
+        .push((ACCEPT_ENCODING, HeaderValue::from_static("identity")));
     if let Some(s) = &session
         && let Upstream::Http(_) = s.upstream
     {
         match &s.upstream_header {
             Some(v) => {
-                req.headers_mut().insert(SESSION_HEADER, v.clone());
+                req.headers.push((SESSION_HEADER, v.clone()));
             }
             None => {
                 return super::replies::GatewayError::SessionNotFound.respond(&mut rec, None);
@@ -403,26 +408,30 @@ pub(crate) fn answer_server(
         return;
     };
     tokio::spawn(async move {
-        let mut req = http::Request::new(answer);
-        *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = upstream_uri(&uri, &Uri::default());
-        let h = req.headers_mut();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        h.insert(
-            http::header::ACCEPT,
-            HeaderValue::from_static("application/json, text/event-stream"),
-        );
+        let mut h = vec![
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                http::header::ACCEPT,
+                HeaderValue::from_static("application/json, text/event-stream"),
+            ),
+        ];
         if let Some(v) = upstream_session.and_then(|u| HeaderValue::from_str(&u).ok()) {
-            h.insert(SESSION_HEADER, v);
+            h.push((SESSION_HEADER, v));
         }
         if let Some(v) = meta.headers.get(VERSION_HEADER) {
-            h.insert(VERSION_HEADER, v.clone());
+            h.push((VERSION_HEADER, v.clone()));
         }
         if api.config.sends_authorization()
             && let Some(v) = meta.headers.get(AUTHORIZATION)
         {
-            h.insert(AUTHORIZATION, v.clone());
+            h.push((AUTHORIZATION, v.clone()));
         }
+        let req = Outbound {
+            method: http::Method::POST,
+            target: upstream_uri(&uri, &Uri::default()),
+            headers: h,
+            body: answer,
+        };
         let label = api.backend_label();
         match tokio::time::timeout(api.config.timeouts.read(), send(&api, req)).await {
             Ok(Ok(r)) if r.status().is_success() => log::info(&format!(
@@ -554,10 +563,12 @@ pub(crate) fn delete_upstream(api: Arc<Api>, upstream_id: String) {
         let Ok(_permit) = DELETES.acquire().await else {
             return;
         };
-        let mut req = http::Request::new(Bytes::new());
-        *req.method_mut() = http::Method::DELETE;
-        *req.uri_mut() = upstream_uri(&uri, &Uri::default());
-        req.headers_mut().insert(SESSION_HEADER, v);
+        let req = Outbound {
+            method: http::Method::DELETE,
+            target: upstream_uri(&uri, &Uri::default()),
+            headers: vec![(SESSION_HEADER, v)],
+            body: Bytes::new(),
+        };
         let _ = tokio::time::timeout(Duration::from_secs(2), send(&api, req)).await;
     });
 }

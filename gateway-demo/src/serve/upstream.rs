@@ -188,21 +188,34 @@ fn lock(m: &Mutex<VecDeque<Idle>>) -> MutexGuard<'_, VecDeque<Idle>> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A request to the backend as [`encode`] writes it. Its headers are a list, in order, that the
+/// caller keeps free of repeats: a `HeaderMap` hashed every name to build what was only ever
+/// written out (~1.5 k instructions per request).
+#[derive(Debug)]
+pub(crate) struct Outbound {
+    pub(crate) method: http::Method,
+    /// Origin form (path and query).
+    pub(crate) target: http::Uri,
+    /// Everything but `Content-Length`, which [`encode`] writes.
+    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub(crate) body: Bytes,
+}
+
 /// The request as it goes on the wire, into `out` (the connection's buffer, so that writing
 /// allocates nothing once it has grown): request line, headers, the body's length when it has
 /// one or its method carries one, and the body.
-fn encode(req: &http::Request<Bytes>, out: &mut Vec<u8>) {
-    let body = req.body();
+fn encode(req: &Outbound, out: &mut Vec<u8>) {
+    let body = &req.body;
     let target = req
-        .uri()
+        .target
         .path_and_query()
         .map_or("/", http::uri::PathAndQuery::as_str);
     out.clear();
-    out.extend_from_slice(req.method().as_str().as_bytes());
+    out.extend_from_slice(req.method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in req.headers() {
+    for (name, value) in &req.headers {
         if name == http::header::CONTENT_LENGTH {
             continue;
         }
@@ -212,7 +225,7 @@ fn encode(req: &http::Request<Bytes>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"\r\n");
     }
     let carries_body = matches!(
-        *req.method(),
+        req.method,
         http::Method::POST | http::Method::PUT | http::Method::PATCH
     );
     if carries_body || !body.is_empty() {
@@ -245,9 +258,9 @@ impl BackendPool {
     /// reads the answer's head. The body holds the connection until it has been read.
     pub(crate) async fn request(
         self: &Arc<Self>,
-        req: http::Request<Bytes>,
+        req: Outbound,
     ) -> Result<http::Response<UpBody>, UpstreamError> {
-        let head_request = req.method() == http::Method::HEAD;
+        let head_request = req.method == http::Method::HEAD;
         let mut conn = match self.checkout() {
             Some(c) => c,
             None => self.connect().await?,
@@ -485,12 +498,13 @@ mod tests {
         (addr, conns)
     }
 
-    fn get() -> http::Request<Bytes> {
-        let mut r = http::Request::new(Bytes::new());
-        *r.uri_mut() = "/x".parse().unwrap();
-        r.headers_mut()
-            .insert("host", http::HeaderValue::from_static("x"));
-        r
+    fn get() -> Outbound {
+        Outbound {
+            method: http::Method::GET,
+            target: "/x".parse().unwrap(),
+            headers: vec![(http::header::HOST, HeaderValue::from_static("x"))],
+            body: Bytes::new(),
+        }
     }
 
     async fn body(resp: http::Response<UpBody>) -> String {
@@ -726,22 +740,27 @@ mod tests {
 
     #[test]
     fn requests_go_out_with_their_length_and_headers() {
-        let mut r = http::Request::new(Bytes::from_static(b"{}"));
-        *r.method_mut() = http::Method::POST;
-        *r.uri_mut() = "/mcp?x=1".parse().unwrap();
-        r.headers_mut()
-            .insert("host", HeaderValue::from_static("b:1"));
-        r.headers_mut()
-            .insert("content-length", HeaderValue::from_static("99"));
+        let r = Outbound {
+            method: http::Method::POST,
+            target: "/mcp?x=1".parse().unwrap(),
+            headers: vec![
+                (http::header::HOST, HeaderValue::from_static("b:1")),
+                (http::header::CONTENT_LENGTH, HeaderValue::from_static("99")),
+            ],
+            body: Bytes::from_static(b"{}"),
+        };
         let mut out = Vec::new();
         encode(&r, &mut out);
         assert_eq!(
             out,
             b"POST /mcp?x=1 HTTP/1.1\r\nhost: b:1\r\ncontent-length: 2\r\n\r\n{}"
         );
-        let mut d = http::Request::new(Bytes::new());
-        *d.method_mut() = http::Method::DELETE;
-        *d.uri_mut() = "/mcp".parse().unwrap();
+        let d = Outbound {
+            method: http::Method::DELETE,
+            target: "/mcp".parse().unwrap(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
         encode(&d, &mut out);
         assert_eq!(out, b"DELETE /mcp HTTP/1.1\r\n\r\n");
     }
