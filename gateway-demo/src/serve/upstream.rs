@@ -361,11 +361,15 @@ pub(crate) struct UpBody {
 impl UpBody {
     /// The body has been read to its end: the connection goes back to the pool.
     fn finish(&mut self) {
-        if let Some(conn) = self.conn.take()
+        if let Some(mut conn) = self.conn.take()
             && self.keep
             && self.framing != Framing::ToClose
             && conn.buffered().is_empty()
         {
+            // A long head grew the buffer (up to 64 KiB): an idle connection keeps the usual.
+            if conn.buf.len() > READ_CHUNK {
+                conn.buf = vec![0; READ_CHUNK];
+            }
             self.pool.put(conn);
         }
     }
@@ -736,6 +740,23 @@ mod tests {
             }
             assert_eq!(conns.load(Ordering::SeqCst), 2, "{answer:?}");
         }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_connection_goes_back_with_the_usual_buffer_after_a_long_head() {
+        const LONG: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-long: ";
+        let mut answer = LONG.to_vec();
+        answer.resize(LONG.len() + 3 * READ_CHUNK, b'a');
+        answer.extend_from_slice(b"\r\n\r\nok");
+        let answer: &'static [u8] = answer.leak();
+        let (uri, conns) = raw_backend(vec![vec![answer], vec![answer]]).await;
+        let pool = Arc::new(BackendPool::new(&uri, Duration::from_secs(1)));
+        for _ in 0..2 {
+            let resp = pool.request(get()).await.unwrap();
+            assert_eq!(try_body(resp).await.unwrap(), "ok");
+            assert_eq!(lock(&pool.idle).back().unwrap().conn.buf.len(), READ_CHUNK);
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 1);
     }
 
     #[test]
