@@ -306,14 +306,7 @@ impl Agg {
             }
         }
         if let Some(code) = s.rpc_error {
-            // A backend can answer with any code: the map is capped like the name maps.
-            if let Some(n) = self.rpc_errors.get_mut(&code) {
-                *n += 1;
-            } else if self.rpc_errors.len() < MAX_NAMES {
-                self.rpc_errors.insert(code, 1);
-            } else {
-                self.rpc_errors_other += 1;
-            }
+            self.count_code(code, 1);
         }
         let class = usize::from(s.status / 100);
         self.status[if (1..=5).contains(&class) { class } else { 0 }] += 1;
@@ -337,6 +330,18 @@ impl Agg {
         slot.lat_max_us = slot.lat_max_us.max(us);
     }
 
+    /// Counts `n` answers with JSON-RPC error `code`. A backend can answer with any code: the
+    /// map is capped like the name maps.
+    fn count_code(&mut self, code: i64, n: u64) {
+        if let Some(c) = self.rpc_errors.get_mut(&code) {
+            *c += n;
+        } else if self.rpc_errors.len() < MAX_NAMES {
+            self.rpc_errors.insert(code, n);
+        } else {
+            self.rpc_errors_other += n;
+        }
+    }
+
     /// Adds `other`'s counts (the overall figures are the APIs' summed when asked for, so
     /// each exchange is counted once, not twice).
     fn merge(&mut self, other: &Agg) {
@@ -347,14 +352,8 @@ impl Agg {
         self.tools.merge(&other.tools);
         self.resources.merge(&other.resources);
         self.prompts.merge(&other.prompts);
-        for (code, n) in &other.rpc_errors {
-            if let Some(c) = self.rpc_errors.get_mut(code) {
-                *c += n;
-            } else if self.rpc_errors.len() < MAX_NAMES {
-                self.rpc_errors.insert(*code, *n);
-            } else {
-                self.rpc_errors_other += n;
-            }
+        for (&code, &n) in &other.rpc_errors {
+            self.count_code(code, n);
         }
         self.rpc_errors_other += other.rpc_errors_other;
         for (a, b) in self.status.iter_mut().zip(other.status) {

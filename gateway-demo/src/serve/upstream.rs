@@ -359,11 +359,11 @@ pub(crate) struct UpBody {
 }
 
 impl UpBody {
-    /// The body has been read to its end: the connection goes back to the pool.
+    /// The body has been read to its end (`Length(0)`, the only framing that ends before the
+    /// close): the connection goes back to the pool.
     fn finish(&mut self) {
         if let Some(mut conn) = self.conn.take()
             && self.keep
-            && self.framing != Framing::ToClose
             && conn.buffered().is_empty()
         {
             // A long head grew the buffer (up to 64 KiB): an idle connection keeps the usual.
@@ -372,11 +372,6 @@ impl UpBody {
             }
             self.pool.put(conn);
         }
-    }
-
-    fn fail(&mut self, e: io::Error) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        self.conn = None;
-        Poll::Ready(Some(Err(e)))
     }
 
     /// The next data of the body: `Ready(None)` at its end.
@@ -410,10 +405,7 @@ impl UpBody {
                     return Poll::Ready(h1::at_close(self.framing).err().map(Err));
                 }
                 Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(e)) => {
-                    self.conn = None;
-                    return Poll::Ready(Some(Err(e)));
-                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -431,7 +423,11 @@ impl Body for UpBody {
         let this = self.get_mut();
         match this.poll_data(cx) {
             Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
-            Poll::Ready(Some(Err(e))) => this.fail(e),
+            Poll::Ready(Some(Err(e))) => {
+                // A connection whose answer failed is not read again: dropping it closes it.
+                this.conn = None;
+                Poll::Ready(Some(Err(e)))
+            }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
