@@ -205,6 +205,10 @@ async fn post(
         .header("accept", "application/json, text/event-stream")
         .body(Full::new(Bytes::from(body.to_owned())))
         .unwrap();
+    // The previous answer read to its end does not make the connection ready at once: its
+    // task still has to see the end. Sending before that is refused ("connection was not
+    // ready"), as hyper documents.
+    sender.ready().await.unwrap();
     let resp = sender.send_request(req).await.unwrap();
     assert_eq!(resp.status(), 200);
     resp.into_body()
