@@ -205,29 +205,60 @@ const LINE_START_BYTES: usize = 16 << 10;
 /// a stream that once carried a large event does not hold its size for the rest of its life.
 const KEEP_BYTES: usize = 64 << 10;
 
-/// A field of the block being read (`event`, `id`, `retry`): its buffer is kept from block
-/// to block, so that reading an event id allocates once per stream, not once per event.
-#[derive(Debug, Clone, Default)]
+/// The longest field value a [`Slot`] holds without allocating: event types, retry digits and
+/// the usual event ids (UUIDs, counters, cursors) fit.
+const SLOT_INLINE: usize = 64;
+
+/// A field of the block being read (`event`, `id`, `retry`). A short value is kept inline, so
+/// reading it allocates nothing; a longer one goes to a buffer kept from block to block, which
+/// then allocates once per stream, not once per event.
+#[derive(Debug, Clone)]
 struct Slot {
-    bytes: Vec<u8>,
+    inline: [u8; SLOT_INLINE],
+    /// The value's length, inline, or `None` when it is in `heap`.
+    len: Option<usize>,
+    heap: Vec<u8>,
     set: bool,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            inline: [0; SLOT_INLINE],
+            len: Some(0),
+            heap: Vec::new(),
+            set: false,
+        }
+    }
 }
 
 impl Slot {
     fn set(&mut self, v: &[u8]) {
-        self.bytes.clear();
-        self.bytes.extend_from_slice(v);
         self.set = true;
+        if let Some(room) = self.inline.get_mut(..v.len()) {
+            room.copy_from_slice(v);
+            self.len = Some(v.len());
+        } else {
+            self.heap.clear();
+            self.heap.extend_from_slice(v);
+            self.len = None;
+        }
     }
 
     fn get(&self) -> Option<&[u8]> {
-        self.set.then_some(self.bytes.as_slice())
+        if !self.set {
+            return None;
+        }
+        Some(match self.len {
+            Some(n) => self.inline.get(..n).unwrap_or_default(),
+            None => &self.heap,
+        })
     }
 
     fn clear(&mut self) {
         self.set = false;
-        if self.bytes.capacity() > KEEP_BYTES {
-            self.bytes = Vec::new();
+        if self.heap.capacity() > KEEP_BYTES {
+            self.heap = Vec::new();
         }
     }
 }
@@ -763,9 +794,35 @@ id\nfoo: bar\nretry: soon\nid: a\0b\ndata:  two spaces\n\n";
         for cap in [
             p.line.capacity(),
             p.data_buf.capacity(),
-            p.id.bytes.capacity(),
+            p.id.heap.capacity(),
         ] {
             assert!(cap <= KEEP_BYTES, "{cap}");
+        }
+    }
+
+    #[test]
+    fn fields_either_side_of_the_inline_size_read_back_whole() {
+        let long_type = vec![b't'; SLOT_INLINE + 1];
+        let lens = [SLOT_INLINE, SLOT_INLINE + 1, 2, SLOT_INLINE + 40, 0];
+        let mut stream = Vec::new();
+        for (i, n) in lens.iter().enumerate() {
+            let id: Vec<u8> = (0..*n).map(|k| b'a' + ((k + i) % 26) as u8).collect();
+            stream.extend_from_slice(b"id: ");
+            stream.extend_from_slice(&id);
+            stream.extend_from_slice(b"\nevent: ");
+            stream.extend_from_slice(if i % 2 == 0 { &long_type } else { b"message" });
+            stream.extend_from_slice(b"\ndata: x\n\n");
+        }
+        let whole = parse_split(&stream, &[]);
+        assert_eq!(whole.len(), lens.len());
+        for (i, (e, n)) in whole.iter().zip(lens).enumerate() {
+            let id: Vec<u8> = (0..n).map(|k| b'a' + ((k + i) % 26) as u8).collect();
+            assert_eq!(e.id.as_deref(), Some(&id[..]), "event {i}");
+            let ty: &[u8] = if i % 2 == 0 { &long_type } else { b"message" };
+            assert_eq!(e.event.as_deref(), Some(ty), "event {i}");
+        }
+        for cut in 1..stream.len() {
+            assert_eq!(parse_split(&stream, &[cut]), whole, "cut at {cut}");
         }
     }
 

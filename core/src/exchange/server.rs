@@ -235,14 +235,14 @@ impl Exchange {
         if ok && !left.is_empty() {
             notes.failed += u32::try_from(left.len()).unwrap_or(u32::MAX);
             for p in &left {
-                out.messages.push(Cow::Owned(error_response(
+                let error = error_response(
                     Some(p.raw_id()),
                     -32603,
                     "The server's answer held no answer to this request",
                     None,
-                )));
+                );
+                out.push(Outcome::Replaced(error), "");
             }
-            out.changed = true;
         }
         self.done = true;
         let body = match out.payload(self.batch) {
@@ -503,7 +503,8 @@ impl Exchange {
         }
         let body = Body::parse(data, self.guard.engine.limits())?;
         let mut judged = Judged {
-            messages: Vec::new(),
+            first: None,
+            more: Vec::new(),
             changed: false,
             batch: body.is_batch(),
         };
@@ -800,9 +801,11 @@ enum Payload {
     Replaced(Vec<u8>),
 }
 
-/// The messages to deliver from one body (borrowed while unchanged).
+/// The messages to deliver from one body (borrowed while unchanged). The first is held apart
+/// so that the usual body, one message, needs no list.
 struct Judged<'d> {
-    messages: Vec<Cow<'d, str>>,
+    first: Option<Cow<'d, str>>,
+    more: Vec<Cow<'d, str>>,
     changed: bool,
     batch: bool,
 }
@@ -810,7 +813,8 @@ struct Judged<'d> {
 impl<'d> Judged<'d> {
     fn one(outcome: Outcome, text: &'d str) -> Self {
         let mut j = Self {
-            messages: Vec::new(),
+            first: None,
+            more: Vec::new(),
             changed: false,
             batch: false,
         };
@@ -820,27 +824,44 @@ impl<'d> Judged<'d> {
 
     /// What to deliver: one message as itself, several (or any, when `array`, the answer to
     /// a batch) as an array.
-    fn payload(mut self, array: bool) -> Payload {
+    fn payload(self, array: bool) -> Payload {
         if !self.changed {
             return Payload::Unchanged;
         }
-        match self.messages.len() {
-            0 => Payload::Nothing,
-            1 if !self.batch && !array => self.messages.pop().map_or(Payload::Nothing, |m| {
+        match self.first {
+            None => Payload::Nothing,
+            Some(m) if self.more.is_empty() && !self.batch && !array => {
                 Payload::Replaced(m.into_owned().into_bytes())
-            }),
-            _ => Payload::Replaced(alloc::format!("[{}]", self.messages.join(",")).into_bytes()),
+            }
+            Some(m) => {
+                let mut out = String::from("[");
+                out.push_str(&m);
+                for more in &self.more {
+                    out.push(',');
+                    out.push_str(more);
+                }
+                out.push(']');
+                Payload::Replaced(out.into_bytes())
+            }
         }
     }
 
     fn push(&mut self, outcome: Outcome, text: &'d str) {
-        match outcome {
-            Outcome::Same => self.messages.push(Cow::Borrowed(text)),
+        let m = match outcome {
+            Outcome::Same => Cow::Borrowed(text),
             Outcome::Replaced(t) => {
                 self.changed = true;
-                self.messages.push(Cow::Owned(t));
+                Cow::Owned(t)
             }
-            Outcome::Nothing => self.changed = true,
+            Outcome::Nothing => {
+                self.changed = true;
+                return;
+            }
+        };
+        if self.first.is_none() {
+            self.first = Some(m);
+        } else {
+            self.more.push(m);
         }
     }
 }

@@ -250,7 +250,13 @@ impl Session {
             for e in &mut entries {
                 e.exchange = id;
             }
-            s.pending.extend(entries);
+            if s.pending.capacity() == 0 {
+                // A session's first exchange (every one, for a stateless server): the list
+                // built for it becomes the table, instead of a second allocation and a copy.
+                s.pending = entries;
+            } else {
+                s.pending.extend(entries);
+            }
             Ok(id)
         })
     }
@@ -311,12 +317,16 @@ impl Session {
     }
 
     /// Remembers that `exchange` passed event `id`: a stream resumed from it continues that
-    /// exchange.
+    /// exchange. Only a resumable session keeps the point: elsewhere a stream's waiting
+    /// requests are answered when it ends, so a resumed stream would find none to take over.
     pub(crate) fn note_event_id(&self, exchange: u64, id: &[u8]) {
         if id.len() > MAX_EVENT_ID {
             return;
         }
         self.state.with(|s| {
+            if !s.resumable {
+                return;
+            }
             if let Some(slot) = s.resume.iter_mut().find(|(_, x)| *x == exchange) {
                 slot.0.clear();
                 slot.0.extend_from_slice(id);
