@@ -374,7 +374,9 @@ export declare class ServerDelivery {
 export declare class Session {
   /**
    * Says whether the session outlives its exchanges (the proxy keeps it under an
-   * `Mcp-Session-Id`, so a client can resume a stream with `Last-Event-ID`).
+   * `Mcp-Session-Id`, so a client can resume a stream with `Last-Event-ID`). Set it no later
+   * than the head of the answer that names the session: until then the session's streams
+   * keep no resume points.
    */
   setResumable(resumable: boolean): void
   /** The protocol revision `initialize` negotiated, once its answer was seen. */

@@ -277,7 +277,9 @@ pub struct Session {
 #[napi]
 impl Session {
     /// Says whether the session outlives its exchanges (the proxy keeps it under an
-    /// `Mcp-Session-Id`, so a client can resume a stream with `Last-Event-ID`).
+    /// `Mcp-Session-Id`, so a client can resume a stream with `Last-Event-ID`). Set it no later
+    /// than the head of the answer that names the session: until then the session's streams
+    /// keep no resume points.
     #[napi(catch_unwind)]
     pub fn set_resumable(&self, resumable: bool) {
         self.inner.set_resumable(resumable);

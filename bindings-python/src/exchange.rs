@@ -168,7 +168,9 @@ pub struct Session {
 #[pymethods]
 impl Session {
     /// Whether the session outlives its exchanges (the host keeps it under a session id, so
-    /// a stream can be resumed with `Last-Event-ID`). Default `False`.
+    /// a stream can be resumed with `Last-Event-ID`). Default `False`. Set it no later than
+    /// the head of the answer that names the session: until then the session's streams keep
+    /// no resume points.
     fn set_resumable(&self, resumable: bool) {
         self.inner.set_resumable(resumable);
     }

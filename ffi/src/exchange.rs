@@ -97,7 +97,8 @@ pub unsafe extern "C" fn mcp_policy_session_new(
 /// Says whether the session outlives its exchanges (kept under a session id, so a client can
 /// resume a stream with `Last-Event-ID`). A stream of a resumable session that ends after an
 /// event id, without answering, leaves its requests waiting for the resumed stream; otherwise
-/// they get errors when it ends. Default false.
+/// they get errors when it ends. Default false. Set it no later than the head of the answer that
+/// names the session: until then the session's streams keep no resume points.
 ///
 /// # Safety
 /// `session` must be live.

@@ -160,6 +160,8 @@ impl Session {
     /// so a client can resume a stream with `Last-Event-ID`). A stream of a resumable session
     /// that ends after an event id, without answering, leaves its requests waiting for the
     /// resumed stream; otherwise they are answered with errors when it ends. Default `false`.
+    /// Set it no later than the head of the answer that names the session: until then the
+    /// session's streams keep no resume points.
     pub fn set_resumable(&self, resumable: bool) {
         self.state.with(|s| s.resumable = resumable);
     }
