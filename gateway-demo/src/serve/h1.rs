@@ -40,6 +40,9 @@ pub(crate) fn closed_early() -> io::Error {
 pub(crate) struct Head {
     pub(crate) status: StatusCode,
     pub(crate) http11: bool,
+    /// The end-to-end headers, in order: what the answer says to the client. The hop's own
+    /// ([`hop_by_hop`], those `Connection` lists) and `Content-Length` are read into
+    /// `framing` and `close` and left out, since whoever passes the answer on frames it anew.
     pub(crate) headers: HeaderMap,
     /// How the body that follows ends.
     pub(crate) framing: Framing,
@@ -126,21 +129,28 @@ fn parse_head(buf: &[u8]) -> io::Result<Option<(Head, usize)>> {
     };
     let status = StatusCode::from_u16(resp.code.unwrap_or(0)).map_err(invalid)?;
     let http11 = resp.version == Some(1);
-    let mut headers = HeaderMap::with_capacity(resp.headers.len());
     let mut close = !http11;
     let mut chunked = false;
     let mut coded = false;
     let mut length: Option<u64> = None;
+    // Names are checked and the framing read first; the end-to-end headers are kept after, once
+    // what `Connection` lists is known.
+    let mut listed = false;
     for h in resp.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(invalid)?;
-        let value = HeaderValue::from_bytes(h.value).map_err(invalid)?;
-        if name == http::header::CONNECTION {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("connection") {
             close |= has_token(h.value, "close");
-        } else if name == http::header::TRANSFER_ENCODING {
+            listed |= h.value.split(|&b| b == b',').any(|t| {
+                let t = t.trim_ascii();
+                !t.is_empty()
+                    && !t.eq_ignore_ascii_case(b"close")
+                    && !t.eq_ignore_ascii_case(b"keep-alive")
+            });
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
             // The last coding decides: chunked, or the body runs to the close.
             coded = true;
             chunked = last_token(h.value).is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"));
-        } else if name == http::header::CONTENT_LENGTH {
+        } else if name.eq_ignore_ascii_case("content-length") {
             let n = Some(h.value.trim_ascii())
                 .filter(|v| !v.is_empty() && v.len() <= 19 && v.iter().all(u8::is_ascii_digit))
                 .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
@@ -150,7 +160,17 @@ fn parse_head(buf: &[u8]) -> io::Result<Option<(Head, usize)>> {
             }
             length = Some(n);
         }
-        headers.append(name, value);
+    }
+    let mut headers = HeaderMap::with_capacity(resp.headers.len());
+    for h in resp.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(invalid)?;
+        if hop_by_hop(name.as_str())
+            || name == http::header::CONTENT_LENGTH
+            || (listed && connection_lists(resp.headers, name.as_str()))
+        {
+            continue;
+        }
+        headers.append(name, header_value(h.value)?);
     }
     let framing = if status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -181,6 +201,42 @@ fn parse_head(buf: &[u8]) -> io::Result<Option<(Head, usize)>> {
         },
         len,
     )))
+}
+
+/// Whether header `name` (lowercase, as `HeaderName`s are) describes one connection, not the
+/// message (RFC 9110 §7.6.1). A `match`, which compiles to a length dispatch: a search of a
+/// list compared each name with every entry, ~1.4 k instructions per forwarded request with
+/// a skip list.
+pub(crate) fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authorization"
+            | "proxy-authenticate"
+    )
+}
+
+/// Whether a `Connection` header among `headers` lists `name` (also connection-only).
+fn connection_lists(headers: &[httparse::Header<'_>], name: &str) -> bool {
+    headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+        .any(|h| has_token(h.value, name))
+}
+
+/// A header value; the media types MCP servers answer with are shared, not copied.
+fn header_value(v: &[u8]) -> io::Result<HeaderValue> {
+    Ok(match v {
+        b"application/json" => HeaderValue::from_static("application/json"),
+        b"text/event-stream" => HeaderValue::from_static("text/event-stream"),
+        _ => HeaderValue::from_bytes(v).map_err(invalid)?,
+    })
 }
 
 /// Whether a comma-separated header value lists `token` (ignoring ASCII case).
@@ -403,6 +459,44 @@ mod tests {
               3;a=b\r\nabc\r\n0\r\nx: y\r\n\r\nIGNORED",
         );
         assert_eq!((o.body.as_slice(), o.error), (b"abc".as_slice(), None));
+    }
+
+    #[test]
+    fn only_end_to_end_headers_are_kept() {
+        let o = whole(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive, X-Hop\r\n\
+Keep-Alive: timeout=5\r\nX-Hop: secret\r\nTE: trailers\r\nTrailer: x-t\r\nUpgrade: h2c\r\n\
+Proxy-Connection: close\r\nProxy-Authenticate: Basic\r\nProxy-Authorization: Basic eA==\r\n\
+Transfer-Encoding: chunked\r\nLink: <a>\r\nx-a: 1\r\nlink: <b>\r\nMcp-Session-Id: s1\r\n\r\n\
+2\r\nok\r\n0\r\n\r\n",
+        );
+        assert_eq!(o.error, None);
+        assert_eq!(o.body, b"ok");
+        let (status, headers, framing) = o.head.expect("a head");
+        assert_eq!((status, framing), (200, Framing::Chunked(Chunk::Size)));
+        let kept: Vec<(&str, &[u8])> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect();
+        // A HeaderMap keeps a name's values together, in the order they came.
+        assert_eq!(
+            kept,
+            [
+                ("content-type", b"application/json".as_slice()),
+                ("link", b"<a>"),
+                ("link", b"<b>"),
+                ("x-a", b"1"),
+                ("mcp-session-id", b"s1"),
+            ]
+        );
+        // A length is the hop's framing too; `Connection: close` still ends the connection.
+        let (head, _) = read_head(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\ncontent-type: text/event-stream\r\n\r\n")
+            .expect("a valid head")
+            .expect("a whole head");
+        assert!(head.close);
+        assert_eq!(head.framing, Framing::Length(2));
+        assert_eq!(head.headers.len(), 1);
+        assert_eq!(head.headers["content-type"], "text/event-stream");
     }
 
     #[test]

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
-    WWW_AUTHENTICATE,
+    ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::BodyExt;
@@ -17,30 +16,12 @@ use mcp_policy::exchange::{Exchange, Failure, Head, Notes};
 use tokio::sync::mpsc;
 
 use super::guard::RequestMeta;
+use super::h1::hop_by_hop;
 use super::log::{self, Record};
 use super::replies::{Resp, channel_body, from_reply, full, read_body, set_content_type, within};
 use super::session::{Session, Upstream};
 use super::upstream::{Outbound, UpBody, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
-
-/// Whether header `name` (lowercase, as `HeaderName`s are) describes one connection, not the
-/// message (RFC 9110 §7.6.1). A `match`, which compiles to a length dispatch: a search of a
-/// list compared each name with every entry, ~1.4 k instructions per forwarded request with
-/// the skip list below.
-fn hop_by_hop(name: &str) -> bool {
-    matches!(
-        name,
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-            | "proxy-authorization"
-            | "proxy-authenticate"
-    )
-}
 
 /// Whether header `name` is listed in one of the `Connection` header values.
 fn listed_in_connection(connection: &[&HeaderValue], name: &str) -> bool {
@@ -69,26 +50,6 @@ pub(crate) fn copy_headers(
             continue;
         }
         dst.extend(std::iter::once((k.clone(), v.clone())));
-    }
-}
-
-/// [`copy_headers`] in place: removes hop-by-hop headers (also those named in `Connection`)
-/// and `skip` from `headers`. Nothing is allocated unless one of them is present.
-fn strip_headers(headers: &mut HeaderMap, skip: &[HeaderName]) {
-    for name in skip {
-        headers.remove(name);
-    }
-    let connection: Vec<&HeaderValue> = headers.get_all(CONNECTION).iter().collect();
-    let doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| {
-            hop_by_hop(k.as_str())
-                || (!connection.is_empty() && listed_in_connection(&connection, k.as_str()))
-        })
-        .cloned()
-        .collect();
-    for name in doomed {
-        headers.remove(name);
     }
 }
 
@@ -288,8 +249,8 @@ pub(crate) async fn forward(
             rheaders.append(WWW_AUTHENTICATE, v);
         }
     }
-    // The body may be rewritten: hyper sets the length of what is sent.
-    strip_headers(&mut rheaders, &[CONTENT_LENGTH]);
+    // The answer's own framing and hop-by-hop headers were left out when its head was read
+    // (`h1::Head::headers`): the body may be rewritten, and hyper frames what is sent.
     if let (Some(v), true) = (session_out_header, upstream_session.is_some()) {
         rheaders.insert(SESSION_HEADER, v);
     }
