@@ -69,7 +69,12 @@ impl HostPolicy {
     }
 
     fn check_with(&self, headers: &HeaderMap, own: &[String]) -> Result<(), String> {
-        let is_own = |authority: &str| own.iter().any(|o| o.eq_ignore_ascii_case(authority));
+        // Clients write the authority as they were given it, so an exact compare usually
+        // decides; the case-blind one (a byte at a time) is the fallback.
+        let is_own = |authority: &str| {
+            own.iter().any(|o| o == authority)
+                || own.iter().any(|o| o.eq_ignore_ascii_case(authority))
+        };
         let raw_host = headers
             .get(HOST)
             .and_then(|v| v.to_str().ok())
