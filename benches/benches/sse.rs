@@ -194,7 +194,6 @@ fn bench(c: &mut Criterion) {
             BenchmarkId::new("exchange, same list as a JSON answer", what),
             |b| b.iter(|| run_json(&guard, request, black_box(json), &ctx)),
         );
-        g.throughput(Throughput::Bytes(json.len() as u64));
         g.bench_function(
             BenchmarkId::new("filter_response, same list as JSON", what),
             |b| {
