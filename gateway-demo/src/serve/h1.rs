@@ -238,7 +238,7 @@ fn header_value(v: &[u8]) -> io::Result<HeaderValue> {
 }
 
 /// Whether a comma-separated header value lists `token` (ignoring ASCII case).
-fn has_token(value: &[u8], token: &str) -> bool {
+pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
     value
         .split(|&b| b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))

@@ -16,21 +16,12 @@ use mcp_policy::exchange::{Exchange, Failure, Head, Notes};
 use tokio::sync::mpsc;
 
 use super::guard::RequestMeta;
-use super::h1::hop_by_hop;
+use super::h1::{has_token, hop_by_hop};
 use super::log::{self, Record};
 use super::replies::{Resp, channel_body, from_reply, full, read_body, set_content_type, within};
 use super::session::{Session, Upstream};
 use super::upstream::{Outbound, UpBody, UpstreamError};
 use super::{Api, SESSION_HEADER, Shared, VERSION_HEADER};
-
-/// Whether header `name` is listed in one of the `Connection` header values.
-fn listed_in_connection(connection: &[&HeaderValue], name: &str) -> bool {
-    connection
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(name))
-}
 
 /// Copies end-to-end headers, leaving out hop-by-hop ones (also those named in `Connection`)
 /// and those `skip` names, into a header map or a backend request's list.
@@ -45,7 +36,7 @@ pub(crate) fn copy_headers(
         let name = k.as_str();
         if hop_by_hop(name)
             || skip(name)
-            || (!connection.is_empty() && listed_in_connection(&connection, name))
+            || connection.iter().any(|c| has_token(c.as_bytes(), name))
         {
             continue;
         }
