@@ -413,6 +413,24 @@ describe("observability", () => {
     for (const k of ["time", "decision", "status", "latency_us", "session"]) assert.ok(k in call, k);
     assert.equal(call.status, 200);
   });
+
+  test("an exchange's log line is written on its own, with nothing reading the counters", async () => {
+    // /metrics and the dashboard write what waits before they read; here only the log's
+    // flusher thread can, within its batch window (10 ms).
+    const before = gw.logs.length;
+    const { client, transport } = await connect("/mcp-http");
+    await client.callTool({ name: "echo", arguments: { message: "flushed-alone" } });
+    await transport.terminateSession();
+    await client.close();
+    const line = () =>
+      gw.logs
+        .slice(before)
+        .map((l) => JSON.parse(l))
+        .find((l) => l.api === "http" && l.method === "tools/call" && l.subject === "echo");
+    const deadline = Date.now() + 2000;
+    while (!line() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(line(), "the call's log line within 2 s, without /metrics");
+  });
 });
 
 describe("reload and shutdown", () => {

@@ -52,12 +52,7 @@ pub(crate) fn serve_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         b.worker_threads(workers);
         b
     };
-    // The exchange log is written when a thread runs out of work (serve::log): after the
-    // answers that were ready went out, never in front of a request that is waiting.
-    builder
-        .enable_all()
-        .on_thread_park(serve::log::flush)
-        .build()
+    builder.enable_all().build()
 }
 
 fn main() -> ExitCode {

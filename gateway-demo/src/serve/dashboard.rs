@@ -669,7 +669,7 @@ pub(crate) fn serve(shared: &Shared, req: &http::Request<Incoming>) -> Option<Re
             "text/html; charset=utf-8",
         )
     } else {
-        // Exchanges that ended are counted when the thread idles: count them now.
+        // Exchanges that ended are counted in the log flusher's batches: count them now.
         super::log::flush();
         (
             Bytes::from(shared.metrics.dashboard_json(&shared.session_counts())),

@@ -1,18 +1,17 @@
 //! JSON log lines: one per exchange on stdout, operational messages on stderr.
 //!
 //! Exchange lines are gathered and written in batches: one `write` per exchange was a system
-//! call per proxied request. Once [`defer_writes`] is called, what gathered is written by
-//! [`flush`] when a runtime thread has no task left to run (`serve` runs it just before the
-//! thread parks), by the exchange that makes the batch reach [`FLUSH_AT`] bytes, or by the
-//! first exchange that ends [`FLUSH_AFTER`] after the oldest line waiting; [`stop_flusher`]
-//! makes every later line go out on its own. A line is thus written off the path of the
-//! requests that are ready (a task that wrote it woke up with the next request, before that
-//! request was forwarded: at one connection, on every request). Operational messages are rare
+//! call per proxied request, and so was one each time a runtime thread ran out of work (every
+//! second request under load). Once [`start_flusher`] has run, a thread of the log's own
+//! counts and writes what gathered [`BATCH_WINDOW`] after the first line of a batch arrived;
+//! the exchange that makes the batch reach [`FLUSH_AT`] lines writes it at once. Counting and
+//! formatting thus happen off the request path, never in front of a request that is waiting.
+//! [`stop_flusher`] makes every later line go out on its own. Operational messages are rare
 //! and written immediately.
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -26,30 +25,27 @@ struct Pending {
     done: Vec<Done>,
     /// The batch being written (kept for its allocation).
     buf: Vec<u8>,
-    /// Whether [`flush`] will be called when the runtime idles; if not, each exchange is
-    /// counted and written at once.
+    /// Whether the flusher thread runs; if not, each exchange is counted and written at once.
     deferred: bool,
-    /// When the oldest exchange in `done` ended.
-    oldest: Option<Instant>,
 }
 
 static PENDING: Mutex<Pending> = Mutex::new(Pending {
     done: Vec::new(),
     buf: Vec::new(),
     deferred: false,
-    oldest: None,
 });
+/// Wakes the flusher when the first line of a batch arrives (or when it must stop).
+static FIRST_LINE: Condvar = Condvar::new();
 /// This many ended exchanges are counted and written by the exchange that ended last (~64 KB
 /// of log lines).
 const FLUSH_AT: usize = 256;
-/// A runtime busy without a pause still writes its lines this often.
-const FLUSH_AFTER: Duration = Duration::from_millis(100);
+/// How long the first line of a batch waits for the others: the delay before a line shows,
+/// against one `write` per this long at most.
+const BATCH_WINDOW: Duration = Duration::from_millis(10);
 
 fn pending() -> MutexGuard<'static, Pending> {
     // A panic while appending leaves at worst a partial line; logging must go on.
-    PENDING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    PENDING.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Counts the ended exchanges (metrics, dashboard) and writes their log lines to stdout now.
@@ -62,7 +58,6 @@ pub(crate) fn flush() {
     }
     let done = std::mem::take(&mut p.done);
     let mut batch = std::mem::take(&mut p.buf);
-    p.oldest = None;
     // Counted under the lock: a reader that flushes first waits for a flush under way.
     for d in &done {
         d.count();
@@ -81,16 +76,45 @@ pub(crate) fn flush() {
     }
 }
 
-/// From now on ended exchanges are gathered: the caller makes sure [`flush`] runs whenever a
-/// runtime thread idles (`serve_runtime` registers it to run before each thread parks).
-pub(crate) fn defer_writes() {
+/// From now on ended exchanges are gathered and written by a thread of their own, in batches
+/// [`BATCH_WINDOW`] apart at most. Without that thread (it could not be started), every
+/// exchange is written as it ends.
+pub(crate) fn start_flusher() {
+    // Set before the thread starts, which stops at once when it finds it clear.
     pending().deferred = true;
+    let spawned = std::thread::Builder::new()
+        .name("log-flusher".into())
+        .spawn(flusher);
+    if let Err(e) = spawned {
+        pending().deferred = false;
+        warn(&format!(
+            "cannot start the log flusher thread ({e}); each exchange line is written as it ends"
+        ));
+    }
 }
 
-/// From now on every exchange line is written at once (the runtime that flushed on idling is
-/// going away), and what gathered is written now.
+/// The flusher thread: waits for a first line, lets the batch gather, writes it.
+fn flusher() {
+    loop {
+        {
+            let mut p = pending();
+            while p.done.is_empty() {
+                if !p.deferred {
+                    return;
+                }
+                p = FIRST_LINE.wait(p).unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        std::thread::sleep(BATCH_WINDOW);
+        flush();
+    }
+}
+
+/// From now on every exchange line is written at once (the gateway is stopping), what
+/// gathered is written now, and the flusher thread ends.
 pub(crate) fn stop_flusher() {
     pending().deferred = false;
+    FIRST_LINE.notify_all();
     flush();
 }
 
@@ -404,17 +428,17 @@ impl Drop for Record {
         let end = Instant::now();
         let latency = end.saturating_duration_since(self.start);
         let done = self.take(latency, SystemTime::now());
-        // Counting and formatting wait until the thread idles (after the answer is written),
-        // unless nothing will flush.
+        // Counting and formatting wait for the flusher (off the request path), unless
+        // nothing will flush.
         let mut p = pending();
+        let first = p.done.is_empty();
         p.done.push(done);
-        let oldest = *p.oldest.get_or_insert(end);
-        if !p.deferred
-            || p.done.len() >= FLUSH_AT
-            || end.saturating_duration_since(oldest) >= FLUSH_AFTER
-        {
+        if !p.deferred || p.done.len() >= FLUSH_AT {
             drop(p);
             flush();
+        } else if first {
+            drop(p);
+            FIRST_LINE.notify_one();
         }
     }
 }

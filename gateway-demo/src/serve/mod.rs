@@ -376,7 +376,7 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     });
     log::info(&format!("listening on http://{addr}"));
 
-    log::defer_writes();
+    log::start_flusher();
     tokio::spawn(reap_idle_sessions(shared.clone()));
     tokio::spawn(watch_for_reload(shared.clone()));
 

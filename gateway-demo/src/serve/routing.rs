@@ -30,7 +30,7 @@ pub(crate) async fn route(
     let rt = shared.runtime();
     let path = req.uri().path();
     if !rt.config.metrics_path.is_empty() && path == rt.config.metrics_path {
-        // Exchanges that ended are counted when the thread idles: count them now.
+        // Exchanges that ended are counted in the log flusher's batches: count them now.
         super::log::flush();
         let mut r = http::Response::new(full(shared.metrics.render(&shared.session_counts())));
         r.headers_mut().insert(
