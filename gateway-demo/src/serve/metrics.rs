@@ -48,18 +48,23 @@ impl<K, V: Default> Default for Capped<K, V> {
     }
 }
 
-/// The counters of one API. Keys are static labels where they can be, so counting the usual
+/// Counts by decision, indexed as [`DECISIONS`].
+type ByDecision = [u64; DECISIONS.len()];
+
+/// The counters of one API. The bounded labels are keyed by their index in their fixed set
+/// ([`HTTP_METHODS`], `mcp::CATALOGUE` for methods, [`DECISIONS`]): maps keyed by the label
+/// text compared strings, most of the cost of counting an exchange. Counting the usual
 /// exchange allocates nothing.
 #[derive(Debug, Default)]
 struct ApiCounters {
     /// (HTTP method, method, status, decision) → exchanges.
-    requests: BTreeMap<(&'static str, &'static str, u16, &'static str), u64>,
+    requests: BTreeMap<(u8, u8, u16, u8), u64>,
     /// By (HTTP method, method).
-    latency: BTreeMap<(&'static str, &'static str), Histogram>,
+    latency: BTreeMap<(u8, u8), Histogram>,
     /// By decision.
-    decisions: BTreeMap<&'static str, u64>,
+    decisions: ByDecision,
     /// `tools/call` by tool name, then decision.
-    tools: Capped<Box<str>, BTreeMap<&'static str, u64>>,
+    tools: Capped<Box<str>, ByDecision>,
     /// Answers that were JSON-RPC errors, by code.
     rpc_errors: Capped<i64, u64>,
 }
@@ -101,22 +106,40 @@ pub(crate) struct Metrics {
     inner: Mutex<Inner>,
 }
 
+/// The `method` label of a method outside the catalogue, as an index (past the catalogue's).
+const OTHER_METHOD: u8 = u8::MAX - 1;
+/// The `method` label of an exchange without a JSON-RPC message, as an index.
+const NONE_METHOD: u8 = u8::MAX;
+
 /// Keeps label cardinality bounded: a client can send any method name, but only the MCP
-/// catalogue's names become label values.
-fn method_label(method: Option<&str>) -> &'static str {
+/// catalogue's names become label values. The index is the method's place in
+/// `mcp::CATALOGUE`, which lists every variant in declaration order.
+fn method_index(method: Option<&str>) -> u8 {
     match method {
-        None => NO_METHOD,
-        Some(m) => mcp_policy::mcp::Method::from_name(m).map_or("other", |m| m.as_str()),
+        None => NONE_METHOD,
+        Some(m) => mcp_policy::mcp::Method::from_name(m).map_or(OTHER_METHOD, |m| m as u8),
     }
 }
 
-/// The verbs of the MCP endpoint as static labels; any other verb counts as `other`.
-fn http_method_label(method: &str) -> &'static str {
+/// The label text of a [`method_index`].
+fn method_label(i: u8) -> &'static str {
+    match mcp_policy::mcp::CATALOGUE.get(usize::from(i)) {
+        Some(info) => info.name,
+        None if i == NONE_METHOD => NO_METHOD,
+        None => "other",
+    }
+}
+
+/// The verbs of the MCP endpoint; any other verb counts as `other`.
+const HTTP_METHODS: [&str; 4] = ["DELETE", "GET", "POST", "other"];
+
+/// The index in [`HTTP_METHODS`] of the label of `method`.
+fn http_method_index(method: &str) -> u8 {
     match method {
-        "GET" => "GET",
-        "POST" => "POST",
-        "DELETE" => "DELETE",
-        _ => "other",
+        "DELETE" => 0,
+        "GET" => 1,
+        "POST" => 2,
+        _ => 3,
     }
 }
 
@@ -127,17 +150,42 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The decision words the gateway uses, as static labels (anything else counts as `other`).
-fn decision_label(decision: &str) -> &'static str {
+/// The decision words the gateway uses (anything else counts as `other`).
+const DECISIONS: [&str; 7] = [
+    "allow",
+    "deny",
+    "error",
+    "invalid",
+    "other",
+    "pass-through",
+    "reject",
+];
+
+/// The index in [`DECISIONS`] of the label of `decision`.
+fn decision_index(decision: &str) -> u8 {
     match decision {
-        "allow" => "allow",
-        "pass-through" => "pass-through",
-        "deny" => "deny",
-        "invalid" => "invalid",
-        "error" => "error",
-        "reject" => "reject",
-        _ => "other",
+        "allow" => 0,
+        "deny" => 1,
+        "error" => 2,
+        "invalid" => 3,
+        "pass-through" => 5,
+        "reject" => 6,
+        _ => 4,
     }
+}
+
+/// The label at index `i` of a fixed label set.
+fn label(set: &[&'static str], i: u8) -> &'static str {
+    set.get(usize::from(i)).copied().unwrap_or("other")
+}
+
+/// The decisions counted in `counts`, with their counts (those never seen are left out).
+fn seen(counts: &ByDecision) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+    DECISIONS
+        .iter()
+        .zip(counts)
+        .filter(|&(_, &n)| n > 0)
+        .map(|(&d, &n)| (d, n))
 }
 
 impl<K: Ord, V: Default> Capped<K, V> {
@@ -172,16 +220,16 @@ impl Metrics {
             latency,
             ..
         } = *sample;
-        let method = method_label(sample.method);
-        let http_method = http_method_label(sample.http_method);
-        let decision = decision_label(decision);
+        let method = method_index(sample.method);
+        let http_method = http_method_index(sample.http_method);
+        let decision = decision_index(decision);
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
         // The dashboard gets the bounded labels too, so its method lists cannot be flooded.
         inner.dashboard.record(&Sample {
-            method: sample.method.map(|_| method),
-            http_method,
+            method: sample.method.map(|_| method_label(method)),
+            http_method: label(&HTTP_METHODS, http_method),
             ..*sample
         });
         let counters = match inner.apis.get_mut(api) {
@@ -192,8 +240,11 @@ impl Metrics {
             .requests
             .entry((http_method, method, status, decision))
             .or_default() += 1;
-        *counters.decisions.entry(decision).or_default() += 1;
-        if method == "tools/call"
+        let d = usize::from(decision);
+        if let Some(n) = counters.decisions.get_mut(d) {
+            *n += 1;
+        }
+        if method == mcp_policy::mcp::Method::ToolsCall as u8
             && let Some(tool) = sample.subject
         {
             let tool = cut(tool);
@@ -203,7 +254,9 @@ impl Metrics {
             } else {
                 counters.tools.get(tool, |t| Box::from(t))
             };
-            *by_decision.entry(decision).or_default() += 1;
+            if let Some(n) = by_decision.get_mut(d) {
+                *n += 1;
+            }
         }
         if let Some(code) = sample.rpc_error {
             *counters.rpc_errors.get(&code, |c| *c) += 1;
@@ -240,12 +293,14 @@ impl Metrics {
              # TYPE mcp_gateway_requests_total counter\n",
         );
         for (api, c) in apis() {
-            for ((http_method, method, status, decision), n) in &c.requests {
+            for (&(http_method, method, status, decision), n) in &c.requests {
                 let _ = writeln!(
                     out,
-                    "mcp_gateway_requests_total{{api=\"{api}\",http_method=\"{http_method}\",\
-                     method=\"{}\",status=\"{status}\",decision=\"{decision}\"}} {n}",
-                    escape(method),
+                    "mcp_gateway_requests_total{{api=\"{api}\",http_method=\"{}\",\
+                     method=\"{}\",status=\"{status}\",decision=\"{}\"}} {n}",
+                    label(&HTTP_METHODS, http_method),
+                    escape(method_label(method)),
+                    label(&DECISIONS, decision),
                 );
             }
         }
@@ -255,7 +310,7 @@ impl Metrics {
              # TYPE mcp_gateway_decisions_total counter\n",
         );
         for (api, c) in apis() {
-            for (decision, n) in &c.decisions {
+            for (decision, n) in seen(&c.decisions) {
                 let _ = writeln!(
                     out,
                     "mcp_gateway_decisions_total{{api=\"{api}\",decision=\"{decision}\"}} {n}"
@@ -273,7 +328,7 @@ impl Metrics {
         for (api, c) in apis() {
             let tools = c.tools.counts.iter().map(|(t, d)| (escape(t), d));
             for (tool, by_decision) in tools.chain(Some((OTHER.to_owned(), &c.tools.other))) {
-                for (decision, n) in by_decision {
+                for (decision, n) in seen(by_decision) {
                     let _ = writeln!(
                         out,
                         "mcp_gateway_tool_calls_total{{api=\"{api}\",tool=\"{tool}\",\
@@ -311,10 +366,11 @@ impl Metrics {
              # TYPE mcp_gateway_request_duration_seconds histogram\n",
         );
         for (api, c) in apis() {
-            for ((http_method, method), h) in &c.latency {
+            for (&(http_method, method), h) in &c.latency {
                 let labels = format!(
-                    "api=\"{api}\",http_method=\"{http_method}\",method=\"{}\"",
-                    escape(method)
+                    "api=\"{api}\",http_method=\"{}\",method=\"{}\"",
+                    label(&HTTP_METHODS, http_method),
+                    escape(method_label(method))
                 );
                 let mut below = 0;
                 for (le, n) in BUCKETS.iter().zip(h.buckets) {
@@ -390,6 +446,24 @@ mod tests {
         let v = found.next()?.parse().ok();
         assert!(found.next().is_none(), "{series} appears twice");
         v
+    }
+
+    #[test]
+    fn label_indices_read_back_as_their_labels() {
+        for info in mcp_policy::mcp::CATALOGUE {
+            assert_eq!(method_label(method_index(Some(info.name))), info.name);
+        }
+        assert!(mcp_policy::mcp::CATALOGUE.len() < usize::from(OTHER_METHOD));
+        assert_eq!(method_label(method_index(Some("made/up"))), "other");
+        assert_eq!(method_label(method_index(None)), NO_METHOD);
+        for (i, verb) in HTTP_METHODS.iter().enumerate() {
+            assert_eq!(usize::from(http_method_index(verb)), i);
+        }
+        assert_eq!(label(&HTTP_METHODS, http_method_index("PUT")), "other");
+        for (i, d) in DECISIONS.iter().enumerate() {
+            assert_eq!(usize::from(decision_index(d)), i);
+        }
+        assert_eq!(label(&DECISIONS, decision_index("maybe")), "other");
     }
 
     #[test]
