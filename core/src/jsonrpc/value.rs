@@ -298,22 +298,28 @@ impl<'a> RawValue<'a> {
     }
 }
 
+#[inline]
 fn trim_start_ws(s: &str) -> &str {
-    s.trim_start_matches([' ', '\t', '\n', '\r'])
+    // Compact JSON has none: one compare settles the usual case without the char-by-char
+    // trim.
+    match s.as_bytes().first() {
+        Some(b' ' | b'\t' | b'\n' | b'\r') => s.trim_start_matches([' ', '\t', '\n', '\r']),
+        _ => s,
+    }
 }
 
 /// Length of the validated value at the start of `s` (no leading whitespace).
 fn value_len(s: &str) -> usize {
     let b = s.as_bytes();
     match b.first() {
-        Some(b'"') => string_len(b),
+        Some(b'"') => string_len(b).0,
         Some(b'{' | b'[') => {
             let mut depth = 0usize;
             let mut i = 0;
             while let Some(&c) = b.get(i) {
                 match c {
                     b'"' => {
-                        i += string_len(b.get(i..).unwrap_or(&[]));
+                        i += string_len(b.get(i..).unwrap_or(&[])).0;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
@@ -336,9 +342,11 @@ fn value_len(s: &str) -> usize {
     }
 }
 
-/// Length of the string token (quotes included) at the start of `b`.
-fn string_len(b: &[u8]) -> usize {
+/// Length of the string token (quotes included) at the start of `b`, and whether it holds an
+/// escape (found on the way, so a key needs no second pass to tell).
+fn string_len(b: &[u8]) -> (usize, bool) {
     let mut i = 1;
+    let mut escaped = false;
     loop {
         // Validated strings hold no raw control bytes, so the mask finds `"` or `\\` only.
         while let Some(chunk) = b.get(i..i + 8) {
@@ -351,10 +359,13 @@ fn string_len(b: &[u8]) -> usize {
             i += 8;
         }
         match b.get(i) {
-            Some(b'\\') => i += 2,
-            Some(b'"') => return i + 1,
+            Some(b'\\') => {
+                escaped = true;
+                i += 2;
+            }
+            Some(b'"') => return (i + 1, escaped),
             Some(_) => i += 1,
-            None => return b.len(),
+            None => return (b.len(), escaped),
         }
     }
 }
@@ -381,10 +392,25 @@ fn take_value(s: &str) -> Option<(RawValue<'_>, &str)> {
     Some((RawValue::new(text, kind_of(text)), s.get(n..)?))
 }
 
-/// Skips whitespace and one optional separator byte.
-fn skip_sep(s: &str, sep: char) -> &str {
+/// Skips whitespace and one optional separator byte (ASCII).
+fn skip_sep(s: &str, sep: u8) -> &str {
     let s = trim_start_ws(s);
-    s.strip_prefix(sep).unwrap_or(s)
+    if s.as_bytes().first() == Some(&sep) {
+        s.get(1..).unwrap_or(s)
+    } else {
+        s
+    }
+}
+
+/// Splits the member key at the start of `s` (after any whitespace) off; returns it and the
+/// rest after it.
+fn take_key(s: &str) -> Option<(JsonStr<'_>, &str)> {
+    let s = trim_start_ws(s);
+    if s.as_bytes().first() != Some(&b'"') {
+        return None;
+    }
+    let (n, escaped) = string_len(s.as_bytes());
+    Some((JsonStr::new(s.get(1..n - 1)?, escaped), s.get(n..)?))
 }
 
 /// Iterator over an object's members.
@@ -397,11 +423,10 @@ impl<'a> Iterator for Members<'a> {
     type Item = (JsonStr<'a>, RawValue<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (key, rest) = take_value(self.rest)?;
-        let key = key.as_json_str()?;
-        let rest = skip_sep(rest, ':');
+        let (key, rest) = take_key(self.rest)?;
+        let rest = skip_sep(rest, b':');
         let (value, rest) = take_value(rest)?;
-        self.rest = skip_sep(rest, ',');
+        self.rest = skip_sep(rest, b',');
         Some((key, value))
     }
 }
@@ -417,7 +442,7 @@ impl<'a> Iterator for Elements<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let (value, rest) = take_value(self.rest)?;
-        self.rest = skip_sep(rest, ',');
+        self.rest = skip_sep(rest, b',');
         Some(value)
     }
 }
