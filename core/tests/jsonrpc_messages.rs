@@ -157,6 +157,24 @@ fn wrong_types_are_refused() {
         refused(r#"{"id":1,"method":"ping"}"#).0,
         ErrorKind::InvalidRequest
     );
+    // The version is judged by what it decodes to: escaped, it is still "2.0"; anything
+    // else that starts like it, or is not a string, is refused.
+    for ok in [
+        r#"{"jsonrpc":"2\u002e0","id":1,"method":"ping"}"#,
+        r#"{"jsonrpc":"\u0032.0","id":1,"method":"ping"}"#,
+        r#"{ "jsonrpc" : "2.0" , "id":1,"method":"ping"}"#,
+    ] {
+        assert!(parse(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        r#"{"jsonrpc":"2.0 ","id":1,"method":"ping"}"#,
+        r#"{"jsonrpc":"2.00","id":1,"method":"ping"}"#,
+        r#"{"jsonrpc":"2\u002e1","id":1,"method":"ping"}"#,
+        r#"{"jsonrpc":2.0,"id":1,"method":"ping"}"#,
+        r#"{"jsonrpc":null,"id":1,"method":"ping"}"#,
+    ] {
+        assert_eq!(refused(bad).0, ErrorKind::InvalidRequest, "{bad}");
+    }
     assert_eq!(
         refused(r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}"#).0,
         ErrorKind::InvalidRequest
