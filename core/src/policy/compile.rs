@@ -437,6 +437,7 @@ pub(crate) fn glob_to_regex(glob: &str) -> String {
     out
 }
 
+#[derive(Clone)]
 struct PendingRegex {
     pattern: String,
     /// The glob the pattern was made from (`EXPRESSION`).
@@ -547,15 +548,19 @@ impl Engine {
                 if group.is_empty() {
                     continue;
                 }
+                let m = if effect_idx == 1 {
+                    &mut slot.deny
+                } else {
+                    &mut slot.allow
+                };
+                if let Some(set) = folded_set(m, &group, limits) {
+                    m.literals.clear();
+                    m.prefixes.clear();
+                    m.regex = Some(set);
+                    continue;
+                }
                 match build_set(&group, limits) {
-                    Ok(set) => {
-                        let m = if effect_idx == 1 {
-                            &mut slot.deny
-                        } else {
-                            &mut slot.allow
-                        };
-                        m.regex = Some(set);
-                    }
+                    Ok(set) => m.regex = Some(set),
                     Err(mut errs) => issues.append(&mut errs),
                 }
             }
@@ -680,6 +685,56 @@ fn syntax_problem(e: &regex_syntax::Error) -> String {
 
 /// Parses every pattern once (for its facts and for the automaton), naming each one that does
 /// not parse; then builds one automaton for the group.
+/// The most literal and prefix patterns a matcher folds into its regex set (see
+/// [`folded_set`]); past it, the hash of literals and the list of prefixes are kept.
+const FOLD_MAX: usize = 64;
+
+/// `m`'s literal and prefix patterns and `group` (its regexes and globs) as one set, when `m`
+/// has few of them and the whole set still gets a full DFA: one pass of that DFA over a name
+/// then finds every matching pattern, instead of a hash lookup and a test of each prefix
+/// (one `memcmp` call each) before it. The patterns keep the order [`Matcher::find`] visits
+/// them in (literals, prefixes, then the regexes in policy order), so the same rule decides.
+/// `None` when there is nothing to fold or it would not pay (no full DFA).
+fn folded_set(m: &Matcher, group: &[PendingRegex], limits: &Limits) -> Option<RegexSet> {
+    let literals: usize = m.literals.values().map(Vec::len).sum();
+    let n = literals + m.prefixes.len();
+    if n == 0 || n > FOLD_MAX {
+        return None;
+    }
+    let mut lits: Vec<(&str, u32)> = m
+        .literals
+        .iter()
+        .flat_map(|(l, rules)| rules.iter().map(move |r| (l.as_str(), *r)))
+        .collect();
+    // One name equals one literal at most; its rules in the order they were added.
+    lits.sort_by_key(|&(_, r)| r);
+    let pattern = |text: &str, tail: &str| {
+        let mut out = String::from(r"\A(?:");
+        regex_syntax::escape_into(text, &mut out);
+        out.push_str(tail);
+        out
+    };
+    let folded: Vec<PendingRegex> = lits
+        .into_iter()
+        .map(|(l, rule)| (pattern(l, r")\z"), rule))
+        .chain(
+            m.prefixes
+                .iter()
+                .map(|(p, rule)| (pattern(p, r")(?s:.)*\z"), *rule)),
+        )
+        .map(|(pattern, rule)| PendingRegex {
+            pattern,
+            glob: None,
+            rule,
+            path: String::new(),
+        })
+        .chain(group.iter().cloned())
+        .collect();
+    build_set(&folded, limits)
+        .ok()
+        .filter(|set| set.dfa.is_some())
+}
+
 fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<RegexSet, Vec<ConfigIssue>> {
     let syntax = syntax::Config::new().nest_limit(64);
     let mut hirs = Vec::with_capacity(group.len());
@@ -828,6 +883,52 @@ mod tests {
                 prop_assert_eq!(
                     offered(&lazy, s), want, "meta: {:?} {:?} on {:?}", regexes, globs, s
                 );
+            }
+        }
+
+        #[test]
+        fn folding_literals_and_prefixes_offers_the_same_rules_in_the_same_order(
+            literals in prop::collection::vec("[ab_é.*]{0,4}", 0..6),
+            prefixes in prop::collection::vec("[ab_é.*]{0,3}", 0..6),
+            regexes in prop::collection::vec(
+                prop::collection::vec(piece(), 0..4).prop_map(|v| v.concat()), 0..4),
+            globs in prop::collection::vec("[ab_é*?.]{0,5}", 0..4),
+            subjects in prop::collection::vec("[ab_é.*]{0,6}", 1..12),
+        ) {
+            let group = pending(&regexes, &globs);
+            prop_assume!(!group.is_empty());
+            // Rule ids after the regexes', interleaved as a policy would list them.
+            let mut m = Matcher::default();
+            let mut next = u32::try_from(group.len()).unwrap();
+            for (i, l) in literals.iter().enumerate() {
+                m.literals.entry(l.clone()).or_default().push(next);
+                next += 1;
+                if let Some(p) = prefixes.get(i) {
+                    m.prefixes.push((p.clone(), next));
+                    next += 1;
+                }
+            }
+            for p in prefixes.iter().skip(literals.len()) {
+                m.prefixes.push((p.clone(), next));
+                next += 1;
+            }
+            let folded = folded_set(&m, &group, &Limits::default());
+            prop_assume!(folded.is_some());
+            let folded = Matcher {
+                regex: folded,
+                ..Matcher::default()
+            };
+            m.regex = Some(build_set(&group, &Limits::default()).unwrap());
+            for s in &subjects {
+                let offered_by = |m: &Matcher| {
+                    let mut seen = Vec::new();
+                    m.find(s, |r| {
+                        seen.push(r);
+                        false
+                    });
+                    seen
+                };
+                prop_assert_eq!(offered_by(&folded), offered_by(&m), "on {:?}", s);
             }
         }
 
