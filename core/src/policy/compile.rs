@@ -683,8 +683,6 @@ fn syntax_problem(e: &regex_syntax::Error) -> String {
     }
 }
 
-/// Parses every pattern once (for its facts and for the automaton), naming each one that does
-/// not parse; then builds one automaton for the group.
 /// The most literal and prefix patterns a matcher folds into its regex set (see
 /// [`folded_set`]); past it, the hash of literals and the list of prefixes are kept.
 const FOLD_MAX: usize = 64;
@@ -735,6 +733,8 @@ fn folded_set(m: &Matcher, group: &[PendingRegex], limits: &Limits) -> Option<Re
         .filter(|set| set.dfa.is_some())
 }
 
+/// Parses every pattern once (for its facts and for the automaton), naming each one that does
+/// not parse; then builds one automaton for the group.
 fn build_set(group: &[PendingRegex], limits: &Limits) -> Result<RegexSet, Vec<ConfigIssue>> {
     let syntax = syntax::Config::new().nest_limit(64);
     let mut hirs = Vec::with_capacity(group.len());
