@@ -823,14 +823,19 @@ mod tests {
             .collect()
     }
 
-    /// The rules `find` offers, in order, when none applies.
-    fn offered(set: &RegexSet, subject: &str) -> Vec<u32> {
+    /// The rules a `find` (of a set or a matcher) offers, in order, when none applies.
+    fn offered_by(find: impl FnOnce(&mut dyn FnMut(u32) -> bool) -> bool) -> Vec<u32> {
         let mut seen = Vec::new();
-        set.find(subject, |r| {
+        find(&mut |r| {
             seen.push(r);
             false
         });
         seen
+    }
+
+    /// The rules `set.find` offers, in order, when none applies.
+    fn offered(set: &RegexSet, subject: &str) -> Vec<u32> {
+        offered_by(|f| set.find(subject, f))
     }
 
     /// The rules whose pattern matches, each pattern compiled alone.
@@ -920,15 +925,11 @@ mod tests {
             };
             m.regex = Some(build_set(&group, &Limits::default()).unwrap());
             for s in &subjects {
-                let offered_by = |m: &Matcher| {
-                    let mut seen = Vec::new();
-                    m.find(s, |r| {
-                        seen.push(r);
-                        false
-                    });
-                    seen
-                };
-                prop_assert_eq!(offered_by(&folded), offered_by(&m), "on {:?}", s);
+                prop_assert_eq!(
+                    offered_by(|f| folded.find(s, f)),
+                    offered_by(|f| m.find(s, f)),
+                    "on {:?}", s
+                );
             }
         }
 
